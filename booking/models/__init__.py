@@ -1,0 +1,30 @@
+from .bookings import Booking, BookingChannel, BookingQuerySet, BookingStatus, BookingStatusChange
+from .holds import Hold
+from .notifications import Notification, NotificationStatus
+from .offers import Offer, OfferSource, OfferStatus
+from .patients import Patient, PatientQuerySet
+from .referrals import Priority, Referral, ReferralQuerySet, ReferralStatus, TravelMode
+from .runs import OptimiserRun, RunKind
+
+__all__ = [
+    "Booking",
+    "BookingChannel",
+    "BookingQuerySet",
+    "BookingStatus",
+    "BookingStatusChange",
+    "Hold",
+    "Notification",
+    "NotificationStatus",
+    "Offer",
+    "OfferSource",
+    "OfferStatus",
+    "OptimiserRun",
+    "Patient",
+    "PatientQuerySet",
+    "Priority",
+    "Referral",
+    "ReferralQuerySet",
+    "ReferralStatus",
+    "RunKind",
+    "TravelMode",
+]

@@ -1,0 +1,89 @@
+"""Bookings and their status history. Transitions go through booking.services.bookings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class BookingStatus(models.TextChoices):
+    PENDING_RIS = "pending_ris", "Waiting for the trust's RIS to confirm"
+    CONFIRMED = "confirmed", "Confirmed"
+    CONFLICT = "conflict", "In conflict with the trust's RIS"
+    CANCELLED = "cancelled", "Cancelled"
+    ATTENDED = "attended", "Attended"
+    DID_NOT_ATTEND = "dna", "Did not attend"
+
+
+ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING_RIS, BookingStatus.CONFIRMED, BookingStatus.CONFLICT)
+
+
+class BookingChannel(models.TextChoices):
+    PATIENT = "patient", "Patient online"
+    CLERK = "clerk", "Booking clerk"
+    OFFER = "offer", "Accepted offer"
+    RIS = "ris", "Booked in the trust's RIS"
+    API = "api", "API"
+
+
+class BookingQuerySet(models.QuerySet["Booking"]):
+    def active(self) -> BookingQuerySet:
+        return self.filter(status__in=ACTIVE_BOOKING_STATUSES)
+
+    def of_trust(self, trust_id: int) -> BookingQuerySet:
+        return self.filter(referral__trust_id=trust_id)
+
+
+class Booking(models.Model):
+    referral = models.ForeignKey("booking.Referral", on_delete=models.PROTECT, related_name="bookings")
+    slot = models.ForeignKey("slots.Slot", on_delete=models.PROTECT, related_name="bookings")
+    status = models.CharField(max_length=12, choices=BookingStatus.choices)
+    channel = models.CharField(max_length=10, choices=BookingChannel.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # The database itself guarantees a slot is booked at most once.
+            models.UniqueConstraint(
+                fields=["slot"],
+                condition=models.Q(status__in=ACTIVE_BOOKING_STATUSES),
+                name="one_active_booking_per_slot",
+            ),
+            models.UniqueConstraint(
+                fields=["referral"],
+                condition=models.Q(status__in=ACTIVE_BOOKING_STATUSES),
+                name="one_active_booking_per_referral",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Booking {self.pk} {self.get_status_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_BOOKING_STATUSES
+
+
+class BookingStatusChange(models.Model):
+    """One row per transition: who, when, why, and how the patient was contacted."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=80, blank=True, help_text="System actor, e.g. an HL7 feed")
+    reason = models.TextField(blank=True)
+    contact_method = models.CharField(max_length=20, blank=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["changed_at", "pk"]

@@ -1,0 +1,92 @@
+"""Referrals: the waiting list. The clock starts at the first order (NW) and never moves after."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+
+
+class Priority(models.TextChoices):
+    URGENT = "urgent", "Urgent"
+    CANCER = "cancer", "Suspected cancer (2-week wait)"
+    SOON = "soon", "Soon"
+    ROUTINE = "routine", "Routine"
+
+
+# How strongly each priority pulls a patient to the front; the optimiser reads these.
+PRIORITY_WEIGHT = {Priority.URGENT: 8.0, Priority.CANCER: 6.0, Priority.SOON: 2.0, Priority.ROUTINE: 1.0}
+
+
+class ReferralStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    OFFERED = "offered", "Offered a slot"
+    BOOKED = "booked", "Booked"
+    COMPLETED = "completed", "Scanned"
+    REMOVED = "removed", "Removed from the list"
+
+
+class TravelMode(models.TextChoices):
+    CAR = "car", "Car"
+    PUBLIC_TRANSPORT = "public_transport", "Public transport"
+    WALKING = "walking", "Walking"
+    HOSPITAL_TRANSPORT = "hospital_transport", "Hospital transport"
+
+
+class ReferralQuerySet(models.QuerySet["Referral"]):
+    def waiting(self) -> ReferralQuerySet:
+        return self.filter(status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED])
+
+    def of_trust(self, trust_id: int) -> ReferralQuerySet:
+        return self.filter(trust_id=trust_id)
+
+    def waited_longer_than(self, days: int, now: datetime) -> ReferralQuerySet:
+        from datetime import timedelta
+
+        return self.filter(clock_start__lte=now - timedelta(days=days))
+
+
+class Referral(models.Model):
+    patient = models.ForeignKey("booking.Patient", on_delete=models.PROTECT, related_name="referrals")
+    trust = models.ForeignKey("slots.Trust", on_delete=models.PROTECT, related_name="referrals")
+    exam_type = models.ForeignKey("slots.ExamType", on_delete=models.PROTECT, related_name="referrals")
+    booking_reference = models.CharField(max_length=12, unique=True, help_text="On the referral letter")
+    placer_order_number = models.CharField(max_length=60, blank=True)
+    filler_order_number = models.CharField(max_length=60, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
+    status = models.CharField(max_length=10, choices=ReferralStatus.choices, default=ReferralStatus.WAITING)
+    clock_start = models.DateTimeField(help_text="First order received; never moved by later updates")
+    referrer = models.CharField(max_length=120, blank=True)
+    clinical_reason = models.TextField(blank=True)
+    travel_mode = models.CharField(max_length=20, choices=TravelMode.choices, default=TravelMode.CAR)
+    max_travel_km = models.PositiveSmallIntegerField(null=True, blank=True)
+    work_postcode = models.CharField(max_length=10, blank=True)
+    needs_step_free = models.BooleanField(default=False)
+    needs_hearing_loop = models.BooleanField(default=False)
+    needs_bariatric = models.BooleanField(default=False)
+    unavailable_dates = models.JSONField(default=list, blank=True, help_text="ISO dates the patient can't do")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["clock_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trust", "placer_order_number"],
+                condition=~models.Q(placer_order_number=""),
+                name="referral_order_unique_per_trust",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "clock_start"], name="referral_waiting_list")]
+
+    def __str__(self) -> str:
+        return f"{self.booking_reference} {self.exam_type}"
+
+    def days_waited(self, now: datetime) -> int:
+        return (now - self.clock_start).days
+
+    @property
+    def priority_weight(self) -> float:
+        return PRIORITY_WEIGHT[Priority(self.priority)]

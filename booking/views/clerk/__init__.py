@@ -1,0 +1,1 @@
+"""The booking clerk's pages: the trust's waiting list and worklist."""

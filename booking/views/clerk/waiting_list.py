@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from booking.models import Priority
+from booking.presenters import ReferralPresenter, waiting_list_summary
+from wmin.accounts.models import Role
+from wmin.accounts.roles import require_role
+from wmin.accounts.scope import referrals_for
+from wmin.audit.models import AuditAction
+from wmin.audit.trail import record
+
+
+@require_GET
+@require_role(Role.CLERK)
+def clerk_home(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    referrals = referrals_for(request.user).waiting().order_by("clock_start")
+    priority = request.GET.get("priority", "")
+    if priority in Priority.values:
+        referrals = referrals.filter(priority=priority)
+    page = Paginator(referrals, 25).get_page(request.GET.get("page"))
+    rows = [ReferralPresenter(r, now) for r in page.object_list]
+    record(
+        AuditAction.VIEW,
+        object_type="booking.Referral",
+        summary=f"Viewed waiting list page {page.number} ({len(rows)} patients)",
+        detail={"referral_ids": [r.referral.pk for r in rows]},
+    )
+    context = {
+        "page": page,
+        "rows": rows,
+        "priority": priority,
+        "priorities": Priority.choices,
+        "summary": waiting_list_summary(referrals_for(request.user).waiting(), now),
+        "trust": request.user.trust,
+    }
+    template = "booking/clerk/_waiting_list_table.jinja" if request.htmx else "booking/clerk/home.jinja"
+    return render(request, template, context)

@@ -1,0 +1,1 @@
+"""The patient's pages: their referral, the choice of site and date, hold, confirm, change."""

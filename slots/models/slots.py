@@ -1,0 +1,71 @@
+"""Slots: time on a scanner that a trust's RIS has released, and the network pool they form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+
+
+class SlotStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    HELD = "held", "Held for a patient"
+    BOOKED = "booked", "Booked"
+    BLOCKED = "blocked", "Blocked"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class SlotQuerySet(models.QuerySet["Slot"]):
+    def in_pool(self) -> SlotQuerySet:
+        return self.filter(pooled=True)
+
+    def bookable(self, now: datetime) -> SlotQuerySet:
+        return self.filter(status=SlotStatus.OPEN, starts_at__gt=now)
+
+    def for_modality(self, modality_code: str) -> SlotQuerySet:
+        return self.filter(modality__code=modality_code)
+
+    def at_trust(self, trust_id: int) -> SlotQuerySet:
+        return self.filter(site__trust_id=trust_id)
+
+
+class Slot(models.Model):
+    site = models.ForeignKey("slots.Site", on_delete=models.PROTECT, related_name="slots")
+    scanner = models.ForeignKey(
+        "slots.Scanner", on_delete=models.SET_NULL, null=True, blank=True, related_name="slots"
+    )
+    modality = models.ForeignKey("slots.Modality", on_delete=models.PROTECT, related_name="slots")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=SlotStatus.choices, default=SlotStatus.OPEN)
+    pooled = models.BooleanField(default=True, help_text="Released by the trust for network booking")
+    ris_slot_id = models.CharField(
+        max_length=80, help_text="The RIS's filler appointment id (SCH-2); unique within the trust"
+    )
+    trust = models.ForeignKey("slots.Trust", on_delete=models.PROTECT, related_name="slots")
+    version = models.PositiveIntegerField(
+        default=0, help_text="Raised by each applied event; events older than the slot's are ignored"
+    )
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SlotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["trust", "ris_slot_id"], name="slot_ris_id_unique_per_trust"),
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="slot_ends_after_start"),
+        ]
+        indexes = [
+            models.Index(fields=["modality", "status", "starts_at"], name="slot_search"),
+            models.Index(fields=["site", "starts_at"], name="slot_site_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.modality.code} at {self.site} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class FeedsConfig(AppConfig):
+    name = "wmin.feeds"
+    label = "feeds"
+    verbose_name = "HL7 feeds"

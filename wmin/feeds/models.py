@@ -1,0 +1,127 @@
+"""Feed profiles (how each trust's RIS speaks), every inbound message, and the outbox."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class SlotReleaseMode(models.TextChoices):
+    SIU_S23_S24 = "siu_s23_s24", "SIU^S24 opens and SIU^S23 blocks slots"
+    SIU_STATUS = "siu_status", "SIU messages whose SCH-25 status maps to open/blocked"
+    SQM_POLL = "sqm_poll", "Polling with SQM^S25, reading SQR^S25"
+
+
+class FeedProfile(models.Model):
+    trust = models.OneToOneField("slots.Trust", on_delete=models.CASCADE, related_name="feed_profile")
+    sending_facilities = models.JSONField(
+        default=list, help_text="MSH-4 values this trust's RIS sends (namespace ids)"
+    )
+    sending_applications = models.JSONField(default=list, blank=True)
+    allowed_hosts = models.JSONField(
+        default=list, blank=True, help_text="IP addresses allowed to send; empty allows any"
+    )
+    status_map = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='SCH-25 value → hub meaning, e.g. {"Confirmed": "booked", "Scheduled": "booked", "Open": "open"}',
+    )
+    exam_code_map = models.JSONField(default=dict, blank=True, help_text="RIS exam code → hub exam code")
+    exam_code_system = models.CharField(max_length=40, blank=True, help_text="e.g. NICIP, local")
+    slot_release_mode = models.CharField(
+        max_length=16, choices=SlotReleaseMode.choices, default=SlotReleaseMode.SIU_S23_S24
+    )
+    ris_host = models.CharField(max_length=120, blank=True, help_text="Where outbound SRM messages go")
+    ris_port = models.PositiveIntegerField(null=True, blank=True)
+    hl7_version = models.CharField(max_length=8, default="2.5.1")
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Feed profile for {self.trust}"
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    APPLIED = "applied", "Applied (AA)"
+    CONTENT_ERROR = "content_error", "Content error (AE)"
+    REJECTED = "rejected", "Rejected (AR)"
+    IGNORED = "ignored", "Accepted, nothing to do"
+
+
+class InboundMessage(models.Model):
+    """Stored raw before anything else happens to it."""
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    peer = models.CharField(max_length=80, blank=True)
+    raw = models.BinaryField()
+    sending_facility = models.CharField(max_length=80, blank=True)
+    control_id = models.CharField(max_length=80, blank=True)
+    trust = models.ForeignKey(
+        "slots.Trust", on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
+    )
+    message_type = models.CharField(max_length=8, blank=True)
+    trigger = models.CharField(max_length=8, blank=True)
+    status = models.CharField(max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
+    error_code = models.CharField(max_length=8, blank=True, help_text="HL7 table 0357")
+    error = models.TextField(blank=True)
+    ack = models.TextField(blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sending_facility", "control_id"],
+                condition=~models.Q(control_id=""),
+                name="inbound_unique_sender_control_id",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="inbound_status")]
+
+    def __str__(self) -> str:
+        return f"{self.sending_facility} {self.control_id} {self.message_type}^{self.trigger}"
+
+    @property
+    def raw_text(self) -> str:
+        return bytes(self.raw).decode("utf-8", errors="replace")
+
+
+class OutboundKind(models.TextChoices):
+    BOOK = "SRM^S01", "Book (SRM^S01)"
+    CANCEL = "SRM^S04", "Cancel (SRM^S04)"
+
+
+class OutboundStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to send"
+    SENDING = "sending", "Sending"
+    ACKED = "acked", "Accepted by the RIS"
+    REJECTED = "rejected", "Rejected by the RIS"
+    FAILED = "failed", "Gave up after retries"
+    CLERK_TASK = "clerk_task", "No SRM at this trust: a task for its clerks"
+
+
+class OutboundMessage(models.Model):
+    """The outbox: written in the same transaction as the booking change it reports."""
+
+    trust = models.ForeignKey("slots.Trust", on_delete=models.PROTECT, related_name="outbound_messages")
+    booking = models.ForeignKey(
+        "booking.Booking", on_delete=models.PROTECT, null=True, blank=True, related_name="outbound_messages"
+    )
+    kind = models.CharField(max_length=8, choices=OutboundKind.choices)
+    control_id = models.CharField(max_length=40, unique=True)
+    payload = models.TextField()
+    status = models.CharField(max_length=12, choices=OutboundStatus.choices, default=OutboundStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    ack = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.control_id} {self.status}"

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import health, home
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("accessibility/", home.accessibility, name="accessibility"),
+    path("health/", health.health, name="health"),
+    path("accounts/", include("wmin.accounts.urls")),
+    path("sites/", include("slots.urls")),
+    path("network/", include("wmin.network.urls")),
+    path("", include("booking.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "wmin.errors.permission_denied"
+handler404 = "wmin.errors.not_found"
