@@ -1,10 +1,7 @@
-from django.urls import path
-
-from .views.clerk import waiting_list
-from .views.patient import home as patient_home
+from django.urls import include, path
 
 app_name = "booking"
 urlpatterns = [
-    path("my-scan/", patient_home.patient_home, name="patient-home"),
-    path("clerk/", waiting_list.clerk_home, name="clerk-home"),
+    path("my-scan/", include("booking.views.patient.urls")),
+    path("clerk/", include("booking.views.clerk.urls")),
 ]
