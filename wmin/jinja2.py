@@ -6,20 +6,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
-from markupsafe import Markup
 
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
     return reverse(name, args=args or None, kwargs=kwargs or None)
-
-
-def csrf_input(request: Any) -> Markup:
-    return Markup('<input type="hidden" name="csrfmiddlewaretoken" value="{}">').format(get_token(request))
 
 
 def local(value: Any, fmt: str = "%A %-d %B %Y, %-I:%M%p") -> str:
@@ -35,6 +29,7 @@ def day(value: Any) -> str:
 
 
 def environment(**options: Any) -> Environment:
+    """Django's backend adds `request`, `csrf_input` and `csrf_token` to every template's context."""
     options["loader"] = ChoiceLoader([options["loader"], PackageLoader("nhsuk_frontend_jinja")])
     options["undefined"] = ChainableUndefined
     options.setdefault("autoescape", True)
@@ -43,7 +38,6 @@ def environment(**options: Any) -> Environment:
     env.globals.update(
         static=static,
         url=url,
-        csrf_input=csrf_input,
         get_messages=messages.get_messages,
         service_name="Book an imaging appointment",
         network_name="West Midlands Imaging Network",

@@ -25,3 +25,6 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.template} by {self.channel} ({self.status})"

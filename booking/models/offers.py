@@ -41,3 +41,6 @@ class Offer(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "expires_at"], name="offer_expiry")]
+
+    def __str__(self) -> str:
+        return f"Offer of slot {self.slot_id} to referral {self.referral_id} ({self.status})"

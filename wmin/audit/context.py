@@ -31,7 +31,7 @@ def reset_actor(token: contextvars.Token[Actor]) -> None:
     _current.reset(token)
 
 
-class acting_as:  # noqa: N801 - reads as a sentence: `with acting_as(Actor(...)):`
+class acting_as:
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         self.token: contextvars.Token[Actor] | None = None

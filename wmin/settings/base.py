@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "booking",
     "wmin.feeds",
     "wmin.network",
+    "wmin.demo",
 ]
 
 MIDDLEWARE = [
@@ -168,7 +169,15 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Without Redis the web process runs tasks eagerly, and the demo's worker and beat share a
+# broker on the file system, so periodic tasks still run with nothing else installed.
+_FILE_BROKER = BASE_DIR / "var" / "celery-broker"
+CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {} if REDIS_URL else {"data_folder_in": str(_FILE_BROKER), "data_folder_out": str(_FILE_BROKER), "processed_folder": str(_FILE_BROKER)}
+)
+if not REDIS_URL:
+    _FILE_BROKER.mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,0 +1,65 @@
+"""Runs the web app, the MLLP listener and a Celery worker with beat; Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import get_commands
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run every process of the demo and stop them all cleanly on Ctrl-C."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args, port: int, **options):
+        python = sys.executable
+        processes: dict[str, list[str]] = {
+            "web": [python, "-m", "gunicorn", "wmin.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                    "--workers", "2", "--threads", "4", "--access-logfile", "-"],
+        }
+        if "run_mllp" in get_commands():
+            processes["mllp"] = [python, "manage.py", "run_mllp"]
+        processes["worker"] = [python, "-m", "celery", "-A", "wmin", "worker", "--beat", "--loglevel", "INFO",
+                               "-Q", "default,hl7,solver,notify", "--concurrency", "2",
+                               "--schedule", str(settings.BASE_DIR / "var" / "celerybeat-schedule")]
+        (settings.BASE_DIR / "var").mkdir(exist_ok=True)
+        running = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True) for name, cmd in processes.items()}
+        self.stdout.write(self.style.SUCCESS(f"\nThe hub is running at http://127.0.0.1:{port}/"))
+        if "mllp" in running:
+            self.stdout.write(f"MLLP listener for trust RIS feeds on {settings.MLLP_HOST}:{settings.MLLP_PORT}")
+        broker = settings.CELERY_BROKER_URL.split("@")[-1]
+        self.stdout.write(f"Task worker with beat on {broker}; press Ctrl-C to stop everything.\n")
+        stopping = False
+
+        def stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                for name, process in running.items():
+                    if process.poll() is not None:
+                        self.stderr.write(f"{name} stopped (exit {process.returncode}); stopping the rest.")
+                        stopping = True
+                time.sleep(0.5)
+        finally:
+            for process in running.values():
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            for process in running.values():
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+            self.stdout.write("Stopped web, listener and worker.")

@@ -1,0 +1,1 @@
+"""Synthetic demand for demos and benchmarks (`demand`), and the what-if simulator (`whatif`)."""
