@@ -55,8 +55,8 @@ class Command(BaseCommand):
         finally:
             for process in running.values():
                 if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
+                    process.terminate()  # the leader only: gunicorn and celery then stop their own children
+            deadline = time.monotonic() + 15
             for process in running.values():
                 try:
                     process.wait(timeout=max(0.1, deadline - time.monotonic()))
