@@ -44,11 +44,11 @@ class PatientReferenceBackend(BaseBackend):
         if postcode and normalise_postcode(postcode) != normalise_postcode(referral.patient.postcode):
             return None
         patient = referral.patient
-        user, _ = User.objects.get_or_create(
-            patient=patient,
-            defaults={"username": f"patient-{patient.pk}", "role": Role.PATIENT},
-        )
-        user.set_unusable_password()
+        user = User.objects.filter(patient=patient).first()
+        if user is None:
+            user = User(patient=patient, username=f"patient-{patient.pk}", role=Role.PATIENT)
+            user.set_unusable_password()  # patients never have a password; the reference and DOB are the key
+            user.save()
         return user if user.is_active else None
 
     def get_user(self, user_id: int) -> User | None:
