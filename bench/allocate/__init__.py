@@ -1,0 +1,1 @@
+"""Network allocation benchmark: `python -m bench.allocate --sizes small,large`."""

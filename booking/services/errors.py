@@ -1,0 +1,36 @@
+"""What can go wrong when booking, each with a message written for the person who will read it."""
+
+from __future__ import annotations
+
+
+class BookingError(Exception):
+    """Base of every booking error; `.message` is plain English, safe to show a patient."""
+
+    default_message = "Something went wrong with your booking. Please try again."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class SlotUnavailable(BookingError):
+    default_message = "Sorry, that appointment has just been taken by someone else. Choose another time."
+
+
+class HoldExpired(BookingError):
+    default_message = (
+        "We could only keep that appointment for you for a few minutes and the time ran out. "
+        "Choose the appointment again to continue."
+    )
+
+
+class AlreadyBooked(BookingError):
+    default_message = "You already have this scan booked. Change or cancel that appointment instead."
+
+
+class InvalidTransition(BookingError):
+    default_message = "That change cannot be made to this booking."
+
+
+class ChangeTooLate(BookingError):
+    default_message = "It is too late to change this appointment online. Call the imaging department instead."

@@ -1,0 +1,84 @@
+"""Queueing and sending patients' messages. A row first, then a task after commit.
+
+Sending is at most once: a run claims the row with a conditional update (QUEUED → SENT) before
+calling the provider, so a task delivered twice sends once. If the provider fails, the row goes
+back to QUEUED for the task's retry, or to FAILED when it never will succeed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from booking.models import Notification, NotificationStatus, Patient
+
+logger = logging.getLogger("booking.notifications")
+
+MAX_ATTEMPTS = 6
+
+
+def preferred_channel(patient: Patient) -> str | None:
+    if patient.email:
+        return "email"
+    if patient.mobile:
+        return "sms"
+    return None
+
+
+def queue_notification(
+    patient: Patient, template: str, personalisation: dict[str, object], *, channel: str | None = None
+) -> Notification | None:
+    """Write the message and send it once the current transaction commits.
+
+    Returns None when the patient has no email address or mobile number (the trust writes instead).
+    """
+    channel = channel or preferred_channel(patient)
+    if channel is None:
+        logger.info("No contact details for patient %s; %s not sent", patient.pk, template)
+        return None
+    notification = Notification.objects.create(
+        patient=patient, channel=channel, template=template, personalisation=personalisation
+    )
+    from booking.tasks import notify_send  # tasks import this module
+
+    # After commit, so a rolled-back booking sends nothing; robust, so a broker outage (or an
+    # eager send failing) is logged and retried later, never turned into a failed booking.
+    transaction.on_commit(lambda: notify_send.delay(notification.pk), robust=True)
+    return notification
+
+
+def send_notification(notification_id: int) -> str:
+    """Send one queued message through the configured backend; returns its status afterwards."""
+    from booking.notifications import PermanentDeliveryError, TemporaryDeliveryError, get_backend
+
+    claimed = Notification.objects.filter(pk=notification_id, status=NotificationStatus.QUEUED).update(
+        status=NotificationStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return Notification.objects.filter(pk=notification_id).values_list("status", flat=True).first() or "missing"
+    notification = Notification.objects.select_related("patient").get(pk=notification_id)
+    try:
+        reference = get_backend().send(notification)
+    except PermanentDeliveryError as exc:
+        _fail(notification_id, str(exc))
+        return NotificationStatus.FAILED
+    except TemporaryDeliveryError as exc:
+        if notification.attempts >= MAX_ATTEMPTS:
+            _fail(notification_id, str(exc))
+            return NotificationStatus.FAILED
+        Notification.objects.filter(pk=notification_id).update(
+            status=NotificationStatus.QUEUED, sent_at=None, error=str(exc)[:2000]
+        )
+        raise
+    Notification.objects.filter(pk=notification_id).update(provider_reference=reference[:80], error="")
+    return NotificationStatus.SENT
+
+
+def _fail(notification_id: int, error: str) -> None:
+    logger.warning("Notification %s failed: %s", notification_id, error)
+    Notification.objects.filter(pk=notification_id).update(
+        status=NotificationStatus.FAILED, sent_at=None, error=error[:2000]
+    )
