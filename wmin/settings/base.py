@@ -194,7 +194,9 @@ CELERY_TASK_ROUTES = {
     "booking.tasks.notify_*": {"queue": "notify"},
     "wmin.network.tasks.*": {"queue": "solver"},
 }
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "release-expired-holds": {"task": "booking.tasks.release_expired_holds", "schedule": 60.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
