@@ -51,3 +51,15 @@ def test_admin_can_browse_but_not_edit_the_trail(admin_client):
     assert "Viewed something" in page.content.decode()
     event = AuditEvent.objects.first()
     assert admin_client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_a_request_with_nul_characters_is_still_recorded():
+    event = record(
+        AuditAction.VIEW,
+        object_type="booking.Booking",
+        summary="Listed bookings\x00",
+        detail={"query": {"\x1e\x00key": ["va\x00lue"]}},
+    )
+    event.refresh_from_db()
+    assert event.summary == "Listed bookings\ufffd"
+    assert event.detail == {"query": {"\x1e\ufffdkey": ["va\ufffdlue"]}}

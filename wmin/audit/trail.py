@@ -33,8 +33,20 @@ def record(
         object_type=object_type or "",
         object_id="" if object_id is None else str(object_id),
         patient_id=patient_id,
-        summary=summary[:240],
+        summary=_storable(summary[:240]),
         ip_address=who.ip_address,
         request_id=who.request_id,
-        detail=detail or {},
+        detail=_storable(detail or {}),
     )
+
+
+def _storable(value: Any) -> Any:
+    """The value with NUL characters shown as U+FFFD: PostgreSQL text and jsonb cannot hold NUL,
+    and an audit record of a hostile request (a NUL in a query string) must still be written."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(str(key)): _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value

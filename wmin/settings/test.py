@@ -1,7 +1,10 @@
 """The test suite. Uses DATABASE_URL / REDIS_URL when set, like every environment."""
 
+import os
+import re
+
 from .base import *  # noqa: F403
-from .base import DATABASES
+from .base import CACHES, DATABASES
 from .env import env_bool
 
 DEBUG = False
@@ -18,3 +21,12 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "W
 # (the failure tests) start one themselves.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 AXES_ENABLED = True
+
+# pytest-xdist workers would share one Redis database, and RedisCache.clear() is a FLUSHDB: one
+# worker resetting rate limits would wipe another's counters mid-test. Each worker's cache gets its
+# own database, counting down from the one REDIS_URL names (gw0 → 14, gw1 → 13, …).
+_worker = re.fullmatch(r"gw(\d+)", os.environ.get("PYTEST_XDIST_WORKER", ""))
+if _worker and CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    _base, _, _db = CACHES["default"]["LOCATION"].rpartition("/")
+    _db_number = int(_db) if _db.isdigit() else 0
+    CACHES["default"]["LOCATION"] = f"{_base}/{(_db_number - 1 - int(_worker[1])) % 16}"
