@@ -1,28 +1,69 @@
-from django.contrib import admin
+from collections import Counter
 
-from .models import FeedProfile, InboundMessage, OutboundMessage
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from . import outbox
+from .models import FeedProfile, InboundMessage, OutboundMessage, OutboundStatus
+from .replay import replay_many
 
 
 @admin.register(FeedProfile)
 class FeedProfileAdmin(admin.ModelAdmin):
     list_display = ["trust", "slot_release_mode", "hl7_version", "ris_host", "ris_port", "active"]
     list_filter = ["slot_release_mode", "active"]
+    search_fields = ["trust__name", "trust__ods_code"]
 
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "sending_facility", "control_id", "message_type", "trigger", "status", "error_code"]
-    list_filter = ["status", "message_type", "trust"]
-    search_fields = ["control_id", "sending_facility", "error"]
+    list_display = [
+        "received_at", "sending_facility", "control_id", "message_type", "trigger", "status", "error_code", "attempts",
+    ]
+    list_filter = ["status", "message_type", "trigger", "error_code", "trust"]
+    search_fields = ["control_id", "sending_facility", "error", "peer"]
     readonly_fields = ["received_at", "peer", "raw_text", "sending_facility", "control_id", "trust", "message_type",
-                       "trigger", "status", "error_code", "error", "ack", "applied_at", "attempts"]
+                       "trigger", "status", "error_code", "error", "ack", "applied_at", "attempts", "duplicate_of",
+                       "history"]
     exclude = ["raw"]
     date_hierarchy = "received_at"
+    list_select_related = ["trust"]
+    actions = ["replay_messages"]
+
+    @admin.action(description="Replay selected messages (after fixing the trust's feed profile)")
+    def replay_messages(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
+        results = replay_many(list(queryset.order_by("received_at", "pk").values_list("pk", flat=True)),
+                              by=request.user.get_username())
+        replayed = [r for r in results if r.replayed]
+        codes = Counter(r.code for r in replayed)
+        summary = ", ".join(f"{count} {code}" for code, count in sorted(codes.items())) or "none"
+        skipped = len(results) - len(replayed)
+        self.message_user(
+            request,
+            f"Replayed {len(replayed)} message(s): {summary}." + (f" {skipped} already applied, left alone." if skipped else ""),
+            messages.SUCCESS if replayed and set(codes) <= {"AA"} else messages.WARNING,
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(admin.ModelAdmin):
     list_display = ["created_at", "trust", "kind", "control_id", "status", "attempts", "next_attempt_at"]
     list_filter = ["status", "kind", "trust"]
-    search_fields = ["control_id"]
+    search_fields = ["control_id", "last_error"]
     raw_id_fields = ["booking"]
+    actions = ["send_again"]
+
+    @admin.action(description="Send again now (failed or waiting messages)")
+    def send_again(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        ids = list(queryset.filter(status__in=[OutboundStatus.FAILED, OutboundStatus.PENDING]).values_list("pk", flat=True))
+        OutboundMessage.objects.filter(pk__in=ids).update(
+            status=OutboundStatus.PENDING, next_attempt_at=timezone.now(), attempts=0
+        )
+        for outbound_id in ids:
+            outbox.enqueue(outbound_id)
+        self.message_user(request, f"Queued {len(ids)} message(s) to send again.")

@@ -5,3 +5,8 @@ class FeedsConfig(AppConfig):
     name = "wmin.feeds"
     label = "feeds"
     verbose_name = "HL7 feeds"
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect()

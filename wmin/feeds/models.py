@@ -67,13 +67,21 @@ class InboundMessage(models.Model):
     ack = models.TextField(blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=1)
+    # A RIS that reuses a control id for different content: the second message is kept (never lost),
+    # linked to the first, answered with the first's ACK and not applied unless an admin replays it.
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates"
+    )
+    history = models.JSONField(
+        default=list, blank=True, help_text="Earlier outcomes (status, error, ACK) kept when replayed"
+    )
 
     class Meta:
         ordering = ["-received_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["sending_facility", "control_id"],
-                condition=~models.Q(control_id=""),
+                condition=~models.Q(control_id="") & models.Q(duplicate_of__isnull=True),
                 name="inbound_unique_sender_control_id",
             )
         ]

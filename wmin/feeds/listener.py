@@ -1,0 +1,358 @@
+"""The MLLP listener: every trust's RIS on long-lived connections, one ACK per frame, in order.
+
+asyncio owns the sockets; the Django work (store, parse, apply) runs through `asyncio.to_thread` on a
+bounded pool of worker threads, so many connections wait on the network at once while at most
+`max_workers` messages touch the database. Each connection has its own MllpDecoder and handles its
+frames one after another, so its ACKs go back in the order its messages came. A bad frame is stored
+and answered like any other; an oversized frame is dropped by the decoder, recorded and answered AR;
+neither stops the connection. If the message cannot even be stored (the database is down) the
+connection is closed without an ACK, so the RIS sends it again rather than dropping it.
+
+TLS when settings.MLLP_TLS_CERT and MLLP_TLS_KEY are set. SIGINT/SIGTERM: stop accepting, let
+messages in flight finish and answer, close idle connections, then close each worker's database
+connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+
+from . import ingest
+from .models import InboundMessage, InboundStatus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
+DEFAULT_WORKERS = 8
+READ_CHUNK = 65536
+SHUTDOWN_GRACE_SECONDS = 15.0
+
+
+class DjangoWorkerPool(ThreadPoolExecutor):
+    """The listener's worker threads; `close_connections` closes each thread's database connection."""
+
+    def close_connections(self, timeout: float = 5.0) -> None:
+        threads = len(self._threads)  # the threads started so far (ThreadPoolExecutor starts them lazily)
+        if not threads:
+            return
+        barrier = threading.Barrier(threads, timeout=timeout)
+
+        def close_here() -> None:
+            connections.close_all()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()  # hold this thread so every other one takes a call too
+
+        for future in [self.submit(close_here) for _ in range(threads)]:
+            with contextlib.suppress(Exception):
+                future.result(timeout=timeout + 1)
+
+
+@dataclass
+class MllpListener:
+    """One listening socket and its connections. Start and stop it on a running event loop."""
+
+    max_workers: int = DEFAULT_WORKERS
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    ssl_context: ssl.SSLContext | None = None
+    handle: Callable[[bytes, str], bytes] | None = None  # tests and the bench may swap the ingest
+    thread_initializer: Callable[[], None] | None = None
+    pool: DjangoWorkerPool | None = None
+    _server: asyncio.base_events.Server | None = None
+    _connections: set[asyncio.Task] = field(default_factory=set)
+    _busy: set[asyncio.Task] = field(default_factory=set)
+    _stopping: bool = False
+
+    async def start(self, host: str, port: int, *, sock: socket.socket | None = None) -> tuple[str, int]:
+        """Listen on host:port, or on an already listening socket shared with sibling processes."""
+        loop = asyncio.get_running_loop()
+        self.pool = DjangoWorkerPool(
+            max_workers=self.max_workers, thread_name_prefix="mllp-worker", initializer=self.thread_initializer
+        )
+        loop.set_default_executor(self.pool)  # asyncio.to_thread runs on this bounded pool
+        if sock is not None:
+            self._server = await asyncio.start_server(
+                self._serve_connection, sock=sock, ssl=self.ssl_context, limit=READ_CHUNK * 4
+            )
+        else:
+            self._server = await asyncio.start_server(
+                self._serve_connection, host, port, ssl=self.ssl_context, limit=READ_CHUNK * 4, reuse_address=True
+            )
+        address = self._server.sockets[0].getsockname()
+        return address[0], address[1]
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Stop accepting, finish the messages being handled, close every connection and the pool."""
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            if task not in self._busy:
+                task.cancel()  # idle: waiting for bytes that may never come
+        if self._connections:
+            _, pending = await asyncio.wait(list(self._connections), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), timeout=2)
+        if self.pool is not None:
+            # From outside the pool: close_connections needs every worker thread free.
+            closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mllp-closer")
+            try:
+                await asyncio.get_running_loop().run_in_executor(closer, self._close_pool)
+            finally:
+                closer.shutdown(wait=False)
+
+    def _close_pool(self) -> None:
+        assert self.pool is not None
+        self.pool.close_connections()
+        self.pool.shutdown(wait=True)
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    # One connection ----------------------------------------------------------------------------
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        from wmin.feeds.hl7.mllp import FrameTooLarge, MllpDecoder, frame
+
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        peer = peer_text(writer.get_extra_info("peername"))
+        decoder = MllpDecoder(self.max_message_bytes)
+        log.info("hl7.connection_opened", extra={"peer": peer})
+        try:
+            while not self._stopping:
+                try:
+                    chunk = await reader.read(READ_CHUNK)
+                except (ConnectionError, ssl.SSLError, OSError):
+                    break
+                if not chunk:
+                    break
+                self._busy.add(task)
+                try:
+                    while True:
+                        try:
+                            payloads = decoder.feed(chunk)
+                        except FrameTooLarge as exc:
+                            reply = await asyncio.to_thread(_too_large, exc, peer)
+                            writer.write(frame(reply))
+                            payloads = []
+                        chunk = b""
+                        if not payloads:
+                            break
+                        for payload in payloads:
+                            reply = await asyncio.to_thread(self._handle, payload, peer)
+                            if reply is None:
+                                return  # not stored: close without an ACK so the RIS sends it again
+                            writer.write(frame(reply))
+                            await writer.drain()
+                    await writer.drain()
+                finally:
+                    self._busy.discard(task)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), timeout=2)
+            log.info("hl7.connection_closed", extra={"peer": peer})
+
+    def _handle(self, payload: bytes, peer: str) -> bytes | None:
+        """In a worker thread: the reply to one frame, or None when it could not be stored."""
+        close_old_connections()
+        try:
+            if self.handle is not None:
+                return self.handle(payload, peer)
+            return ingest.receive(payload, peer=peer)
+        except Exception:
+            log.exception("hl7.receive_failed", extra={"peer": peer, "bytes": len(payload)})
+            return None
+        finally:
+            close_old_connections()
+
+
+def _too_large(exc: Exception, peer: str) -> bytes:
+    """An oversized frame the decoder dropped: record that it came, answer AR."""
+    from wmin.feeds.hl7 import ack as hl7ack
+
+    close_old_connections()
+    reason = f"Frame refused: {exc}; send smaller messages"
+    text = hl7ack.build_reject(b"", reason)
+    try:
+        InboundMessage.objects.create(
+            raw=b"", peer=peer[:80], status=InboundStatus.REJECTED, error=reason, ack=text
+        )
+    except Exception:
+        log.exception("hl7.too_large_not_recorded", extra={"peer": peer})
+    finally:
+        close_old_connections()
+    return text.encode("utf-8")
+
+
+def peer_text(peername: object) -> str:
+    """'10.0.0.5:40112', or '[::1]:40112' for IPv6."""
+    if isinstance(peername, tuple) and len(peername) >= 2:
+        host, port = peername[0], peername[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(peername or "")
+
+
+def tls_context() -> ssl.SSLContext | None:
+    """A server TLS context from MLLP_TLS_CERT / MLLP_TLS_KEY, or None for plain MLLP."""
+    cert, key = settings.MLLP_TLS_CERT, settings.MLLP_TLS_KEY
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise RuntimeError("Set both MLLP_TLS_CERT and MLLP_TLS_KEY, or neither")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def serve(
+    host: str,
+    port: int,
+    *,
+    max_workers: int = DEFAULT_WORKERS,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    on_ready: Callable[[str, int, bool], None] | None = None,
+    sock: socket.socket | None = None,
+) -> None:
+    """Run until SIGINT or SIGTERM, then shut down gracefully."""
+    context = tls_context()
+    listener = MllpListener(max_workers=max_workers, max_message_bytes=max_message_bytes, ssl_context=context)
+    bound_host, bound_port = await listener.start(host, port, sock=sock)
+    if on_ready is not None:
+        on_ready(bound_host, bound_port, context is not None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("hl7.listener_stopping", extra={"connections": listener.connection_count})
+        await listener.stop()
+
+
+def serve_processes(
+    host: str,
+    port: int,
+    *,
+    processes: int,
+    max_workers: int = DEFAULT_WORKERS,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    on_ready: Callable[[str, int, bool], None] | None = None,
+) -> None:
+    """Pre-fork: one listening socket, `processes` listener processes accepting from it.
+
+    Python runs one thread at a time per process, and the listener spends its CPU in the database
+    driver and the ORM; more processes use more cores. A connection stays with the process that
+    accepted it, so its ACKs stay in order; duplicates and slot versions are settled in the database,
+    so processes need not know of each other. SIGINT/SIGTERM to this parent stops every child gracefully.
+    """
+    import os
+
+    listening = socket.create_server((host, port), reuse_port=False, backlog=512)
+    bound_host, bound_port = listening.getsockname()[:2]
+    children: list[int] = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:  # the child: its own event loop, threads and database connections
+            code = 0
+            try:
+                asyncio.run(serve(host, port, max_workers=max_workers, max_message_bytes=max_message_bytes,
+                                  sock=listening))
+            except BaseException:
+                log.exception("hl7.listener_child_failed")
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    listening.close()
+    if on_ready is not None:
+        on_ready(bound_host, bound_port, tls_context() is not None)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    for child in children:
+        while True:
+            try:
+                os.waitpid(child, 0)
+                break
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+
+
+class ListenerThread:
+    """The listener on its own event loop in a background thread (tests, the simulator, the bench)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: object) -> None:
+        self.host, self.port = host, port
+        self.options = options
+        self.listener: MllpListener | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self, timeout: float = 10.0) -> tuple[str, int]:
+        self._thread = threading.Thread(target=self._run, name="mllp-listener", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("The MLLP listener did not start")
+        if self._error is not None:
+            raise RuntimeError("The MLLP listener failed to start") from self._error
+        return self.host, self.port
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.loop is None or self.listener is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self.listener.stop(), self.loop)
+        with contextlib.suppress(Exception):
+            future.result(timeout)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.listener = MllpListener(**self.options)  # type: ignore[arg-type]
+            self.host, self.port = self.loop.run_until_complete(self.listener.start(self.host, self.port))
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.close()

@@ -1,0 +1,35 @@
+"""Booking signals → outbox rows, written inside the booking's own transaction.
+
+booking.services send booking_confirmed / booking_cancelled / booking_rescheduled inside the
+transaction that changes the booking, so the SRM row commits or rolls back with it. A reschedule
+also sends the cancel and the confirm it is made of; `outbox.write_for` writes each message once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from booking.models import Booking
+from booking.signals import booking_cancelled, booking_confirmed, booking_rescheduled
+
+from . import outbox
+from .models import OutboundKind
+
+
+def on_booking_confirmed(sender: Any, booking: Booking, **kwargs: Any) -> None:
+    outbox.write_for(booking, OutboundKind.BOOK)
+
+
+def on_booking_cancelled(sender: Any, booking: Booking, reason: str = "", **kwargs: Any) -> None:
+    outbox.write_for(booking, OutboundKind.CANCEL, reason=reason)
+
+
+def on_booking_rescheduled(sender: Any, booking: Booking, previous: Booking, **kwargs: Any) -> None:
+    outbox.write_for(previous, OutboundKind.CANCEL, reason="Rescheduled")
+    outbox.write_for(booking, OutboundKind.BOOK)
+
+
+def connect() -> None:
+    booking_confirmed.connect(on_booking_confirmed, dispatch_uid="feeds.outbox.confirmed")
+    booking_cancelled.connect(on_booking_cancelled, dispatch_uid="feeds.outbox.cancelled")
+    booking_rescheduled.connect(on_booking_rescheduled, dispatch_uid="feeds.outbox.rescheduled")
