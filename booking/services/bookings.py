@@ -237,6 +237,14 @@ def transition(
         return booking
 
 
+def cancellation_reason(booking: Booking) -> str:
+    """Why a cancelled booking was cancelled, as recorded with its last change to cancelled."""
+    change = (
+        BookingStatusChange.objects.filter(booking=booking, to_status=BookingStatus.CANCELLED).order_by("-pk").first()
+    )
+    return change.reason if change else ""
+
+
 def appointment_details(booking: Booking) -> dict[str, Any]:
     """What a message about this booking needs; JSON only (it is stored and sent to Notify)."""
     slot = booking.slot

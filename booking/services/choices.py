@@ -1,15 +1,14 @@
 """The patient's choice: every site that can do their exam, ranked by travel and earliest date.
 
 A thin adapter between the database and the optimiser's pure shortlist
-(`booking.optimiser.shortlist`): it runs at most five small queries, whatever the size of
+(`booking.optimiser.shortlist`): it runs at most three small queries, whatever the size of
 the pool, and hands the optimiser a small `SlotTable`:
 
 1. the sites with a scanner for the exam's modality (~47 rows), each with its first open slot
    (the indicative wait), by one index probe per site;
-2. per site, the start of its K-th open slot that passes the filters SQL can apply (dates, notice)
+2. per site, its K earliest open slots that pass the filters SQL can apply (dates, notice)
    (K = 3, or more when a time of day is asked for, which is applied in numpy);
-3. the slots up to those starts: at most K per site;
-4. only when a time-of-day filter left a site short: 2 and 3 again for that site, deeper.
+3. only when a time-of-day filter left a site short: that site's next slots, deeper.
 
 Callers pass the querysets they are allowed to see (`wmin.accounts.scope`), so the choice never
 reaches past the user's scope.
@@ -22,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from booking.models import Referral, TravelMode
 from booking.optimiser.shortlist import (
@@ -36,7 +36,7 @@ from booking.optimiser.shortlist import (
 from booking.optimiser.travel import LatLon, estimate_many
 from booking.optimiser.travel import TravelMode as OptimiserTravelMode
 from slots.geography import UnknownPostcode, locate
-from slots.models import Site, Slot, SlotStatus
+from slots.models import Scanner, Site, Slot, SlotStatus
 
 NETWORK_TIMEZONE = ZoneInfo("Europe/London")
 PER_SITE = 3
@@ -45,6 +45,7 @@ MINIMUM_NOTICE = timedelta(hours=24)
 MINIMUM_NOTICE_BY_MODE = {TravelMode.HOSPITAL_TRANSPORT: timedelta(hours=48)}
 TIME_OF_DAY_DEPTH = 40  # slots per site fetched when a time of day will be filtered in numpy
 TIME_OF_DAY_RETRY_DEPTH = 400
+_SITE_PLACEHOLDER = -7_340_001  # stands for "this site's id" in the compiled per-site query
 SITE_LIST_LENGTH = 30
 TIMES_OF_DAY: dict[str, str] = {
     "any": "Any time",
@@ -162,8 +163,8 @@ def choices_for(
     modality_id = referral.exam_type.modality_id
     earliest = earliest_allowed(referral, filters, now=now)
     offering = list(
-        sites.filter(scanners__modality_id=modality_id)
-        .distinct()
+        sites.select_related(None)
+        .filter(Exists(Scanner.objects.filter(site_id=OuterRef("pk"), modality_id=modality_id)))
         .annotate(first_available=_first_open_start(slots, modality_id, earliest))
         .order_by("pk")
     )
@@ -296,27 +297,35 @@ def _first_open_start(slots: QuerySet[Slot], modality_id: int, earliest: datetim
 def _earliest_rows(
     slots: QuerySet[Slot], modality_id: int, site_ids: list[int], filters: ChoiceFilters, earliest: datetime, *, depth: int
 ) -> list[tuple[int, int, datetime]]:
-    """The `depth` earliest suitable slots of each site, in two indexed queries.
+    """The `depth` earliest suitable slots of each site, in one query of one index probe per site.
 
-    First each site's depth-th suitable start (one index probe per site, on site + start time),
-    then the slots up to it. A window function over the whole pool was 5-10 times slower.
+    `id IN (SELECT * FROM (first N at site 1) UNION ALL SELECT * FROM (first N at site 2) …)`:
+    each arm walks the (site, start) index for N rows; the outer query fetches those rows by key.
+    The arm is compiled once by the ORM (so the caller's scope applies) and repeated with each
+    site's id. A window function over the pool, the ORM building 47 arms, or `id IN (…) OR id IN
+    (…)` (a sequential scan on PostgreSQL) were each many times slower.
     """
     if not site_ids:
         return []
-    suitable = _open_slots(slots, modality_id, earliest, filters)
-    horizons = (
-        Site.objects.filter(pk__in=site_ids)
-        .annotate(
-            horizon=Subquery(
-                suitable.filter(site_id=OuterRef("pk")).order_by("starts_at").values("starts_at")[depth - 1 : depth]
-            )
-        )
-        .values_list("pk", "horizon")
+    arm = (
+        _open_slots(slots, modality_id, earliest, filters)
+        .filter(site_id=_SITE_PLACEHOLDER)
+        .order_by("starts_at", "pk")
+        .values("pk")[:depth]
     )
-    within = Q()
-    for site_id, horizon in horizons:
-        within |= Q(site_id=site_id) if horizon is None else Q(site_id=site_id, starts_at__lte=horizon)
-    return list(suitable.filter(within).order_by().values_list("pk", "site_id", "starts_at"))
+    arm_sql, arm_params = arm.query.sql_with_params()
+    placeholder_at = [i for i, value in enumerate(arm_params) if value == _SITE_PLACEHOLDER]
+    if len(placeholder_at) != 1:  # the compiled query no longer looks as this function expects
+        raise RuntimeError("Could not find the site parameter in the per-site slot query.")
+    arms, params = [], []
+    for number, site_id in enumerate(site_ids):
+        arm_values = list(arm_params)
+        arm_values[placeholder_at[0]] = site_id
+        arms.append(f"SELECT * FROM ({arm_sql}) AS site_arm_{number}")
+        params.extend(arm_values)
+    pk = f"{connection.ops.quote_name(Slot._meta.db_table)}.{connection.ops.quote_name('id')}"
+    chosen = Slot.objects.extra(where=[f"{pk} IN ({' UNION ALL '.join(arms)})"], params=params)
+    return list(chosen.order_by().values_list("pk", "site_id", "starts_at"))
 
 
 def _travel_to(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from booking.models import Hold, Referral, ReferralStatus
 from slots.models import Slot, SlotStatus
@@ -35,6 +35,15 @@ def hold_slot(referral: Referral, slot_id: int, *, now: datetime) -> Hold:
     not for this exam; AlreadyBooked if the referral is scanned or off the list. A booked referral
     may hold a slot, to reschedule into it.
     """
+    try:
+        return _hold(referral, slot_id, now=now)
+    except IntegrityError as exc:  # one hold per slot: a race the lock did not stop (SQLite has none)
+        raise SlotUnavailable(
+            "Sorry, someone else is booking that appointment right now. Choose another time."
+        ) from exc
+
+
+def _hold(referral: Referral, slot_id: int, *, now: datetime) -> Hold:
     with transaction.atomic():
         referral = lock_referral(referral.pk)
         if referral.status not in HOLDING_REFERRAL_STATUSES:

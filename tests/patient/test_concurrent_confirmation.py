@@ -20,9 +20,10 @@ import pytest
 from django.db import OperationalError, connection, connections
 from django.utils import timezone
 
-from booking.models import Booking, BookingChannel, BookingStatus, ReferralStatus
+from booking.models import Booking, BookingChannel, BookingStatus, Hold, ReferralStatus
 from booking.services.bookings import confirm_booking
 from booking.services.errors import SlotUnavailable
+from booking.services.holds import hold_slot
 from slots.models import Slot, SlotStatus
 from tests.factories import PatientFactory, ReferralFactory, SlotFactory, synthetic_nhs_number
 
@@ -61,6 +62,33 @@ def test_fifty_simultaneous_confirmations_make_one_booking(trust):
     assert Slot.objects.get(pk=slot.pk).status == SlotStatus.BOOKED
     assert booking.referral.status == ReferralStatus.BOOKED
     assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_simultaneous_holds_keep_the_slot_for_one(trust):
+    nhs_numbers = sorted({synthetic_nhs_number(800_000 + i) for i in range(60)})[:20]
+    first = ReferralFactory(trust=trust, patient=PatientFactory(nhs_number=nhs_numbers[0]))
+    referrals = [first] + [
+        ReferralFactory(trust=trust, exam_type=first.exam_type, patient=PatientFactory(nhs_number=n)) for n in nhs_numbers[1:]
+    ]
+    slot = SlotFactory(modality=first.exam_type.modality, site__trust=trust)
+    now = timezone.now()
+    start_together = threading.Barrier(len(referrals))
+
+    def hold(referral) -> str:
+        try:
+            start_together.wait()
+            _waiting_for_sqlite(lambda: hold_slot(referral, slot.pk, now=now))
+            return "held"
+        except SlotUnavailable:
+            return "told it was taken"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=len(referrals)) as pool:
+        outcomes = Counter(pool.map(hold, referrals))
+    assert outcomes == {"held": 1, "told it was taken": len(referrals) - 1}
+    assert Hold.objects.filter(slot=slot).count() == 1
 
 
 def _waiting_for_sqlite(attempt, timeout: float = 30.0):

@@ -1,0 +1,170 @@
+"""Confirming the held time, the booked appointment, its calendar file, cancelling, short notice."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from booking.forms.patient import CancelForm, ConfirmForm, ShortNoticeForm
+from booking.models import BookingChannel, Referral
+from booking.services import holds
+from booking.services.bookings import cancel_booking, confirm_booking, reschedule_booking
+from booking.services.errors import BookingError, ChangeTooLate, HoldExpired
+from booking.services.patients import (
+    change_cutoff,
+    ensure_patient_may_change,
+    patient_may_change,
+    record_needs,
+    set_short_notice_opt_in,
+)
+from wmin.accounts.scope import bookings_for, get_referral_or_404, patients_for
+from wmin.audit.models import AuditAction
+from wmin.audit.trail import record
+
+from .access import patient_required
+from .calendar import appointment_ics
+from .choose import choice_page
+from .presenters import AppointmentView, when
+
+
+@require_http_methods(["GET", "POST"])
+@patient_required
+def confirm(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = get_referral_or_404(request.user, referral_id)
+    now = timezone.now()
+    hold = holds.active_hold(referral, now=now)
+    patient = referral.patient
+    form = ConfirmForm(request.POST if request.method == "POST" else None, initial={
+        "reasonable_adjustments": patient.reasonable_adjustments, "interpreter_language": patient.interpreter_language})
+    if hold is None:
+        if request.method == "POST":
+            return choice_page(request, referral, request.GET, booking_error=holds_expired_message(), status=409)
+        messages.warning(request, holds_expired_message())
+        return redirect("booking:patient-choices", referral_id=referral.pk)
+    current = _active_booking(request, referral)
+    if request.method == "POST" and form.is_valid():
+        record_needs(
+            patient,
+            reasonable_adjustments=form.cleaned_data["reasonable_adjustments"],
+            interpreter_language=form.cleaned_data["interpreter_language"],
+        )
+        try:
+            if current is None:
+                confirm_booking(referral, hold.slot_id, actor_user=request.user, channel=BookingChannel.PATIENT, now=now)
+            else:
+                ensure_patient_may_change(current, now=now)
+                reschedule_booking(current, hold.slot_id, actor_user=request.user, now=now, channel=BookingChannel.PATIENT)
+        except BookingError as error:
+            return choice_page(request, referral, request.GET, booking_error=error.message, status=409)
+        messages.success(request, "Your appointment is booked" if current is None else "Your appointment has been changed")
+        return redirect("booking:patient-booking", referral_id=referral.pk)
+    minutes_left = max(1, int((hold.expires_at - now).total_seconds() // 60))
+    return render(request, "booking/patient/confirm.jinja", {
+        "referral": referral,
+        "hold": hold,
+        "when": when(hold.slot.starts_at),
+        "held_until": when(hold.expires_at, "%-I:%M%p"),
+        "minutes_left": minutes_left,
+        "current": AppointmentView(current) if current else None,
+        "form": form,
+    }, status=400 if form.errors else 200)
+
+
+@require_GET
+@patient_required
+def appointment(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = get_referral_or_404(request.user, referral_id)
+    booking = _active_booking(request, referral)
+    if booking is None:
+        return redirect("booking:patient-home")
+    now = timezone.now()
+    record(AuditAction.VIEW, booking, summary="Patient viewed their appointment", patient_id=referral.patient_id)
+    return render(request, "booking/patient/appointment.jinja", {
+        "referral": referral,
+        "booking": booking,
+        "appointment": AppointmentView(booking),
+        "can_change": patient_may_change(booking, now=now),
+        "cutoff": when(change_cutoff(booking)),
+        "patient": referral.patient,
+        "short_notice_form": ShortNoticeForm(),
+    })
+
+
+@require_GET
+@patient_required
+def calendar_file(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = get_referral_or_404(request.user, referral_id)
+    booking = _active_booking(request, referral)
+    if booking is None:
+        return redirect("booking:patient-home")
+    response = HttpResponse(appointment_ics(booking, now=timezone.now()), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="scan-{referral.booking_reference}.ics"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@patient_required
+def cancel(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = get_referral_or_404(request.user, referral_id)
+    booking = _active_booking(request, referral)
+    if booking is None:
+        return redirect("booking:patient-home")
+    now = timezone.now()
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            ensure_patient_may_change(booking, now=now)
+            cancel_booking(booking, actor_user=request.user, reason=form.reason_text, contact_method="online", now=now)
+        except BookingError as exc:
+            error = exc.message
+        else:
+            messages.success(request, "Your appointment has been cancelled")
+            return redirect("booking:patient-home")
+    elif not patient_may_change(booking, now=now):
+        error = ChangeTooLate().message
+    return render(request, "booking/patient/cancel.jinja", {
+        "referral": referral,
+        "appointment": AppointmentView(booking),
+        "form": form,
+        "booking_error": error,
+    }, status=400 if (form.errors or error) and request.method == "POST" else 200)
+
+
+@require_POST
+@patient_required
+def short_notice(request: HttpRequest) -> HttpResponse:
+    patient = patients_for(request.user).get()
+    form = ShortNoticeForm(request.POST)
+    if form.is_valid():
+        set_short_notice_opt_in(patient, form.opt_in)
+        messages.success(
+            request,
+            "We will offer you earlier appointments at short notice" if form.opt_in
+            else "We will not offer you appointments at short notice",
+        )
+    else:
+        messages.error(request, form.errors["short_notice_opt_in"][0])
+    return redirect(_safe_next(request) or "booking:patient-home")
+
+
+def holds_expired_message() -> str:
+    return HoldExpired().message
+
+
+def _active_booking(request: HttpRequest, referral: Referral):
+    return (
+        bookings_for(request.user)
+        .filter(referral_id=referral.pk)
+        .active()
+        .select_related("slot__site", "referral__exam_type")
+        .first()
+    )
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else ""

@@ -1,0 +1,126 @@
+"""Choosing: the ranked list of sites, one site's times, and holding the time the patient picks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_POST
+
+from booking.forms.patient import ChoiceFiltersForm, HoldForm
+from booking.models import Referral
+from booking.presenters import ReferralPresenter
+from booking.services import holds
+from booking.services.choices import TIMES_OF_DAY, ChoiceFilters, choices_for, slots_at_site
+from booking.services.errors import BookingError
+from booking.services.patients import ensure_patient_may_change, patient_may_change, save_choice_preferences
+from wmin.accounts.scope import bookings_for, get_referral_or_404, pool_slots_for, sites
+from wmin.audit.models import AuditAction
+from wmin.audit.trail import record
+
+from .access import patient_required
+from .presenters import ChoicePage, days_of
+
+CHOICES_PARTIAL = "booking/patient/_choices.jinja"
+
+
+@require_GET
+@patient_required
+def choose(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = get_referral_or_404(request.user, referral_id)
+    return choice_page(request, referral, request.GET)
+
+
+@require_GET
+@patient_required
+def site_times(request: HttpRequest, referral_id: int, site_id: int) -> HttpResponse:
+    referral = get_referral_or_404(request.user, referral_id)
+    site = sites().filter(pk=site_id, scanners__modality_id=referral.exam_type.modality_id).first()
+    if site is None:
+        raise Http404("No such site for this scan")
+    now = timezone.now()
+    form = ChoiceFiltersForm(request.GET, saved=ChoiceFilters.saved_for(referral), today=timezone.localdate(now))
+    after = _parse_after(request.GET.get("after", ""))
+    times = slots_at_site(referral, site.pk, slots=pool_slots_for(request.user), filters=form.filters(), now=now, after=after)
+    record(AuditAction.VIEW, referral, summary=f"Patient viewed times at {site.name}", patient_id=referral.patient_id)
+    return render(request, "booking/patient/site_times.jinja", {
+        "referral": referral,
+        "site": site,
+        "days": days_of(times),
+        "later": times[-1].starts_at.isoformat() if len(times) >= 30 else "",
+        "filter_query": _filter_query(request.GET),
+    })
+
+
+@require_POST
+@patient_required
+def hold(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = get_referral_or_404(request.user, referral_id)
+    filter_data = QueryDict(request.POST.get("filter_query", ""))
+    form = HoldForm(request.POST)
+    if not form.is_valid():
+        return choice_page(request, referral, filter_data, booking_error=form.errors["slot_id"][0], status=400)
+    now = timezone.now()
+    try:
+        booking = _active_booking(request, referral)
+        if booking is not None:
+            ensure_patient_may_change(booking, now=now)
+        holds.hold_slot(referral, form.cleaned_data["slot_id"], now=now)
+    except BookingError as error:
+        return choice_page(request, referral, filter_data, booking_error=error.message, status=409)
+    filters_form = ChoiceFiltersForm(filter_data, saved=ChoiceFilters.saved_for(referral), today=timezone.localdate(now))
+    if filters_form.is_bound and filters_form.is_valid():
+        save_choice_preferences(referral, filters_form.filters())
+    return redirect("booking:patient-confirm", referral_id=referral.pk)
+
+
+def choice_page(
+    request: HttpRequest, referral: Referral, data: QueryDict, *, booking_error: str = "", status: int = 200
+) -> HttpResponse:
+    """The whole choice page, or just its results when htmx asks; also where booking errors land."""
+    now = timezone.now()
+    form = ChoiceFiltersForm(data, saved=ChoiceFilters.saved_for(referral), today=timezone.localdate(now))
+    filters = form.filters()
+    choices = choices_for(referral, slots=pool_slots_for(request.user), sites=sites(), filters=filters, now=now)
+    booking = _active_booking(request, referral) if referral.status == "booked" else None
+    record(AuditAction.VIEW, referral, summary="Patient viewed their choice of sites", patient_id=referral.patient_id)
+    context = {
+        "referral": referral,
+        "waiting": ReferralPresenter(referral, now),
+        "form": form,
+        "times_of_day": TIMES_OF_DAY,
+        "page": ChoicePage(choices, filters.travel_mode, now),
+        "booking": booking,
+        "can_change": booking is None or patient_may_change(booking, now=now),
+        "booking_error": booking_error,
+        "filter_query": _filter_query(data),
+        "choose_url": reverse("booking:patient-choices", kwargs={"referral_id": referral.pk}),
+    }
+    template = CHOICES_PARTIAL if request.htmx and not booking_error else "booking/patient/choices.jinja"
+    return render(request, template, context, status=status)
+
+
+def _active_booking(request: HttpRequest, referral: Referral):
+    return bookings_for(request.user).filter(referral_id=referral.pk).active().first()
+
+
+def _filter_query(data: QueryDict) -> str:
+    names = ("filtered", "travel_mode", "time_of_day", "max_travel_km", "needs", "unavailable_dates", "work_postcode")
+    kept = QueryDict(mutable=True)
+    for name in names:
+        values = data.getlist(name)
+        if values:
+            kept.setlist(name, values)
+    return kept.urlencode()
+
+
+def _parse_after(text: str) -> datetime | None:
+    try:
+        moment = parse_datetime(text) if text else None
+    except ValueError:
+        return None
+    return moment if moment is not None and timezone.is_aware(moment) else None
