@@ -16,7 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from booking.optimiser.allocate import PRIORITY_WEIGHT, AllocationProblem
+from booking.optimiser.allocate import (
+    ACCESS_BARIATRIC,
+    ACCESS_HEARING_LOOP,
+    ACCESS_STEP_FREE,
+    PRIORITY_WEIGHT,
+    AllocationProblem,
+)
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SITES_CSV = DATA / "wmin_sites.csv"
@@ -48,6 +54,9 @@ TRAVEL_LIMITS_KM = np.array([15.0, 25.0, 40.0, 60.0])
 TRAVEL_LIMIT_SHARE = np.array([0.25, 0.35, 0.25, 0.15])
 PRIORITY_SHARE = {"routine": 0.70, "soon": 0.15, "cancer": 0.08, "urgent": 0.07}
 HORIZON_WEEKS = 6
+SITE_FEATURE_SHARE = {ACCESS_STEP_FREE: 0.95, ACCESS_HEARING_LOOP: 0.5, ACCESS_BARIATRIC: 0.3}
+PATIENT_NEED_SHARE = {ACCESS_STEP_FREE: 0.05, ACCESS_HEARING_LOOP: 0.02, ACCESS_BARIATRIC: 0.01}
+PREPARATION_SHARE = 0.10  # exams with a preparation lead of 2 to 7 days
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,9 @@ def build_instance(size: Size, seed: int) -> tuple[AllocationProblem, list[Site]
     bin_weight = weight[site_idx] * SUPPLY_SHARE[modality_idx] * offers_modality[site_idx, modality_idx]
     capacity = rng.multinomial(size.slots, bin_weight / bin_weight.sum())
     keep = capacity > 0
+    site_features = sum(
+        np.where(rng.random(len(sites)) < share, feature, 0) for feature, share in SITE_FEATURE_SHARE.items()
+    )
 
     outcode_names, outcode_lat, outcode_lon = load_outcodes()
     home = rng.integers(len(outcode_names), size=size.patients)
@@ -137,6 +149,12 @@ def build_instance(size: Size, seed: int) -> tuple[AllocationProblem, list[Site]
     days_waited = np.where(
         long_waiter, rng.integers(91, 200, size=size.patients), rng.exponential(22.0, size=size.patients)
     ).astype(np.int64)
+    patient_needs = sum(
+        np.where(rng.random(size.patients) < share, need, 0) for need, share in PATIENT_NEED_SHARE.items()
+    )
+    earliest_day = np.where(
+        rng.random(size.patients) < PREPARATION_SHARE, rng.integers(2, 8, size=size.patients), 1
+    )  # at least a day's notice
     priorities = list(PRIORITY_SHARE)
     priority = rng.choice(len(priorities), size=size.patients, p=list(PRIORITY_SHARE.values()))
 
@@ -155,5 +173,8 @@ def build_instance(size: Size, seed: int) -> tuple[AllocationProblem, list[Site]
         bin_day_offset=days[day_idx[keep]],
         bin_capacity=capacity[keep],
         bin_compat=modality_idx[keep],
+        patient_earliest_day=earliest_day,
+        patient_needs=patient_needs,
+        bin_features=site_features[site_idx[keep]],
     )
     return problem, sites

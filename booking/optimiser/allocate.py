@@ -4,8 +4,9 @@ The model (a transportation problem, solved exactly as a min-cost flow):
 
 - Supply: every waiting patient is one unit. Demand: bins, the open slots of one site, day and
   modality, each with a capacity (how many slots it holds).
-- A patient may go to a bin only if the bin suits their exam (same compatibility key) and the
-  site is within their travel limit (estimated road km). Candidate sites come from a KD-tree, so
+- A patient may go to a bin only if the bin suits their exam (same compatibility key), the site
+  has the access features they need and is within their travel limit (estimated road km), and the
+  bin is not sooner than their notice and preparation allow. Candidate sites come from a KD-tree, so
   there is never a dense patients x bins matrix.
 - Cost of patient i in bin j (integer, COST_SCALE units):
 
@@ -20,9 +21,10 @@ The model (a transportation problem, solved exactly as a min-cost flow):
   them (an urgent or suspected-cancer referral always is, against a routine one) who holds a bin
   they could have had. Closer than that, a longer wait is weighed against travel.
 
-Everything a patient-bin cost depends on, apart from travel, is the patient's per-day cost. Patients
-sharing it form a class, so the network routes patient -> (site, class) -> bin: the same costs as the
-direct patient -> bin arcs, with about twenty arcs per patient instead of hundreds.
+Apart from travel, which is the same for every bin of a site, a patient-bin arc depends only on the
+patient's per-day cost and earliest day. Patients sharing both form a class, so the network routes
+patient -> (site, class) -> bin: exactly the costs and choices of the direct patient -> bin arcs, with
+about twenty arcs per patient instead of hundreds.
 
 The results are proposals: the services layer turns assignments into offers, never bookings.
 """

@@ -97,6 +97,44 @@ class CandidateTable:
         return len(self.referral_id)
 
     @classmethod
+    def from_columns(
+        cls,
+        *,
+        referral_id: npt.ArrayLike,
+        opted_in_short_notice: npt.ArrayLike,
+        lat: npt.ArrayLike,
+        lon: npt.ArrayLike,
+        mode: Sequence[str],
+        max_travel_km: Sequence[float | None],
+        days_waited: npt.ArrayLike,
+        priority_weight: npt.ArrayLike,
+        current_booking_starts_at: Sequence[datetime | None],
+        needs_step_free: npt.ArrayLike,
+        needs_hearing_loop: npt.ArrayLike,
+        needs_bariatric: npt.ArrayLike,
+        min_notice_hours: npt.ArrayLike,
+    ) -> CandidateTable:
+        """Columns as a query returns them (None for no travel limit or no booking)."""
+        mode_index = {mode.value: i for i, mode in enumerate(_MODES)}
+        return cls(
+            referral_id=np.asarray(referral_id, dtype=np.int64),
+            opted_in_short_notice=np.asarray(opted_in_short_notice, dtype=bool),
+            lat=np.asarray(lat, dtype=np.float64),
+            lon=np.asarray(lon, dtype=np.float64),
+            mode_index=np.fromiter((mode_index[m] for m in mode), dtype=np.intp, count=len(mode)),
+            max_travel_km=np.array([np.inf if v is None else v for v in max_travel_km], dtype=np.float64),
+            days_waited=np.asarray(days_waited, dtype=np.int64),
+            priority_weight=np.asarray(priority_weight, dtype=np.float64),
+            current_booking_epoch=np.array(
+                [np.nan if v is None else v.timestamp() for v in current_booking_starts_at], dtype=np.float64
+            ),
+            needs_step_free=np.asarray(needs_step_free, dtype=bool),
+            needs_hearing_loop=np.asarray(needs_hearing_loop, dtype=bool),
+            needs_bariatric=np.asarray(needs_bariatric, dtype=bool),
+            min_notice_hours=np.asarray(min_notice_hours, dtype=np.float64),
+        )
+
+    @classmethod
     def from_candidates(cls, candidates: Sequence[BackfillCandidate]) -> CandidateTable:
         def column(get, dtype):
             return np.fromiter((get(c) for c in candidates), dtype=dtype, count=len(candidates))
@@ -162,6 +200,12 @@ def fit_to_slot(slot: SlotOption, table: CandidateTable, now: datetime) -> SlotF
     bonus = np.where(table.opted_in_short_notice, OPT_IN_BONUS_DAYS, 0.0)
     score = urgency * (days_gained + bonus) - minutes / WAIT_DAY_IN_TRAVEL_MINUTES
     return SlotFit(eligible, score, days_gained, km, minutes, urgency)
+
+
+def unbooked_score_bound(priority_weight: float, days_waited: int) -> float:
+    """The best score any not-yet-booked candidate could have at this urgency or below (travel 0)."""
+    urgency = priority_weight * (1.0 + min(max(days_waited, 0), WAIT_CAP_DAYS) / WAIT_CAP_DAYS)
+    return urgency * (UNBOOKED_GAIN_DAYS + OPT_IN_BONUS_DAYS)
 
 
 def rank_backfill(

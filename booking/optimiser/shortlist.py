@@ -136,22 +136,27 @@ class SlotTable:
         bariatric: npt.ArrayLike,
         sites: dict[int, tuple[str, bool, float, float]],
     ) -> SlotTable:
-        """Columns as a query returns them; `sites` maps site id to (name, is_cdc, lat, lon)."""
-        site_ids = np.asarray(site_id, dtype=np.int64)
+        """Columns as a query returns them; `sites` maps site id to (name, is_cdc, lat, lon).
+
+        Rows are stored by site, then start time: a site's best slots are then its first eligible ones.
+        """
+        slot_ids = np.asarray(slot_id, dtype=np.int64)
         known_sites = np.array(sorted(sites), dtype=np.int64)
-        site_row = np.searchsorted(known_sites, site_ids)
+        site_row = np.searchsorted(known_sites, np.asarray(site_id, dtype=np.int64))
         starts_epoch = _to_epoch_seconds(starts_at)
+        order = np.lexsort((slot_ids, starts_epoch, site_row))
+        starts_epoch = starts_epoch[order]
         local_date, local_minute = _network_local_clock(starts_epoch)
         details = [sites[int(s)] for s in known_sites]
         return cls(
-            slot_id=np.asarray(slot_id, dtype=np.int64),
-            site_row=site_row,
+            slot_id=slot_ids[order],
+            site_row=site_row[order],
             starts_epoch=starts_epoch,
             local_date_ordinal=local_date,
             local_minute_of_day=local_minute,
-            step_free=np.asarray(step_free, dtype=bool),
-            hearing_loop=np.asarray(hearing_loop, dtype=bool),
-            bariatric=np.asarray(bariatric, dtype=bool),
+            step_free=np.asarray(step_free, dtype=bool)[order],
+            hearing_loop=np.asarray(hearing_loop, dtype=bool)[order],
+            bariatric=np.asarray(bariatric, dtype=bool)[order],
             site_id=known_sites,
             site_name=tuple(d[0] for d in details),
             site_is_cdc=np.array([d[1] for d in details], dtype=bool),
@@ -184,12 +189,15 @@ def shortlist(
     if rows.size == 0:
         return []
 
-    sites_of_rows = table.site_row[rows]
+    if needs.wait_weight >= 0:
+        # Travel is the same for every slot of a site, so its best slots are its earliest: the table
+        # keeps each site's rows in time order, and only the first `per_site` need a score.
+        rows = rows[_rank_within_site(table.site_row[rows]) < per_site]
     days = (table.starts_epoch[rows] - now.timestamp()) / _SECONDS_PER_DAY
-    minutes = site_travel.minutes[sites_of_rows]
+    minutes = site_travel.minutes[table.site_row[rows]]
     scores = needs.travel_weight * minutes + needs.wait_weight * WAIT_DAY_IN_TRAVEL_MINUTES * days
 
-    chosen = _best_per_site(sites_of_rows, scores, per_site)
+    chosen = _best_per_site(table.site_row[rows], scores, per_site)
     if limit is not None:
         chosen = chosen[:limit]
     context = _Context.build(needs, table, site_travel, rows, now, modality_label)
@@ -233,6 +241,13 @@ def _slot_rules_mask(needs: PatientNeeds, table: SlotTable) -> npt.NDArray[np.bo
     elif needs.time_of_day == "evening":
         mask &= minute >= EVENING_STARTS_MINUTE
     return mask
+
+
+def _rank_within_site(sorted_sites: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """0, 1, 2... within each run of equal site rows (the rows are grouped by site)."""
+    starts = np.r_[True, sorted_sites[1:] != sorted_sites[:-1]]
+    first_of_group = np.flatnonzero(starts)
+    return np.arange(len(sorted_sites)) - first_of_group[np.cumsum(starts) - 1]
 
 
 def _best_per_site(sites: npt.NDArray[np.intp], scores: npt.NDArray[np.float64], per_site: int):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 
-from booking.optimiser.allocate import PRIORITY_WEIGHT, AllocationProblem
+from booking.optimiser.allocate import ALL_ACCESS_FEATURES, PRIORITY_WEIGHT, AllocationProblem
 from booking.optimiser.backfill import BackfillCandidate
 from booking.optimiser.shortlist import PatientNeeds, SlotOption
 from booking.optimiser.travel import TravelMode
@@ -41,7 +41,9 @@ def random_allocation_problem(
         if rng.random() < 0.7
     ]
     bin_site = np.array([b[0] for b in bins], dtype=np.int64)
+    site_features = rng.integers(0, ALL_ACCESS_FEATURES + 1, size=n_sites)
     patient_lat, patient_lon = random_points(rng, n_patients)
+    needs_something = rng.random(n_patients) < 0.2
     return AllocationProblem(
         patient_id=1000 + np.arange(n_patients),
         patient_lat=patient_lat,
@@ -57,6 +59,11 @@ def random_allocation_problem(
         bin_day_offset=np.array([b[1] for b in bins], dtype=np.int64),
         bin_capacity=rng.integers(1, max_capacity + 1, size=len(bins)),
         bin_compat=np.array([b[2] for b in bins], dtype=np.int64),
+        patient_earliest_day=np.where(
+            rng.random(n_patients) < 0.3, rng.integers(0, n_days + 1, n_patients), 0
+        ),
+        patient_needs=np.where(needs_something, 1 << rng.integers(0, 3, size=n_patients), 0),
+        bin_features=site_features[bin_site] if bins else np.empty(0),
     )
 
 

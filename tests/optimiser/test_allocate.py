@@ -4,6 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booking.optimiser.allocate import (
+    ACCESS_BARIATRIC,
+    ACCESS_STEP_FREE,
     PRIORITY_WEIGHT,
     AllocationProblem,
     allocate,
@@ -47,12 +49,14 @@ def reachable(problem: AllocationProblem, patient: int, bin_index: int) -> bool:
     return bool(
         problem.patient_compat[patient] == problem.bin_compat[bin_index]
         and km <= problem.max_travel_km[patient]
+        and problem.bin_day_offset[bin_index] >= problem.patient_earliest_day[patient]
+        and (problem.patient_needs[patient] & ~problem.bin_features[bin_index]) == 0
     )
 
 
 @settings(max_examples=80, deadline=None)
 @given(seed=seeds, n_patients=st.integers(1, 60))
-def test_no_assignment_breaks_travel_compatibility_or_capacity(seed, n_patients):
+def test_no_assignment_breaks_travel_exam_access_earliest_day_or_capacity(seed, n_patients):
     problem = random_problem(seed, n_patients)
     for result in (
         allocate(problem),
@@ -169,6 +173,13 @@ def test_incompatible_or_far_bins_are_never_offered():
     assert allocate(far).assignments == {}
     other_exam = two_patients_one_slot(patient_compat=[1, 1])
     assert allocate(other_exam).assignments == {}
+
+
+def test_access_needs_and_earliest_day_keep_patients_out_of_unsuitable_bins():
+    no_bariatric = two_patients_one_slot(patient_needs=[ACCESS_BARIATRIC, 0], bin_features=[ACCESS_STEP_FREE])
+    assert allocate(no_bariatric).assignments == {2: 77}
+    needs_a_week = two_patients_one_slot(patient_earliest_day=[7, 0])
+    assert allocate(needs_a_week).assignments == {2: 77}
 
 
 def test_an_empty_waiting_list_allocates_nothing():

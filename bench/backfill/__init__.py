@@ -1,0 +1,1 @@
+"""Backfill latency benchmark: `python -m bench.backfill`."""

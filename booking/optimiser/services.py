@@ -1,0 +1,664 @@
+"""The optimiser against the database: load rows into the pure core, record what it proposes.
+
+Everything written here is a proposal: `Offer` rows (and the `OptimiserRun` that made them), never a
+booking. Queries read only the columns the core needs (`values_list`), one query per kind of row.
+
+Time: every function takes `now`. Allocation bins count days as 24-hour periods from `now`, so a
+patient whose notice and preparation need N hours may use bins from day ceil(N / 24) on, and every
+slot in those bins honours the notice exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
+from booking.models import (
+    Booking,
+    OfferSource,
+    OfferStatus,
+    OptimiserRun,
+    Priority,
+    Referral,
+    ReferralStatus,
+    RunKind,
+    TravelMode,
+)
+from booking.models.bookings import ACTIVE_BOOKING_STATUSES
+from booking.models.offers import OPEN_OFFER_STATUSES, Offer
+from booking.models.referrals import PRIORITY_WEIGHT
+from booking.services.choices import ChoiceFilters, earliest_allowed, local_day_bounds, patient_origin
+from slots.geography import UnknownPostcode, centroids, locate
+from slots.models import Site, Slot, SlotStatus
+
+from .allocate import (
+    ACCESS_BARIATRIC,
+    ACCESS_HEARING_LOOP,
+    ACCESS_STEP_FREE,
+    WAIT_CAP_DAYS,
+    Allocation,
+    AllocationProblem,
+    AllocationWeights,
+    allocate,
+    greedy_baseline,
+    wait_summary,
+    waits_at_scan,
+)
+from .backfill import (
+    MIN_GAIN_DAYS,
+    CandidateTable,
+    RankedCandidate,
+    fit_to_slot,
+    rank_backfill,
+    too_close_to_fill,
+    unbooked_score_bound,
+)
+from .shortlist import NETWORK_TIMEZONE, PatientNeeds, ShortlistEntry, SlotOption, SlotTable, shortlist
+from .travel import TravelMode as CoreTravelMode
+from .travel import great_circle_km, great_circle_limit
+
+# Notice a patient needs before a slot: the same rules as the clerk's worklist and the choice page.
+SHORT_NOTICE_HOURS = 4.0  # opted in to short-notice offers
+DEFAULT_NOTICE_HOURS = 24.0
+HOSPITAL_TRANSPORT_NOTICE_HOURS = 48.0  # it has to be arranged ahead
+ALLOCATION_HORIZON_DAYS = 42
+ALLOCATION_OFFER_VALID = timedelta(hours=72)
+BACKFILL_CASCADE = 5  # offers recorded per freed slot, sent one after another in rank order
+BACKFILL_RESPONSE_WINDOW = timedelta(hours=2)
+BACKFILL_RADIUS_KM = 80.0
+BACKFILL_CHUNK = 500  # waiting-list rows read per query, longest waiters first  # road km; nobody is asked to cross the region at short notice
+TIME_OF_DAY_DEPTH = 40  # slots per site fetched when a time of day is filtered in numpy
+
+
+# Shortlist ------------------------------------------------------------------------------------
+
+
+def shortlist_for_referral(
+    referral: Referral,
+    *,
+    now: datetime,
+    filters: ChoiceFilters | None = None,
+    per_site: int = 3,
+    limit: int | None = None,
+) -> list[ShortlistEntry]:
+    """The best open pool slots per site for the referral's exam, sites ordered by their best slot.
+
+    Within one site travel is the same for every slot, so the best slots of a site are its earliest
+    ones that pass the filters: SQL keeps the first few per site (a window function) and numpy does
+    the rest. `filters` defaults to the preferences saved on the referral.
+    """
+    filters = filters or ChoiceFilters.saved_for(referral)
+    earliest = earliest_allowed(referral, filters, now=now)
+    home = patient_origin(referral)
+    work = _locate_or_none(filters.work_postcode)
+    origin = home or work
+    modality_id = referral.exam_type.modality_id
+    sites = {
+        pk: (name, kind == "cdc", lat, lon, step_free, loop, bariatric)
+        for pk, name, kind, lat, lon, step_free, loop, bariatric in Site.objects.filter(
+            scanners__modality_id=modality_id
+        )
+        .distinct()
+        .values_list(
+            "pk", "name", "kind", "latitude", "longitude", "step_free", "hearing_loop", "bariatric_scanner"
+        )
+    }
+    suitable = [
+        pk
+        for pk, (*_, step_free, loop, bariatric) in sites.items()
+        if (step_free or not filters.needs_step_free)
+        and (loop or not filters.needs_hearing_loop)
+        and (bariatric or not filters.needs_bariatric)
+    ]
+    depth = per_site if filters.time_of_day == "any" else max(per_site, TIME_OF_DAY_DEPTH)
+    rows = _earliest_slots_per_site(modality_id, suitable, earliest, filters.unavailable_dates, depth)
+    if not rows:
+        return []
+    table = SlotTable.from_columns(
+        slot_id=[r[0] for r in rows],
+        site_id=[r[1] for r in rows],
+        starts_at=[r[2] for r in rows],
+        step_free=[sites[r[1]][4] for r in rows],
+        hearing_loop=[sites[r[1]][5] for r in rows],
+        bariatric=[sites[r[1]][6] for r in rows],
+        sites={pk: sites[pk][:4] for pk in {r[1] for r in rows}},
+    )
+    needs = PatientNeeds(
+        origin=origin or (0.0, 0.0),
+        alt_origin=work if home else None,
+        mode=CoreTravelMode(filters.travel_mode),
+        earliest=earliest,
+        max_travel_km=filters.max_travel_km if origin else None,
+        needs_step_free=filters.needs_step_free,
+        needs_hearing_loop=filters.needs_hearing_loop,
+        needs_bariatric=filters.needs_bariatric,
+        unavailable_dates=filters.unavailable_dates,
+        time_of_day=filters.time_of_day,
+        travel_weight=1.0 if origin else 0.0,  # no location: rank by date alone
+    )
+    label = referral.exam_type.modality.code
+    return shortlist(needs, table, now=now, per_site=per_site, limit=limit, modality_label=label)
+
+
+def _earliest_slots_per_site(
+    modality_id: int, site_ids: list[int], earliest: datetime, unavailable: frozenset[date], depth: int
+) -> list[tuple[int, int, datetime]]:
+    if not site_ids:
+        return []
+    open_slots = Slot.objects.filter(
+        modality_id=modality_id,
+        status=SlotStatus.OPEN,
+        pooled=True,
+        starts_at__gte=earliest,
+        site_id__in=site_ids,
+    )
+    for day in sorted(unavailable):
+        start, end = local_day_bounds(day)
+        open_slots = open_slots.exclude(starts_at__gte=start, starts_at__lt=end)
+    ranked = (
+        open_slots.annotate(
+            place=Window(
+                RowNumber(), partition_by=[F("site_id")], order_by=[F("starts_at").asc(), F("pk").asc()]
+            )
+        )
+        .filter(place__lte=depth)
+        .order_by()
+        .values_list("pk", "site_id", "starts_at")
+    )
+    return list(ranked)
+
+
+def _locate_or_none(postcode: str) -> tuple[float, float] | None:
+    if not postcode:
+        return None
+    try:
+        return locate(postcode)
+    except UnknownPostcode:
+        return None
+
+
+# Network allocation ----------------------------------------------------------------------------
+
+
+def run_network_allocation(
+    *,
+    now: datetime,
+    triggered_by=None,
+    horizon_days: int = ALLOCATION_HORIZON_DAYS,
+    weights: AllocationWeights | None = None,
+) -> OptimiserRun:
+    """Propose one offer per waiting patient the network can serve; record the run.
+
+    Referrals already holding an open offer, and slots already offered, are left out, so running
+    twice proposes nothing twice.
+    """
+    wall_start = time.perf_counter()
+    waiting = _load_waiting_list(now)
+    pool = _load_open_pool(now, horizon_days, {w.modality_id for w in waiting.rows})
+    loaded = time.perf_counter()
+    problem = _allocation_problem(waiting, pool)
+    allocation = allocate(problem, weights)
+    greedy = greedy_baseline(problem, weights)
+    solved = time.perf_counter()
+
+    with transaction.atomic():
+        run = OptimiserRun.objects.create(
+            kind=RunKind.ALLOCATION,
+            started_at=now,
+            triggered_by=triggered_by,
+            patients=problem.n_patients,
+            slots=problem.n_slots,
+            arcs=allocation.arcs,
+            build_seconds=allocation.build_seconds,
+            solve_seconds=allocation.solve_seconds,
+            objective=float(allocation.objective),
+            status=allocation.status,
+            waits_before=asdict(wait_summary(problem.days_waited)),
+            waits_after=asdict(wait_summary(waits_at_scan(problem, allocation))),
+        )
+        offers = Offer.objects.bulk_create(_allocation_offers(run, problem, allocation, pool, now))
+        run.proposed = len(offers)
+        run.finished_at = now + timedelta(seconds=time.perf_counter() - wall_start)
+        run.detail = {
+            "bins": problem.n_bins,
+            "patient_site_pairs": allocation.patient_site_pairs,
+            "assigned": allocation.assigned_count,
+            "unlocated_referrals": waiting.unlocated,
+            "greedy_objective": float(greedy.objective),
+            "greedy_assigned": greedy.assigned_count,
+            "load_seconds": loaded - wall_start,
+            "optimise_seconds": solved - loaded,
+            "horizon_days": horizon_days,
+            "weights": asdict(weights or AllocationWeights()),
+        }
+        run.save(update_fields=["proposed", "finished_at", "detail"])
+    return run
+
+
+@dataclass(frozen=True, slots=True)
+class _WaitingRow:
+    referral_id: int
+    lat: float
+    lon: float
+    modality_id: int
+    earliest_day: int
+    weight: float
+    days_waited: int
+    max_km: float
+    needs: int
+
+
+@dataclass(frozen=True)
+class _WaitingList:
+    rows: list[_WaitingRow]
+    unlocated: int  # referrals whose postcode district we cannot place
+
+
+def _load_waiting_list(now: datetime) -> _WaitingList:
+    offered = Offer.objects.filter(status__in=OPEN_OFFER_STATUSES).values("referral_id")
+    values = (
+        Referral.objects.filter(status=ReferralStatus.WAITING)
+        .exclude(pk__in=offered)
+        .order_by()
+        .values_list(
+            "pk",
+            "patient__outcode",
+            "exam_type__modality_id",
+            "exam_type__preparation_lead_days",
+            "priority",
+            "clock_start",
+            "travel_mode",
+            "max_travel_km",
+            "needs_step_free",
+            "needs_hearing_loop",
+            "needs_bariatric",
+        )
+    )
+    places = centroids()
+    rows, unlocated = [], 0
+    for (
+        pk,
+        outcode,
+        modality_id,
+        lead_days,
+        priority,
+        clock_start,
+        mode,
+        max_km,
+        step,
+        loop,
+        bariatric,
+    ) in values:
+        place = places.get(outcode)
+        if place is None:
+            unlocated += 1
+            continue
+        notice = (
+            HOSPITAL_TRANSPORT_NOTICE_HOURS if mode == TravelMode.HOSPITAL_TRANSPORT else DEFAULT_NOTICE_HOURS
+        )
+        rows.append(
+            _WaitingRow(
+                referral_id=pk,
+                lat=place[0],
+                lon=place[1],
+                modality_id=modality_id,
+                earliest_day=math.ceil(max(notice, lead_days * 24.0) / 24.0),
+                weight=PRIORITY_WEIGHT[priority],
+                days_waited=(now - clock_start).days,
+                max_km=math.inf if max_km is None else float(max_km),
+                needs=(ACCESS_STEP_FREE if step else 0)
+                | (ACCESS_HEARING_LOOP if loop else 0)
+                | (ACCESS_BARIATRIC if bariatric else 0),
+            )
+        )
+    return _WaitingList(rows, unlocated)
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """Open, un-offered pool slots (in start order) grouped into bins of one site, modality and day."""
+
+    slot_ids: np.ndarray
+    bin_of_slot: np.ndarray
+    bin_site: np.ndarray
+    bin_modality: np.ndarray
+    bin_day: np.ndarray
+    sites: dict[int, tuple[str, float, float, int]]  # pk -> (name, lat, lon, access features)
+
+
+def _load_open_pool(now: datetime, horizon_days: int, modality_ids: set[int]) -> _Pool:
+    offered = Offer.objects.filter(status__in=OPEN_OFFER_STATUSES).values("slot_id")
+    rows = list(
+        Slot.objects.filter(
+            status=SlotStatus.OPEN,
+            pooled=True,
+            modality_id__in=modality_ids,
+            starts_at__gte=now,
+            starts_at__lt=now + timedelta(days=horizon_days),
+        )
+        .exclude(pk__in=offered)
+        .order_by("starts_at", "pk")
+        .values_list("pk", "site_id", "modality_id", "starts_at")
+    )
+    sites = {
+        pk: (
+            name,
+            lat,
+            lon,
+            (ACCESS_STEP_FREE if step else 0)
+            | (ACCESS_HEARING_LOOP if loop else 0)
+            | (ACCESS_BARIATRIC if bar else 0),
+        )
+        for pk, name, lat, lon, step, loop, bar in Site.objects.values_list(
+            "pk", "name", "latitude", "longitude", "step_free", "hearing_loop", "bariatric_scanner"
+        )
+    }
+    slot_ids = np.array([r[0] for r in rows], dtype=np.int64)
+    starts = [r[3] for r in rows]
+    day = np.array([int((s - now).total_seconds() // 86_400) for s in starts], dtype=np.int64)
+    keys = np.column_stack(
+        [np.array([r[1] for r in rows], dtype=np.int64), np.array([r[2] for r in rows], dtype=np.int64), day]
+    ).reshape(-1, 3)
+    bins, bin_of_slot = np.unique(keys, axis=0, return_inverse=True)
+    return _Pool(slot_ids, bin_of_slot.reshape(-1), bins[:, 0], bins[:, 1], bins[:, 2], sites)
+
+
+def _allocation_problem(waiting: _WaitingList, pool: _Pool) -> AllocationProblem:
+    rows = waiting.rows
+    capacity = np.bincount(pool.bin_of_slot, minlength=len(pool.bin_site))
+    site = [pool.sites[int(s)] for s in pool.bin_site]
+    return AllocationProblem(
+        patient_id=[r.referral_id for r in rows],
+        patient_lat=[r.lat for r in rows],
+        patient_lon=[r.lon for r in rows],
+        days_waited=[r.days_waited for r in rows],
+        priority_weight=[r.weight for r in rows],
+        max_travel_km=[r.max_km for r in rows],
+        patient_compat=[r.modality_id for r in rows],
+        patient_earliest_day=[r.earliest_day for r in rows],
+        patient_needs=[r.needs for r in rows],
+        bin_id=np.arange(len(pool.bin_site)),
+        bin_site_id=pool.bin_site,
+        bin_lat=[s[1] for s in site],
+        bin_lon=[s[2] for s in site],
+        bin_day_offset=pool.bin_day,
+        bin_capacity=capacity,
+        bin_compat=pool.bin_modality,
+        bin_features=[s[3] for s in site],
+    )
+
+
+def _allocation_offers(
+    run: OptimiserRun, problem: AllocationProblem, allocation: Allocation, pool: _Pool, now: datetime
+) -> list[Offer]:
+    """Within a bin, the most urgent, longest-waiting patient gets the earliest slot."""
+    slots_of_bin: dict[int, list[int]] = {}
+    for slot_index, bin_index in enumerate(pool.bin_of_slot.tolist()):
+        slots_of_bin.setdefault(bin_index, []).append(slot_index)  # already in start order
+    urgency = problem.urgency()
+    assigned = np.flatnonzero(allocation.assigned_bin >= 0)
+    assigned = assigned[np.lexsort((-problem.days_waited[assigned], -urgency[assigned]))]
+    next_seat: dict[int, int] = {}
+    offers = []
+    for patient in assigned.tolist():
+        bin_index = int(allocation.assigned_bin[patient])
+        seat = next_seat.get(bin_index, 0)
+        next_seat[bin_index] = seat + 1
+        slot_index = slots_of_bin[bin_index][seat]
+        site_name = pool.sites[int(pool.bin_site[bin_index])][0]
+        offers.append(
+            Offer(
+                referral_id=int(problem.patient_id[patient]),
+                slot_id=int(pool.slot_ids[slot_index]),
+                source=OfferSource.ALLOCATION,
+                status=OfferStatus.PROPOSED,
+                reason=(
+                    f"Network allocation: {site_name} in {int(pool.bin_day[bin_index])} days; "
+                    f"waited {int(problem.days_waited[patient])} days so far"
+                )[:240],
+                expires_at=now + ALLOCATION_OFFER_VALID,
+                run=run,
+            )
+        )
+    return offers
+
+
+# Backfill --------------------------------------------------------------------------------------
+
+
+def backfill_freed_slot(slot_id: int, *, now: datetime, cascade: int = BACKFILL_CASCADE) -> list[Offer]:
+    """Rank the waiting list for a slot that has just come free and record the cascade of offers.
+
+    Returns the open offers for the slot in rank order. A slot that already has open offers is left
+    as it is (the cascade is under way), so a repeated call does nothing twice.
+    """
+    started = time.perf_counter()
+    slot = (
+        Slot.objects.select_related("site")
+        .filter(pk=slot_id, status=SlotStatus.OPEN, pooled=True)
+        .only(
+            "pk",
+            "starts_at",
+            "modality_id",
+            "site__name",
+            "site__kind",
+            "site__latitude",
+            "site__longitude",
+            "site__step_free",
+            "site__hearing_loop",
+            "site__bariatric_scanner",
+        )
+        .first()
+    )
+    if slot is None or too_close_to_fill(slot.starts_at, now, SHORT_NOTICE_HOURS):
+        return []
+    existing = list(
+        Offer.objects.filter(slot_id=slot_id, status__in=OPEN_OFFER_STATUSES).order_by("rank", "pk")
+    )
+    if existing:
+        return existing
+
+    chosen, read = _rank_for_slot(slot, now, cascade)
+    solved = time.perf_counter()
+
+    with transaction.atomic():
+        run = OptimiserRun.objects.create(
+            kind=RunKind.BACKFILL,
+            started_at=now,
+            finished_at=now + timedelta(seconds=solved - started),
+            patients=read,
+            slots=1,
+            solve_seconds=solved - started,
+            status="ranked",
+            proposed=len(chosen),
+            detail={"slot_id": slot_id, "ranked": [r.referral_id for r in chosen]},
+        )
+        expires = min(now + BACKFILL_RESPONSE_WINDOW, slot.starts_at - timedelta(hours=SHORT_NOTICE_HOURS))
+        offers = Offer.objects.bulk_create(
+            [
+                Offer(
+                    referral_id=r.referral_id,
+                    slot_id=slot_id,
+                    source=OfferSource.BACKFILL,
+                    status=OfferStatus.PROPOSED,
+                    rank=rank,
+                    reason=r.summary[:240],
+                    expires_at=expires if rank == 1 else None,  # later ones get theirs when sent
+                    run=run,
+                )
+                for rank, r in enumerate(chosen, start=1)
+            ]
+        )
+    return offers
+
+
+def _slot_option(slot: Slot) -> SlotOption:
+    site = slot.site
+    return SlotOption(
+        slot_id=slot.pk,
+        site_id=site.pk,
+        site_name=site.name,
+        site_is_cdc=site.is_cdc,
+        starts_at=slot.starts_at,
+        latitude=site.latitude,
+        longitude=site.longitude,
+        step_free=site.step_free,
+        hearing_loop=site.hearing_loop,
+        bariatric=site.bariatric_scanner,
+    )
+
+
+def _rank_for_slot(slot: Slot, now: datetime, wanted: int) -> tuple[list[RankedCandidate], int]:
+    """The best `wanted` candidates for the slot, and how many waiting-list rows were read.
+
+    Bookings that could move are few and read at once. The waiting list is long, so it is read in
+    chunks per priority, longest waiters first; a priority is left once even the best score its
+    unread rows could reach (`unbooked_score_bound`) is below the current `wanted`-th best score.
+    The result is exactly what ranking the whole list would give.
+    """
+    option = _slot_option(slot)
+    slot_day = slot.starts_at.astimezone(NETWORK_TIMEZONE).date()
+    rules = _candidate_rules(slot, now)
+    rows = _usable(_movable_bookings(slot, rules), slot_day)
+    read = len(rows)
+    scores = list(_eligible_scores(option, rows, now))
+    bound = {
+        priority: unbooked_score_bound(PRIORITY_WEIGHT[priority], WAIT_CAP_DAYS) for priority in Priority
+    }
+    offset = dict.fromkeys(Priority, 0)
+    while bound:
+        priority = max(bound, key=bound.get)
+        if len(scores) >= wanted and bound[priority] < np.partition(scores, -wanted)[-wanted]:
+            break
+        chunk = _waiting_chunk(rules, priority, offset[priority])
+        offset[priority] += len(chunk)
+        read += len(chunk)
+        if len(chunk) < BACKFILL_CHUNK:
+            del bound[priority]
+        else:
+            bound[priority] = unbooked_score_bound(PRIORITY_WEIGHT[priority], (now - chunk[-1][5]).days)
+        chunk = _usable(chunk, slot_day)
+        rows += chunk
+        scores += _eligible_scores(option, chunk, now)
+    return rank_backfill(option, _candidate_table(rows, now), now, limit=wanted), read
+
+
+_CANDIDATE_COLUMNS = (
+    "patient__outcode",
+    "patient__short_notice_opt_in",
+    "exam_type__preparation_lead_days",
+    "priority",
+    "clock_start",
+    "travel_mode",
+    "max_travel_km",
+    "needs_step_free",
+    "needs_hearing_loop",
+    "needs_bariatric",
+    "unavailable_dates",
+)
+
+
+def _candidate_rules(slot: Slot, now: datetime) -> dict[str, object]:
+    """What SQL can rule out before the core looks: other modalities, preparation that cannot fit,
+    patients far away, and, inside a day's notice, those who did not opt in to short notice."""
+    hours_until = (slot.starts_at - now).total_seconds() / 3600.0
+    rules: dict[str, object] = {
+        "exam_type__modality_id": slot.modality_id,
+        "exam_type__preparation_lead_days__lte": int(hours_until // 24),
+        "patient__outcode__in": _outcodes_within(slot.site.latitude, slot.site.longitude, BACKFILL_RADIUS_KM),
+    }
+    if hours_until < DEFAULT_NOTICE_HOURS:
+        rules["patient__short_notice_opt_in"] = True
+    return rules
+
+
+_MOVERS_OPTED_IN = {"referral__patient__short_notice_opt_in": True}  # nobody is moved unasked
+
+
+def _movable_bookings(slot: Slot, rules: dict[str, object]) -> list[tuple]:
+    return list(
+        Booking.objects.filter(
+            status__in=ACTIVE_BOOKING_STATUSES,
+            slot__starts_at__gte=slot.starts_at + timedelta(days=MIN_GAIN_DAYS),
+            referral__status=ReferralStatus.BOOKED,
+            **({f"referral__{key}": value for key, value in rules.items()} | _MOVERS_OPTED_IN),
+        )
+        .order_by()
+        .values_list("referral_id", *(f"referral__{c}" for c in _CANDIDATE_COLUMNS), "slot__starts_at")
+    )
+
+
+def _waiting_chunk(rules: dict[str, object], priority: str, offset: int) -> list[tuple]:
+    return [
+        (*row, None)
+        for row in Referral.objects.filter(
+            **rules, priority=priority, status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED]
+        )
+        .order_by("clock_start", "pk")
+        .values_list("pk", *_CANDIDATE_COLUMNS)[offset : offset + BACKFILL_CHUNK]
+    ]
+
+
+def _usable(rows: list[tuple], slot_day: date) -> list[tuple]:
+    """Rows we can place on the map whose patient can do the slot's date."""
+    places = centroids()
+    return [r for r in rows if r[1] in places and not (r[11] and slot_day in _parse_dates(r[11]))]
+
+
+def _eligible_scores(option: SlotOption, rows: list[tuple], now: datetime) -> list[float]:
+    if not rows:
+        return []
+    fit = fit_to_slot(option, _candidate_table(rows, now), now)
+    return fit.score[fit.eligible].tolist()
+
+
+def _candidate_table(rows: list[tuple], now: datetime) -> CandidateTable:
+    places = centroids()
+    return CandidateTable.from_columns(
+        referral_id=[r[0] for r in rows],
+        opted_in_short_notice=[r[2] for r in rows],
+        lat=[places[r[1]][0] for r in rows],
+        lon=[places[r[1]][1] for r in rows],
+        mode=[r[6] for r in rows],
+        max_travel_km=[r[7] for r in rows],
+        days_waited=[(now - r[5]).days for r in rows],
+        priority_weight=[PRIORITY_WEIGHT[r[4]] for r in rows],
+        current_booking_starts_at=[r[12] for r in rows],
+        needs_step_free=[r[8] for r in rows],
+        needs_hearing_loop=[r[9] for r in rows],
+        needs_bariatric=[r[10] for r in rows],
+        min_notice_hours=[
+            max(SHORT_NOTICE_HOURS if r[2] else DEFAULT_NOTICE_HOURS, r[3] * 24.0) for r in rows
+        ],
+    )
+
+
+def _parse_dates(values: list[str]) -> list[date]:
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(date.fromisoformat(str(value)))
+        except ValueError:
+            continue
+    return parsed
+
+
+def _outcodes_within(lat: float, lon: float, road_km_limit: float) -> list[str]:
+    names, lats, lons = _outcode_arrays()
+    near = great_circle_km(lat, lon, lats, lons) <= great_circle_limit(road_km_limit)
+    return [names[i] for i in np.flatnonzero(near)]
+
+
+@cache
+def _outcode_arrays() -> tuple[list[str], np.ndarray, np.ndarray]:
+    places = centroids()
+    names = list(places)
+    return names, np.array([places[n][0] for n in names]), np.array([places[n][1] for n in names])

@@ -1,0 +1,226 @@
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from booking.models import Booking, Offer, OfferSource, OfferStatus, Priority, ReferralStatus
+from booking.optimiser import services
+from booking.optimiser.backfill import rank_backfill
+from booking.optimiser.services import backfill_freed_slot, run_network_allocation, shortlist_for_referral
+from slots.models import Slot
+from tests.factories import (
+    BookingFactory,
+    ExamTypeFactory,
+    ModalityFactory,
+    ReferralFactory,
+    ScannerFactory,
+    SiteFactory,
+    SlotFactory,
+    synthetic_nhs_number,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+EDGBASTON = (52.45, -1.94)  # next to B15, where the factories' patients live
+SHREWSBURY = (52.71, -2.79)
+
+
+@pytest.fixture
+def ct():
+    return ModalityFactory(code="CT")
+
+
+@pytest.fixture
+def ct_exam(ct):
+    return ExamTypeFactory(modality=ct, preparation_lead_days=0)
+
+
+def site_with_scanner(modality, lat_lon=EDGBASTON, **site_fields):
+    site = SiteFactory(latitude=lat_lon[0], longitude=lat_lon[1], **site_fields)
+    ScannerFactory(site=site, modality=modality)
+    return site
+
+
+def slot_at(site, modality, *, hours: float, **fields):
+    return SlotFactory(site=site, modality=modality, starts_at=NOW + timedelta(hours=hours), **fields)
+
+
+_nhs_numbers = itertools.count(800_000)
+
+
+def unique_nhs_number() -> str:
+    # tests.factories.synthetic_nhs_number can hand out one number twice (it skips an invalid body
+    # without advancing its sequence), so these tests draw from their own range.
+    while True:
+        n = next(_nhs_numbers)
+        number = synthetic_nhs_number(n)
+        if number.startswith(f"999{n:06d}"):
+            return number
+
+
+def waiting_referral(exam, *, days_waited=30, **fields):
+    return ReferralFactory(
+        exam_type=exam,
+        clock_start=NOW - timedelta(days=days_waited),
+        patient__nhs_number=unique_nhs_number(),
+        **fields,
+    )
+
+
+def test_shortlist_offers_only_open_pool_slots_of_the_exam_modality_after_the_notice(ct, ct_exam):
+    site = site_with_scanner(ct)
+    mri = ModalityFactory(code="MR")
+    good = [slot_at(site, ct, hours=72), slot_at(site, ct, hours=120)]
+    slot_at(site, ct, hours=96, pooled=False)
+    slot_at(site, ct, hours=100, status="booked")
+    slot_at(site, mri, hours=80)
+    slot_at(site, ct, hours=6)  # inside the 24-hour minimum notice
+    referral = waiting_referral(ct_exam)
+
+    entries = shortlist_for_referral(referral, now=NOW)
+
+    assert [e.slot_id for e in entries] == [s.pk for s in good]
+    assert entries[0].summary.startswith("Nearest CT")
+
+
+def test_shortlist_respects_unavailable_dates_and_travel_limit(ct, ct_exam):
+    near = site_with_scanner(ct)
+    far = site_with_scanner(ct, SHREWSBURY)
+    monday, tuesday = slot_at(near, ct, hours=72), slot_at(near, ct, hours=96)
+    slot_at(far, ct, hours=30)
+    referral = waiting_referral(
+        ct_exam, max_travel_km=20, unavailable_dates=[monday.starts_at.date().isoformat()]
+    )
+
+    entries = shortlist_for_referral(referral, now=NOW)
+
+    assert [e.slot_id for e in entries] == [tuesday.pk]
+
+
+def test_network_allocation_proposes_offers_not_bookings_and_serves_the_urgent_first(ct, ct_exam):
+    site = site_with_scanner(ct)
+    only_slot = slot_at(site, ct, hours=50)
+    routine = waiting_referral(ct_exam, days_waited=80)
+    urgent = waiting_referral(ct_exam, days_waited=2, priority=Priority.URGENT)
+
+    run = run_network_allocation(now=NOW)
+
+    [offer] = Offer.objects.all()
+    assert (offer.referral_id, offer.slot_id) == (urgent.pk, only_slot.pk)
+    assert (offer.source, offer.status, offer.run_id) == (
+        OfferSource.ALLOCATION,
+        OfferStatus.PROPOSED,
+        run.pk,
+    )
+    assert Booking.objects.count() == 0
+    assert (run.patients, run.slots, run.proposed, run.status) == (2, 1, 1, "optimal")
+    assert run.waits_before["median_days"] == 41
+    assert set(run.waits_after) >= {"median_days", "p92_days", "share_over_6_weeks", "share_over_13_weeks"}
+    assert run.finished_at >= run.started_at
+    assert routine.offers.count() == 0
+
+
+def test_running_the_allocation_twice_proposes_nothing_twice(ct, ct_exam):
+    site = site_with_scanner(ct)
+    for hours in (50, 60, 70):
+        slot_at(site, ct, hours=hours)
+    for _ in range(2):
+        waiting_referral(ct_exam)
+
+    first = run_network_allocation(now=NOW)
+    second = run_network_allocation(now=NOW)
+
+    assert (first.proposed, second.proposed) == (2, 0)
+    assert Offer.objects.values("slot_id").distinct().count() == 2
+
+
+def test_allocation_keeps_preparation_and_access_needs(ct):
+    step_free_site = site_with_scanner(ct, step_free=True)
+    stairs_only = site_with_scanner(ct, (52.46, -1.93), step_free=False)
+    prepared_exam = ExamTypeFactory(modality=ct, preparation_lead_days=3)
+    soon_at_stairs = slot_at(stairs_only, ct, hours=30)
+    later_step_free = slot_at(step_free_site, ct, hours=24 * 5)
+    needs_step_free = waiting_referral(ExamTypeFactory(modality=ct), needs_step_free=True)
+    needs_preparation = waiting_referral(prepared_exam)
+
+    run_network_allocation(now=NOW)
+
+    offered = dict(Offer.objects.values_list("referral_id", "slot_id"))
+    assert offered.get(needs_step_free.pk) != soon_at_stairs.pk
+    assert offered.get(needs_preparation.pk) != soon_at_stairs.pk
+    assert set(offered.values()) <= {later_step_free.pk}
+
+
+def test_backfill_records_ranked_offers_and_skips_those_who_cannot_make_it(ct, ct_exam):
+    site = site_with_scanner(ct)
+    freed = slot_at(site, ct, hours=10)
+    opted_in = waiting_referral(ct_exam, days_waited=60, patient__short_notice_opt_in=True)
+    needs_a_day = waiting_referral(ct_exam, days_waited=90)  # not opted in: 24 hours' notice
+    booked_later = waiting_referral(ct_exam, days_waited=20, patient__short_notice_opt_in=True)
+    later_slot = slot_at(site, ct, hours=24 * 14, status="booked")
+    BookingFactory(referral=booked_later, slot=later_slot)
+    booked_later.status = ReferralStatus.BOOKED
+    booked_later.save()
+
+    offers = backfill_freed_slot(freed.pk, now=NOW)
+
+    assert [o.referral_id for o in offers] == [opted_in.pk, booked_later.pk]
+    assert [o.rank for o in offers] == [1, 2]
+    assert all(o.source == OfferSource.BACKFILL and o.status == OfferStatus.PROPOSED for o in offers)
+    assert offers[0].expires_at == NOW + timedelta(hours=2)
+    assert "sooner than their current booking" in offers[1].reason
+    assert needs_a_day.offers.count() == 0
+
+
+def test_backfill_twice_does_nothing_twice(ct, ct_exam):
+    freed = slot_at(site_with_scanner(ct), ct, hours=30)
+    waiting_referral(ct_exam)
+
+    first = backfill_freed_slot(freed.pk, now=NOW)
+    again = backfill_freed_slot(freed.pk, now=NOW)
+
+    assert [o.pk for o in again] == [o.pk for o in first]
+    assert Offer.objects.count() == 1
+
+
+def test_a_slot_too_close_to_fill_gets_no_offers(ct, ct_exam):
+    freed = slot_at(site_with_scanner(ct), ct, hours=2)
+    waiting_referral(ct_exam, patient__short_notice_opt_in=True)
+    assert backfill_freed_slot(freed.pk, now=NOW) == []
+
+
+def test_backfill_reads_the_database_in_a_handful_of_queries(ct, ct_exam, django_assert_max_num_queries):
+    freed = slot_at(site_with_scanner(ct), ct, hours=30)
+    for _ in range(20):
+        waiting_referral(ct_exam)
+    # a fixed handful (slot, open offers, bookings to move, one chunk per priority, the writes),
+    # however long the waiting list
+    with django_assert_max_num_queries(12):
+        offers = backfill_freed_slot(freed.pk, now=NOW)
+    assert len(offers) == 5
+
+
+def test_reading_the_waiting_list_in_chunks_ranks_exactly_as_reading_it_whole(ct, ct_exam, monkeypatch):
+    freed = slot_at(site_with_scanner(ct), ct, hours=30)
+    priorities = [Priority.ROUTINE, Priority.SOON, Priority.CANCER, Priority.URGENT]
+    for i in range(12):
+        waiting_referral(
+            ct_exam,
+            days_waited=(i * 37) % 120,
+            priority=priorities[i % 4],
+            patient__short_notice_opt_in=i % 3 == 0,
+            patient__outcode=["B15", "B9", "CV1", "WV1"][i % 4],
+        )
+    slot = Slot.objects.select_related("site").get(pk=freed.pk)
+
+    monkeypatch.setattr(services, "BACKFILL_CHUNK", 2)
+    in_chunks, read = services._rank_for_slot(slot, NOW, 3)
+
+    monkeypatch.setattr(services, "BACKFILL_CHUNK", 1000)
+    rules = services._candidate_rules(slot, NOW)
+    everyone = [row for p in Priority for row in services._waiting_chunk(rules, p, 0)]
+    whole = rank_backfill(services._slot_option(slot), services._candidate_table(everyone, NOW), NOW, limit=3)
+    assert len(everyone) == 12
+    assert [r.referral_id for r in in_chunks] == [r.referral_id for r in whole]
+    assert read < 12
