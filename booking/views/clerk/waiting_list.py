@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -14,10 +13,12 @@ from wmin.accounts.scope import referrals_for
 from wmin.audit.models import AuditAction
 from wmin.audit.trail import record
 
+from .navigation import page_or_partial
+
 
 @require_GET
 @require_role(Role.CLERK)
-def clerk_home(request: HttpRequest) -> HttpResponse:
+def waiting_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     referrals = referrals_for(request.user).waiting().order_by("clock_start")
     priority = request.GET.get("priority", "")
@@ -29,7 +30,7 @@ def clerk_home(request: HttpRequest) -> HttpResponse:
         AuditAction.VIEW,
         object_type="booking.Referral",
         summary=f"Viewed waiting list page {page.number} ({len(rows)} patients)",
-        detail={"referral_ids": [r.referral.pk for r in rows]},
+        detail={"referral_ids": [r.referral.pk for r in rows], "patient_ids": [r.referral.patient_id for r in rows]},
     )
     context = {
         "page": page,
@@ -39,5 +40,10 @@ def clerk_home(request: HttpRequest) -> HttpResponse:
         "summary": waiting_list_summary(referrals_for(request.user).waiting(), now),
         "trust": request.user.trust,
     }
-    template = "booking/clerk/_waiting_list_table.jinja" if request.htmx else "booking/clerk/home.jinja"
-    return render(request, template, context)
+    return page_or_partial(
+        request,
+        "booking/clerk/waiting_list.jinja",
+        "booking/clerk/_waiting_list_table.jinja",
+        context,
+        section="waiting-list",
+    )

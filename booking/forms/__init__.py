@@ -1,0 +1,1 @@
+"""Forms for the booking pages, with errors written for the person reading them."""
