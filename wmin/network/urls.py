@@ -3,4 +3,15 @@ from django.urls import path
 from . import views
 
 app_name = "network"
-urlpatterns = [path("", views.overview, name="overview")]
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("waits/<str:dimension>/", views.waits, name="waits"),
+    path("trends/", views.trends, name="trends"),
+    path("map/", views.site_map, name="map"),
+    path("optimiser-runs/", views.optimiser_runs, name="optimiser-runs"),
+    path("simulations/", views.simulations_page, name="simulations"),
+    path("simulations/start/", views.simulation_start, name="simulation-start"),
+    path("simulations/<int:pk>/", views.simulation_detail, name="simulation"),
+    path("simulations/<int:pk>/progress/", views.simulation_progress, name="simulation-progress"),
+    path("simulations/<int:pk>/export/", views.simulation_export, name="simulation-export"),
+]

@@ -1,29 +1,296 @@
-"""Network managers' pages: aggregates only."""
+"""Network managers' pages: aggregates only, read from the daily snapshots.
+
+Every page here is for network managers and administrators; every table has a CSV export
+(`?format=csv`), recorded in the audit trail.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from wmin.accounts.models import Role
 from wmin.accounts.roles import require_role
-from wmin.accounts.scope import sites
+from wmin.accounts.scope import sites as network_sites
+from wmin.simulation.whatif import Policy
+from wmin.simulation.whatif import csv_rows as whatif_csv_rows
 
-from .waits import network_totals, waits_by
+from . import charts, simulations, snapshots
+from .exports import csv_response, wants_csv
+from .measures import formatted
+from .models import Dimension, SimulationStatus
+from .presenters import (
+    DIMENSION_TITLES,
+    HIGHER_IS_BETTER,
+    TREND_METRICS,
+    csv_rows,
+    measures_table,
+    navigation,
+)
+from .results import results_view
+from .runs import recent_runs
+from .spc import Better
+
+MANAGERS = (Role.MANAGER, Role.ADMIN)
 
 
 @require_GET
-@require_role(Role.MANAGER, Role.ADMIN)
+@require_role(*MANAGERS)
 def overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
+    snapshot = snapshots.current(now)
+    network = snapshot.network
+    trend = _trend_chart(Dimension.NETWORK, "all", "share_over_6_weeks", "the network")
+    tables = [
+        measures_table(d, snapshot.of(d).rows) for d in (Dimension.ICB, Dimension.TRUST, Dimension.MODALITY)
+    ]
     context = {
-        "totals": network_totals(now),
-        "by_icb": waits_by("trust__icb__code", "trust__icb__name", now),
-        "by_trust": waits_by("trust__ods_code", "trust__short_name", now),
-        "by_modality": waits_by("exam_type__modality__code", "exam_type__modality__name", now),
-        "site_count": sites().count(),
-        "cdc_count": sites().cdcs().count(),
+        "navigation_items": navigation("overview"),
+        "network": network.metrics if network else {},
+        "as_of": snapshot.as_of,
+        "live": snapshot.live,
+        "trend": trend,
+        "tables": tables,
+        "site_table_url": reverse("network:waits", args=[Dimension.SITE]),
+        "site_count": network_sites().count(),
+        "cdc_count": network_sites().cdcs().count(),
     }
     return render(request, "network/overview.jinja", context)
+
+
+@require_GET
+@require_role(*MANAGERS)
+def waits(request: HttpRequest, dimension: str) -> HttpResponse:
+    if dimension not in Dimension.values:
+        raise Http404("No such breakdown")
+    groups = snapshots.latest(dimension, timezone.now())
+    if wants_csv(request):
+        header, rows = csv_rows(groups.rows)
+        return csv_response(
+            f"waits-by-{dimension}-{groups.as_of}.csv", header, rows, what=f"waits by {dimension}"
+        )
+    context = {
+        "navigation_items": navigation("overview"),
+        "table": measures_table(dimension, groups.rows),
+        "title": DIMENSION_TITLES[Dimension(dimension)][1],
+        "as_of": groups.as_of,
+        "live": groups.live,
+    }
+    return render(request, "network/waits.jinja", context)
+
+
+@require_GET
+@require_role(*MANAGERS)
+def trends(request: HttpRequest) -> HttpResponse:
+    dimension = request.GET.get("dimension", Dimension.NETWORK)
+    metric = request.GET.get("metric", "share_over_6_weeks")
+    if dimension not in Dimension.values or metric not in TREND_METRICS:
+        raise Http404("No such trend")
+    choices = snapshots.groups_with_history(dimension)
+    key = request.GET.get("key") or choices[0][0]
+    label = dict(choices).get(key, key)
+    if wants_csv(request):
+        points = snapshots.series(dimension, key, metric)
+        return csv_response(
+            f"trend-{dimension}-{key}-{metric}.csv",
+            ["date", "dimension", "key", "label", metric],
+            ([p.day.isoformat(), dimension, key, label, p.value] for p in points),
+            what=f"the trend of {metric} for {label}",
+        )
+    context = {
+        "navigation_items": navigation("trends"),
+        "chart": _trend_chart(dimension, key, metric, label),
+        "dimension": dimension,
+        "metric": metric,
+        "key": key,
+        "dimensions": [(d, DIMENSION_TITLES[Dimension(d)][0]) for d in Dimension.values],
+        "metrics": [(m, title) for m, (title, _) in TREND_METRICS.items()],
+        "choices": choices,
+        "csv_url": request.path + f"?dimension={dimension}&key={key}&metric={metric}&format=csv",
+    }
+    template = "network/_trend.jinja" if request.htmx else "network/trends.jinja"
+    return render(request, template, context)
+
+
+def _trend_chart(dimension: str, key: str, metric: str, label: str) -> charts.SpcChartView:
+    title, kind = TREND_METRICS[metric]
+    points = snapshots.series(dimension, key, metric)
+    better = Better.HIGHER if metric in HIGHER_IS_BETTER else Better.LOWER
+    return charts.spc_chart(
+        [p.day for p in points],
+        [p.value for p in points],
+        title=f"{title}, {label}",
+        measure=f"{title} for {label}",
+        better=better,
+        format_value=lambda v: formatted(v, kind) if kind != "int" else f"{v:,.0f}",
+    )
+
+
+@require_GET
+@require_role(*MANAGERS)
+def site_map(request: HttpRequest) -> HttpResponse:
+    groups = snapshots.latest(Dimension.SITE, timezone.now())
+    by_code = {row.key: row.metrics for row in groups.rows}
+    map_sites = [
+        charts.MapSite(
+            code=site.code,
+            name=site.name,
+            trust=site.trust.short_name,
+            kind=site.kind,
+            latitude=site.latitude,
+            longitude=site.longitude,
+            median_wait_weeks=by_code.get(site.code, {}).get("median_wait_weeks"),
+            waiting=by_code.get(site.code, {}).get("waiting") or 0,
+            approximate=site.is_approximate,
+        )
+        for site in network_sites().order_by("name")
+    ]
+    if wants_csv(request):
+        header = [
+            "site_code",
+            "name",
+            "trust",
+            "kind",
+            "latitude",
+            "longitude",
+            "position_approximate",
+            "patients_booked_waiting",
+            "median_wait_weeks",
+        ]
+        rows = (
+            [
+                s.code,
+                s.name,
+                s.trust,
+                s.kind,
+                s.latitude,
+                s.longitude,
+                s.approximate,
+                s.waiting,
+                s.median_wait_weeks,
+            ]
+            for s in map_sites
+        )
+        return csv_response(f"site-map-{groups.as_of}.csv", header, rows, what="the site map's figures")
+    context = {
+        "navigation_items": navigation("map"),
+        "map": charts.site_map(map_sites),
+        "sites": sorted(map_sites, key=lambda s: s.name),
+        "as_of": groups.as_of,
+        "live": groups.live,
+        "wait_swatch": charts.wait_swatch,
+    }
+    return render(request, "network/map.jinja", context)
+
+
+@require_GET
+@require_role(*MANAGERS)
+def optimiser_runs(request: HttpRequest) -> HttpResponse:
+    runs = recent_runs()
+    if wants_csv(request):
+        header = [
+            "run",
+            "kind",
+            "started_at",
+            "patients",
+            "slots",
+            "solve_seconds",
+            "objective",
+            "status",
+            "proposed",
+            "accepted",
+            "median_wait_weeks_before",
+            "median_wait_weeks_after",
+            "share_over_6_weeks_before",
+            "share_over_6_weeks_after",
+        ]
+        rows = (
+            [
+                r.pk,
+                r.kind,
+                r.started_at.isoformat(),
+                r.patients,
+                r.slots,
+                round(r.solve_seconds, 3),
+                r.objective,
+                r.status,
+                r.proposed,
+                r.accepted,
+                r.median_before_weeks,
+                r.median_after_weeks,
+                r.over_six_before,
+                r.over_six_after,
+            ]
+            for r in runs
+        )
+        return csv_response("optimiser-runs.csv", header, rows, what="the optimiser's runs")
+    return render(
+        request, "network/optimiser_runs.jinja", {"navigation_items": navigation("runs"), "runs": runs}
+    )
+
+
+@require_GET
+@require_role(*MANAGERS)
+def simulations_page(request: HttpRequest) -> HttpResponse:
+    return _simulations_page(request, simulations.SimulationParams(), {})
+
+
+def _simulations_page(
+    request: HttpRequest, params: simulations.SimulationParams, errors: dict[str, str], status: int = 200
+) -> HttpResponse:
+    context = {
+        "navigation_items": navigation("simulations"),
+        "runs": simulations.recent_simulations(),
+        "params": params,
+        "errors": errors,
+        "sources": simulations.SOURCES,
+        "policies": list(Policy),
+    }
+    return render(request, "network/simulations.jinja", context, status=status)
+
+
+@require_POST
+@require_role(*MANAGERS)
+def simulation_start(request: HttpRequest) -> HttpResponse:
+    try:
+        params = simulations.SimulationParams.from_form(request.POST)
+    except simulations.InvalidParams as invalid:
+        return _simulations_page(request, simulations.SimulationParams(), invalid.errors, status=400)
+    run = simulations.start_simulation(params, request.user)
+    return redirect("network:simulation", pk=run.pk)
+
+
+@require_GET
+@require_role(*MANAGERS)
+def simulation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = simulations.get_simulation_or_404(pk)
+    context = {
+        "navigation_items": navigation("simulations"),
+        "run": run,
+        "view": results_view(run.results) if run.status == SimulationStatus.FINISHED else None,
+    }
+    return render(request, "network/simulation.jinja", context)
+
+
+@require_GET
+@require_role(*MANAGERS)
+def simulation_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress partial htmx polls; once the run is done it asks the browser to reload the page."""
+    run = simulations.get_simulation_or_404(pk)
+    if run.is_done and request.htmx:
+        return HttpResponseClientRefresh()
+    return render(request, "network/_simulation_progress.jinja", {"run": run})
+
+
+@require_GET
+@require_role(*MANAGERS)
+def simulation_export(request: HttpRequest, pk: int) -> HttpResponse:
+    run = simulations.get_simulation_or_404(pk)
+    if run.status != SimulationStatus.FINISHED:
+        raise Http404("This simulation has no results yet")
+    header, rows = whatif_csv_rows(run.results)
+    return csv_response(f"what-if-simulation-{run.pk}.csv", header, rows, what=f"what-if simulation {run.pk}")

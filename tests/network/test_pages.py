@@ -1,0 +1,176 @@
+"""Every network page: who may open it, what it never shows, and how it answers the wrong method."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from booking.models import Booking, Patient, Referral
+from tests.conftest import FROZEN_NOW
+from tests.network.factories import small_network
+from wmin.network.snapshots import take_snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pages(frozen_clock, finished_simulation, running_simulation) -> list[str]:
+    network = small_network(FROZEN_NOW)
+    take_snapshot(FROZEN_NOW)
+    done, running = finished_simulation.pk, running_simulation.pk
+    return [
+        reverse("network:overview"),
+        reverse("network:waits", args=["icb"]),
+        reverse("network:waits", args=["trust"]),
+        reverse("network:waits", args=["site"]),
+        reverse("network:waits", args=["modality"]),
+        reverse("network:trends"),
+        reverse("network:trends")
+        + f"?dimension=trust&key={network.trust_a.ods_code}&metric=median_wait_weeks",
+        reverse("network:map"),
+        reverse("network:optimiser-runs"),
+        reverse("network:simulations"),
+        reverse("network:simulation", args=[done]),
+        reverse("network:simulation", args=[running]),
+        reverse("network:simulation-progress", args=[running]),
+        reverse("network:simulation-export", args=[done]),
+    ]
+
+
+def _with_csv(urls: list[str]) -> list[str]:
+    exports = [
+        u + ("&" if "?" in u else "?") + "format=csv"
+        for u in urls
+        if "/waits/" in u or "/trends/" in u or "/map/" in u or "/optimiser-runs/" in u
+    ]
+    return urls + exports
+
+
+def test_managers_and_admins_open_every_page(pages, manager_client, admin_client):
+    for client in (manager_client, admin_client):
+        for url in _with_csv(pages):
+            assert client.get(url).status_code == 200, url
+
+
+def test_clerks_and_patients_are_refused(pages, clerk_client, patient_client):
+    for client in (clerk_client, patient_client):
+        for url in pages:
+            assert client.get(url).status_code == 403, url
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(pages, client):
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("accounts:sign-in"))
+
+
+def test_pages_answer_only_get(pages, manager_client):
+    for url in pages:
+        assert manager_client.post(url).status_code == 405, url
+    assert manager_client.get(reverse("network:simulation-start")).status_code == 405
+
+
+def test_no_patient_identifiers_on_any_manager_page_or_export(pages, manager_client):
+    identifiers = set()
+    for patient in Patient.objects.all():
+        identifiers |= {
+            patient.nhs_number,
+            patient.formatted_nhs_number,
+            patient.family_name,
+            patient.postcode,
+            patient.email,
+            patient.mobile,
+        }
+        identifiers |= {f"{patient.given_name} {patient.family_name}"}
+    identifiers |= set(Referral.objects.values_list("booking_reference", flat=True))
+    identifiers |= {r for r in Referral.objects.values_list("placer_order_number", flat=True) if r}
+    assert len(identifiers) > 30
+    for url in _with_csv(pages):
+        body = manager_client.get(url).content.decode()
+        leaked = sorted(i for i in identifiers if i and i in body)
+        assert not leaked, (url, leaked)
+
+
+def test_pages_keep_the_content_security_policy(pages, manager_client):
+    for url in pages:
+        response = manager_client.get(url)
+        if response["Content-Type"].startswith("text/csv"):
+            continue
+        body = response.content.decode()
+        assert not re.search(r"<[a-z][^>]*\sstyle=", body), url  # no inline style attributes
+        for script in re.findall(r"<script\b[^>]*>", body):
+            assert "src=" in script or "nonce=" in script, (url, script)
+
+
+def test_unknown_breakdowns_and_runs_are_not_found(frozen_clock, manager_client):
+    assert manager_client.get(reverse("network:waits", args=["postcode"])).status_code == 404
+    assert manager_client.get(reverse("network:trends") + "?metric=nhs_number").status_code == 404
+    assert manager_client.get(reverse("network:simulation", args=[9999])).status_code == 404
+
+
+def test_overview_reads_the_snapshot(frozen_clock, manager_client):
+    small_network(FROZEN_NOW)
+    take_snapshot(FROZEN_NOW)
+    Booking.objects.all().delete()
+    Referral.objects.all().delete()  # the page still shows the snapshot's figures, not live ones
+    body = manager_client.get(reverse("network:overview")).content.decode()
+    assert "11 patients waiting" in body
+    assert "45.5% for 6 weeks or more" in body
+    assert "snapshot of Monday 23 November 2026" in body
+
+
+def test_overview_works_out_live_figures_before_the_first_snapshot(frozen_clock, manager_client):
+    small_network(FROZEN_NOW)
+    body = manager_client.get(reverse("network:overview")).content.decode()
+    assert "11 patients waiting" in body
+    assert "no daily snapshot has been taken yet" in body
+
+
+def test_charts_are_accessible_svg_with_a_table(pages, manager_client):
+    body = manager_client.get(reverse("network:overview")).content.decode()
+    assert '<svg class="network-chart"' in body and 'role="img"' in body
+    assert '<title id="network-trend-title">' in body and '<desc id="network-trend-desc">' in body
+    assert "The chart&#39;s data as a table" in body or "The chart's data as a table" in body
+    site_map = manager_client.get(reverse("network:map")).content.decode()
+    assert site_map.count("<circle ") == 2  # the small network's two sites
+    assert "Sites and their median waits (the map as a table)" in site_map
+
+
+def test_optimiser_runs_list_what_was_proposed_and_accepted(frozen_clock, manager_client):
+    from booking.models import OfferStatus, OptimiserRun
+    from tests.factories import OfferFactory
+
+    run = OptimiserRun.objects.create(
+        kind="allocation",
+        started_at=FROZEN_NOW,
+        patients=1200,
+        slots=3400,
+        solve_seconds=1.25,
+        objective=98765,
+        status="optimal",
+        proposed=3,
+        waits_before={"median_days": 35, "share_over_6_weeks": 0.2},
+        waits_after={"median_days": 21, "share_over_6_weeks": 0.05},
+    )
+    network = small_network(FROZEN_NOW)
+    referral = network.patients[1].referrals.get()
+    for status in (OfferStatus.ACCEPTED, OfferStatus.ACCEPTED, OfferStatus.DECLINED):
+        OfferFactory(run=run, status=status, referral=referral, slot__site=network.site_a)
+    body = manager_client.get(reverse("network:optimiser-runs")).content.decode()
+    assert "1,200 \u00d7 3,400" in body and "98,765" in body
+    assert "2 (66.7%)" in body  # accepted of proposed
+    assert "5.0 → 3.0" in body and "20.0% → 5.0%" in body
+    csv_text = manager_client.get(reverse("network:optimiser-runs") + "?format=csv").content.decode()
+    assert f"{run.pk},Network allocation," in csv_text
+
+
+def test_the_overview_reads_a_few_snapshot_rows_not_the_waiting_list(
+    frozen_clock, manager_client, django_assert_max_num_queries
+):
+    small_network(FROZEN_NOW)
+    take_snapshot(FROZEN_NOW)
+    with django_assert_max_num_queries(16):
+        assert manager_client.get(reverse("network:overview")).status_code == 200

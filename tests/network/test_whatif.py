@@ -1,0 +1,124 @@
+"""The what-if simulator's core: seeded, side by side, calibrated, and no Django in it."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.network.whatif_states import two_trusts
+from wmin.simulation import whatif
+from wmin.simulation.whatif import Assumptions, Policy, csv_rows, load_reference, simulate, synthetic_state
+from wmin.simulation.whatif import engine as whatif_engine
+
+CORE = Path(whatif.__file__).parent
+
+
+def test_the_same_seed_gives_the_same_results_and_another_seed_does_not():
+    state = two_trusts()
+    first = simulate(state, weeks=4, seed=7).as_dict()
+    again = simulate(state, weeks=4, seed=7).as_dict()
+    other = simulate(state, weeks=4, seed=8).as_dict()
+    for outcome in (first, again, other):
+        for policy in outcome["policies"]:
+            policy.pop("seconds")
+    assert first == again
+    assert first != other
+
+
+def test_choice_and_allocation_leave_fewer_waiting_6_weeks_than_the_status_quo():
+    outcome = simulate(two_trusts(), weeks=8, seed=1)
+    final = {p.policy: p.summary.share_over_6_weeks for p in outcome.policies}
+    assert final[Policy.CHOICE_ALLOCATION_BACKFILL] <= final[Policy.STATUS_QUO]
+    assert final[Policy.PATIENT_CHOICE] <= final[Policy.STATUS_QUO]
+    assert final[Policy.STATUS_QUO] > 0.2  # the busy trust's deep queue stays deep on its own
+    spread = {p.policy: p.summary.icb_spread_weeks for p in outcome.policies}
+    assert spread[Policy.CHOICE_ALLOCATION_BACKFILL] < spread[Policy.STATUS_QUO]
+
+
+def test_status_quo_books_only_the_trusts_own_sites():
+    outcome = simulate(two_trusts(), weeks=3, seed=1, policies=[Policy.STATUS_QUO])
+    assert all(week.moved_cross_trust == 0 for week in outcome.policies[0].weeks)
+
+
+def test_backfill_refills_more_cancelled_slots_than_the_status_quo():
+    outcome = simulate(two_trusts(), weeks=8, seed=2)
+    refill = {p.policy: p.summary.refill_rate for p in outcome.policies}
+    assert refill[Policy.CHOICE_ALLOCATION_BACKFILL] >= refill[Policy.STATUS_QUO]
+
+
+def test_weekly_outcomes_and_progress():
+    seen: list[float] = []
+    outcome = simulate(two_trusts(), weeks=3, seed=1, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    for policy in outcome.policies:
+        assert [w.week for w in policy.weeks] == [0, 1, 2, 3]
+        assert set(policy.weeks[-1].icb_median_wait_weeks) == {"I0", "I1"}
+        assert 0 <= policy.weeks[-1].share_over_6_weeks <= 1
+
+
+def test_allocation_uses_the_optimisers_min_cost_flow_and_a_named_stand_in_without_it(monkeypatch):
+    outcome = simulate(two_trusts(), weeks=2, seed=1, policies=[Policy.CHOICE_ALLOCATION_BACKFILL])
+    assert outcome.policies[0].allocator == whatif_engine.MIN_COST_FLOW
+    monkeypatch.setattr(whatif_engine, "allocate", None)
+    outcome = simulate(two_trusts(), weeks=2, seed=1, policies=[Policy.CHOICE_ALLOCATION_BACKFILL])
+    assert outcome.policies[0].allocator == whatif_engine.GREEDY_STAND_IN
+    assert outcome.policies[0].weeks[-1].bookings > 0
+
+
+def test_csv_rows_one_per_policy_per_week():
+    result = simulate(two_trusts(), weeks=2, seed=1).as_dict()
+    header, rows = csv_rows(result)
+    assert header[:3] == ["policy", "week", "waiting"]
+    assert "median_wait_weeks_I0" in header
+    assert len(rows) == 3 * 3
+    assert {row[0] for row in rows} == {p.value for p in Policy}
+
+
+def test_synthetic_network_is_calibrated_to_the_published_figures():
+    reference = load_reference(Path(settings.FIXTURES_DIR))
+    state = synthetic_state(reference, seed=1, start=date(2026, 11, 23), scale=0.05, calibrate_capacity=False)
+    assert len(state.sites) == 47 and len(state.trusts) == 15 and len(state.icbs) == 6
+    waits = state.waiting.days_waited
+    assert (waits >= 42).mean() == pytest.approx(0.20, abs=0.015)  # 1 in 5 over 6 weeks
+    assert len(state.waiting) == pytest.approx(125_700 * 0.05, rel=0.05)
+    share = state.weekly_arrivals.sum(axis=1) / state.weekly_arrivals.sum()
+    activity = [t.annual_activity for t in reference.trusts]
+    assert share[1] == pytest.approx(activity[1] / sum(activity), rel=0.1)  # UHB, by its activity
+    coventry_cdc = next(s for s in state.sites if s.code == "WMIN-CDC-COV")
+    assert coventry_cdc.opens_on_day == 8  # planned to open 1 December 2026
+
+
+def test_the_dm01_clock_restart_is_an_option_and_off_by_default():
+    assert Assumptions().restart_clock_on_patient_cancel_or_dna is False
+    restart = dataclasses.replace(Assumptions(), restart_clock_on_patient_cancel_or_dna=True)
+    kept = simulate(two_trusts(), weeks=4, seed=1, policies=[Policy.STATUS_QUO])
+    restarted = simulate(two_trusts(), weeks=4, seed=1, policies=[Policy.STATUS_QUO], assumptions=restart)
+    assert restarted.policies[0].summary.share_over_6_weeks <= kept.policies[0].summary.share_over_6_weeks
+
+
+def test_the_core_imports_no_django():
+    for path in CORE.glob("*.py"):
+        if path.name == "from_database.py":
+            continue
+        tree = ast.parse(path.read_text())
+        imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not any(name.split(".")[0] == "django" for name in imported), path.name
+
+
+def test_the_ring_fence_belongs_to_the_allocation_policy_only_and_wastes_no_slots():
+    fenced = simulate(two_trusts(), weeks=6, seed=4)
+    open_to_all = simulate(
+        two_trusts(), weeks=6, seed=4, assumptions=dataclasses.replace(Assumptions(), ring_fence_share=0.0)
+    )
+    by_policy = {p.policy: p for p in fenced.policies}
+    unfenced = {p.policy: p for p in open_to_all.policies}
+    for policy in (Policy.STATUS_QUO, Policy.PATIENT_CHOICE):
+        assert by_policy[policy].summary == unfenced[policy].summary
+    allocation = Policy.CHOICE_ALLOCATION_BACKFILL
+    assert by_policy[allocation].summary.utilisation >= unfenced[allocation].summary.utilisation - 0.01

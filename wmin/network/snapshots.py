@@ -1,0 +1,92 @@
+"""Daily wait snapshots: computed by a periodic task so the dashboards read a few rows, not the
+waiting list. Taking a snapshot twice on one day replaces that day's rows and changes nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Dimension, WaitSnapshot
+from .waits import NETWORK_KEY, GroupRow, compute_groups
+
+
+@dataclass(frozen=True)
+class Groups:
+    """The rows of one dimension as of a day; `live` when computed now because no snapshot exists."""
+
+    as_of: date
+    rows: list[GroupRow]
+    live: bool = False
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    day: date
+    value: float
+
+
+def take_snapshot(now: datetime) -> int:
+    """Compute every group's measures and store them as today's snapshot. Returns the rows written."""
+    day = timezone.localdate(now)
+    rows = compute_groups(now)
+    with transaction.atomic():
+        WaitSnapshot.objects.on(day).delete()
+        WaitSnapshot.objects.bulk_create(
+            WaitSnapshot(
+                date=day, dimension=r.dimension, key=r.key, label=r.label, metrics=r.metrics, taken_at=now
+            )
+            for r in rows
+        )
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every group's rows as of one day: the latest snapshot, or live figures before the first."""
+
+    as_of: date
+    rows: list[GroupRow]
+    live: bool = False
+
+    def of(self, dimension: str) -> Groups:
+        return Groups(self.as_of, [row for row in self.rows if row.dimension == dimension], self.live)
+
+    @property
+    def network(self) -> GroupRow | None:
+        return next((row for row in self.rows if row.dimension == Dimension.NETWORK), None)
+
+
+def current(now: datetime) -> Snapshot:
+    """The latest snapshot in two queries, or (before the first one) the figures worked out now."""
+    day = WaitSnapshot.objects.latest_date()
+    if day is None:
+        return Snapshot(timezone.localdate(now), compute_groups(now), live=True)
+    rows = WaitSnapshot.objects.on(day).order_by("label")
+    return Snapshot(day, [GroupRow(s.dimension, s.key, s.label, s.metrics) for s in rows])
+
+
+def latest(dimension: str, now: datetime) -> Groups:
+    """The latest snapshot's rows of one dimension."""
+    return current(now).of(dimension)
+
+
+def series(dimension: str, key: str, metric: str, *, limit: int = 60) -> list[SeriesPoint]:
+    """One metric of one group over the last `limit` snapshot days, oldest first; gaps are skipped."""
+    snapshots = WaitSnapshot.objects.of(dimension).filter(key=key).order_by("-date")[:limit]
+    points = [
+        SeriesPoint(s.date, float(s.metrics[metric])) for s in snapshots if s.metrics.get(metric) is not None
+    ]
+    return points[::-1]
+
+
+def groups_with_history(dimension: str) -> list[tuple[str, str]]:
+    """(key, label) of every group of a dimension that has a snapshot, for choosing a trend."""
+    rows = WaitSnapshot.objects.of(dimension).values_list("key", "label").distinct().order_by("label")
+    seen: dict[str, str] = {}
+    for key, label in rows:
+        seen.setdefault(key, label)
+    return sorted(seen.items(), key=lambda item: item[1]) or [(NETWORK_KEY, "West Midlands Imaging Network")]

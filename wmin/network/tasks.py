@@ -1,0 +1,22 @@
+"""Celery tasks for the network dashboards (queue `solver`, see CELERY_TASK_ROUTES).
+
+They take primary keys only and call the services.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import simulations, snapshots
+
+
+@shared_task(name="wmin.network.tasks.take_wait_snapshot")
+def take_wait_snapshot() -> int:
+    """Today's wait snapshot (run daily by Celery beat; running it twice a day just replaces it)."""
+    return snapshots.take_snapshot(timezone.now())
+
+
+@shared_task(name="wmin.network.tasks.run_what_if_simulation")
+def run_what_if_simulation(run_id: int) -> bool:
+    return simulations.run_simulation(run_id)

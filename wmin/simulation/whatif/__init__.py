@@ -1,0 +1,35 @@
+"""The what-if simulator: a seeded discrete-event simulation of the network's waiting lists under
+different booking policies, side by side.
+
+    from wmin.simulation.whatif import Policy, load_reference, simulate, synthetic_state
+    state = synthetic_state(load_reference(fixtures_dir), seed=1, start=date.today(), scale=0.1)
+    outcome = simulate(state, weeks=12, seed=1)
+
+The core (every module but `from_database`) is plain Python and numpy: no Django.
+- `reference`    the network's fixtures read as plain records;
+- `synthetic`    a starting state calibrated to network_facts.md;
+- `assumptions`  every behavioural rate, with its reason;
+- `population`   the patients (the starting list and each day's referrals), shared by all policies;
+- `engine`       the day-by-day event simulation of one policy;
+- `runner`       every policy in turn; `results` what comes out.
+- `from_database` (Django) a starting state from today's database.
+"""
+
+from .assumptions import Assumptions
+from .policies import Policy
+from .reference import load_reference
+from .results import SimulationOutcome, csv_rows
+from .runner import simulate
+from .state import NetworkState
+from .synthetic import synthetic_state
+
+__all__ = [
+    "Assumptions",
+    "NetworkState",
+    "Policy",
+    "SimulationOutcome",
+    "csv_rows",
+    "load_reference",
+    "simulate",
+    "synthetic_state",
+]

@@ -1,0 +1,141 @@
+"""What a simulation reports, per policy and per week, as plain JSON-ready dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WeekOutcome:
+    """The state at the end of a week (week 0: the start), and what happened during it."""
+
+    week: int
+    waiting: int  # on the list (booked or not) at the end of the week
+    unbooked: int
+    share_over_6_weeks: float
+    share_over_13_weeks: float
+    median_wait_weeks: float
+    icb_median_wait_weeks: dict[str, float]
+    icb_spread_weeks: float  # longest ICB median minus shortest
+    bookings: int
+    cancellations: int
+    refilled: int
+    scans: int
+    did_not_attend: int
+    moved_cross_trust: int
+    mean_added_travel_km: float | None  # over the week's bookings
+    slots_offered: int
+    slots_used: int
+
+    @property
+    def refill_rate(self) -> float | None:
+        return self.refilled / self.cancellations if self.cancellations else None
+
+    @property
+    def moved_share(self) -> float | None:
+        return self.moved_cross_trust / self.bookings if self.bookings else None
+
+    @property
+    def utilisation(self) -> float | None:
+        return self.slots_used / self.slots_offered if self.slots_offered else None
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    share_over_6_weeks: float  # at the end
+    share_over_13_weeks: float
+    median_wait_weeks: float
+    icb_spread_weeks: float
+    refill_rate: float | None  # over the whole run
+    mean_added_travel_km: float | None  # over every booking made during the run
+    moved_share: float | None
+    dna_rate: float | None
+    utilisation: float | None
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    policy: str
+    title: str
+    allocator: str  # how network allocation was done, where the policy uses it
+    weeks: list[WeekOutcome]
+    summary: PolicySummary
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SimulationOutcome:
+    label: str
+    seed: int
+    weeks: int
+    start: str
+    icbs: dict[str, str]  # code -> name
+    calibration: dict[str, Any]
+    assumptions: dict[str, Any]
+    policies: list[PolicyOutcome] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for policy, outcome in zip(data["policies"], self.policies, strict=True):
+            for week, original in zip(policy["weeks"], outcome.weeks, strict=True):
+                week["refill_rate"] = original.refill_rate
+                week["moved_share"] = original.moved_share
+                week["utilisation"] = original.utilisation
+        return data
+
+
+def summarise(weeks: list[WeekOutcome], added_travel_km: float, bookings: int) -> PolicySummary:
+    last = weeks[-1]
+    ran = weeks[1:] or weeks
+    cancellations = sum(w.cancellations for w in ran)
+    refilled = sum(w.refilled for w in ran)
+    moved = sum(w.moved_cross_trust for w in ran)
+    scans, dna = sum(w.scans for w in ran), sum(w.did_not_attend for w in ran)
+    offered, used = sum(w.slots_offered for w in ran), sum(w.slots_used for w in ran)
+    return PolicySummary(
+        share_over_6_weeks=last.share_over_6_weeks,
+        share_over_13_weeks=last.share_over_13_weeks,
+        median_wait_weeks=last.median_wait_weeks,
+        icb_spread_weeks=last.icb_spread_weeks,
+        refill_rate=refilled / cancellations if cancellations else None,
+        mean_added_travel_km=added_travel_km / bookings if bookings else None,
+        moved_share=moved / bookings if bookings else None,
+        dna_rate=dna / (scans + dna) if scans + dna else None,
+        utilisation=used / offered if offered else None,
+    )
+
+
+CSV_COLUMNS = [
+    "policy",
+    "week",
+    "waiting",
+    "unbooked",
+    "share_over_6_weeks",
+    "share_over_13_weeks",
+    "median_wait_weeks",
+    "icb_spread_weeks",
+    "bookings",
+    "cancellations",
+    "refilled",
+    "refill_rate",
+    "scans",
+    "did_not_attend",
+    "moved_cross_trust",
+    "mean_added_travel_km",
+    "slots_offered",
+    "slots_used",
+]
+
+
+def csv_rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """One row per policy per week from `SimulationOutcome.as_dict()`, ICB medians as extra columns."""
+    icbs = list(result.get("icbs", {}))
+    header = CSV_COLUMNS + [f"median_wait_weeks_{code}" for code in icbs]
+    rows = []
+    for policy in result.get("policies", []):
+        for week in policy["weeks"]:
+            row = [policy["policy"] if column == "policy" else week.get(column) for column in CSV_COLUMNS]
+            row += [week["icb_median_wait_weeks"].get(code) for code in icbs]
+            rows.append(row)
+    return header, rows
