@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from booking.models import Booking, Patient, Referral
-from slots.models import Site, Slot
+from booking.models import Booking, Offer, Patient, Referral
+from slots.models import ExamType, Modality, Scanner, Site, Slot
 
 from .models import Role, User
 
@@ -56,9 +56,30 @@ def pool_slots_for(user: User):  # -> SlotQuerySet
     return Slot.objects.in_pool().select_related("site", "modality")
 
 
+def offers_for(user: User):  # -> QuerySet[Offer]
+    """Offers on the referrals the user may see: a patient's own, a clerk's or system's trust's, or all."""
+    return Offer.objects.filter(referral__in=referrals_for(user).values("pk")).select_related(
+        "referral", "slot__site__trust", "slot__modality", "slot__scanner"
+    )
+
+
 def sites() -> object:
     """The network's sites are public information."""
     return Site.objects.select_related("trust", "icb")
+
+
+def scanners():  # -> QuerySet[Scanner]
+    """Which scanner (and so which modality) each site has: public, like the sites."""
+    return Scanner.objects.select_related("site__trust", "site__icb", "modality")
+
+
+def modalities():  # -> QuerySet[Modality]
+    return Modality.objects.all()
+
+
+def exam_types():  # -> QuerySet[ExamType]
+    """The exam catalogue: public."""
+    return ExamType.objects.select_related("modality")
 
 
 def get_referral_or_404(user: User, pk: int) -> Referral:

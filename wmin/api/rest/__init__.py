@@ -1,0 +1,1 @@
+"""The REST API: sites, availability, referrals, offers and bookings."""
