@@ -12,6 +12,8 @@ urlpatterns = [
     path("network/", include("wmin.network.urls")),
     path("", include("booking.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("wmin.api.urls")),
+    path("fhir/", include("wmin.api.fhir.urls")),
 ]
 
 handler403 = "wmin.errors.permission_denied"

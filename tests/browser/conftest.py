@@ -47,6 +47,19 @@ def chromium_browser() -> Iterator[object]:
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _audit_trail_flushable(request):
+    """live_server tests end in a flush, which the append-only audit table refuses on SQLite."""
+    from tests.patient.db_helpers import empty_audit_trail_for_flush, is_transactional
+
+    if not is_transactional(request):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up first, so flushed after this runs
+    yield
+    empty_audit_trail_for_flush()
+
+
 @pytest.fixture
 def browser_page(chromium_browser) -> Iterator[object]:
     # bypass_csp lets the test inject axe-core; the pages themselves are served under the real policy.

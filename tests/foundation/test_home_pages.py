@@ -20,12 +20,15 @@ def test_patient_home_shows_their_referral(patient_client, referral):
     assert referral.booking_reference in response.content.decode()
 
 
-def test_clerk_home_shows_their_trusts_waiting_list_only(clerk_client, referral, other_trust):
+def test_clerk_lands_on_the_worklist_and_sees_their_trusts_waiting_list_only(clerk_client, referral, other_trust):
     from tests.factories import ReferralFactory
 
     elsewhere = ReferralFactory(trust=other_trust)
-    response = clerk_client.get("/", follow=True)
-    body = response.content.decode()
+    landing = clerk_client.get("/", follow=True)
+    assert landing.redirect_chain[-1][0] == reverse("booking:clerk-home")
+    assert reverse("booking:clerk-waiting-list") in landing.content.decode()
+
+    body = clerk_client.get(reverse("booking:clerk-waiting-list")).content.decode()
     assert referral.patient.family_name.upper() in body
     assert elsewhere.patient.family_name.upper() not in body
 
