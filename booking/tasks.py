@@ -6,7 +6,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from booking.notifications import TemporaryDeliveryError
-from booking.services import holds, notifications
+from booking.optimiser.services import run_network_allocation
+from booking.services import holds, notifications, offers
 
 
 @shared_task(
@@ -24,3 +25,24 @@ def notify_send(notification_id: int) -> str:
 @shared_task(name="booking.tasks.release_expired_holds")
 def release_expired_holds() -> int:
     return holds.release_expired_holds(timezone.now())
+
+
+@shared_task(name="booking.tasks.optimiser_backfill", acks_late=True)
+def optimiser_backfill(slot_id: int) -> int | None:
+    """A pool slot came free: rank its candidates and send the first offer (idempotent)."""
+    offer = offers.start_backfill(slot_id, now=timezone.now())
+    return offer.pk if offer else None
+
+
+@shared_task(name="booking.tasks.expire_offers")
+def expire_offers() -> int:
+    return offers.expire_lapsed_offers(timezone.now())
+
+
+@shared_task(name="booking.tasks.optimiser_allocate")
+def optimiser_allocate(triggered_by_id: int | None = None) -> int:
+    """Run the network allocation and send the offers it proposes; returns the run's id."""
+    now = timezone.now()
+    run = run_network_allocation(now=now, triggered_by_id=triggered_by_id)
+    offers.send_allocation_offers(run, now=now)
+    return run.pk

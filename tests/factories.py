@@ -19,14 +19,19 @@ _nhs_sequence = itertools.count(1)
 
 
 def synthetic_nhs_number(n: int | None = None) -> str:
-    """A valid NHS number in the 999 range reserved for test data."""
-    n = next(_nhs_sequence) if n is None else n
+    """A valid NHS number in the 999 range reserved for test data; unique unless `n` is given.
+
+    Some bodies have no valid check digit: from the sequence, such a number is skipped for good (not
+    retried as n + 1, which the next call would hand out again).
+    """
     while True:
-        body = f"999{n % 1_000_000:06d}"
+        candidate = next(_nhs_sequence) if n is None else n
+        body = f"999{candidate % 1_000_000:06d}"
         check = calculate_checksum(body)
         if check != 10:  # 10 means no valid check digit exists for this body
             return f"{body}{check}"
-        n += 1
+        if n is not None:
+            n += 1
 
 
 class ICBFactory(factory.django.DjangoModelFactory):

@@ -172,3 +172,19 @@ class ShortNoticeForm(forms.Form):
     @property
     def opt_in(self) -> bool:
         return self.cleaned_data["short_notice_opt_in"] == "yes"
+
+
+class OfferAnswerForm(forms.Form):
+    answer = forms.ChoiceField(
+        choices=[("accept", "Yes, book this appointment"), ("decline", "No, keep waiting for another")],
+        error_messages={
+            "required": "Select yes if you want this appointment",
+            "invalid_choice": "Select yes if you want this appointment",
+        },
+    )
+    reason = forms.CharField(required=False, max_length=200, strip=True, error_messages={
+        "max_length": "Tell us why in 200 characters or fewer"})
+
+    @property
+    def accepted(self) -> bool:
+        return self.cleaned_data["answer"] == "accept"

@@ -191,7 +191,7 @@ def _locate_or_none(postcode: str) -> tuple[float, float] | None:
 def run_network_allocation(
     *,
     now: datetime,
-    triggered_by=None,
+    triggered_by_id: int | None = None,
     horizon_days: int = ALLOCATION_HORIZON_DAYS,
     weights: AllocationWeights | None = None,
 ) -> OptimiserRun:
@@ -213,7 +213,7 @@ def run_network_allocation(
         run = OptimiserRun.objects.create(
             kind=RunKind.ALLOCATION,
             started_at=now,
-            triggered_by=triggered_by,
+            triggered_by_id=triggered_by_id,
             patients=problem.n_patients,
             slots=problem.n_slots,
             arcs=allocation.arcs,

@@ -254,7 +254,7 @@ def appointment_details(booking: Booking) -> dict[str, Any]:
         "name": referral.patient.given_name,
         "booking_reference": referral.booking_reference,
         "exam": referral.exam_type.name,
-        "appointment": _local_text(slot.starts_at),
+        "appointment": local_text(slot.starts_at),
         "site": site.name,
         "site_postcode": site.postcode,
         "preparation": referral.exam_type.preparation or "No special preparation.",
@@ -333,6 +333,6 @@ def _write_status_change(
     )
 
 
-def _local_text(moment: datetime) -> str:
+def local_text(moment: datetime) -> str:
     text = timezone.localtime(moment).strftime("%A %-d %B %Y at %-I:%M%p")
     return text.replace("AM", "am").replace("PM", "pm")

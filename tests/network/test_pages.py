@@ -174,3 +174,26 @@ def test_the_overview_reads_a_few_snapshot_rows_not_the_waiting_list(
     take_snapshot(FROZEN_NOW)
     with django_assert_max_num_queries(16):
         assert manager_client.get(reverse("network:overview")).status_code == 200
+
+
+def test_a_manager_runs_the_allocation_by_hand_and_patients_get_offers(frozen_clock, manager_client):
+    from booking.models import OfferSource, OfferStatus, OptimiserRun
+    from wmin.audit.models import AuditEvent
+
+    network = small_network(FROZEN_NOW)
+    url = reverse("network:allocation-start")
+    assert manager_client.get(url).status_code == 405
+
+    response = manager_client.post(url)
+
+    assert response.status_code == 302 and response["Location"] == reverse("network:optimiser-runs")
+    run = OptimiserRun.objects.get(kind="allocation")
+    assert run.triggered_by.username == "manager"
+    offers = run.offers.all()
+    assert offers and {(o.source, o.status) for o in offers} == {(OfferSource.ALLOCATION, OfferStatus.SENT)}
+    assert {o.referral.trust_id for o in offers} <= {network.site_a.trust_id, network.site_b.trust_id}
+    assert AuditEvent.objects.filter(summary="Network allocation started by hand").exists()
+
+
+def test_clerks_cannot_start_the_allocation(clerk_client):
+    assert clerk_client.post(reverse("network:allocation-start")).status_code == 403

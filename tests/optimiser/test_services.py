@@ -1,5 +1,4 @@
-import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -8,65 +7,10 @@ from booking.optimiser import services
 from booking.optimiser.backfill import rank_backfill
 from booking.optimiser.services import backfill_freed_slot, run_network_allocation, shortlist_for_referral
 from slots.models import Slot
-from tests.factories import (
-    BookingFactory,
-    ExamTypeFactory,
-    ModalityFactory,
-    ReferralFactory,
-    ScannerFactory,
-    SiteFactory,
-    SlotFactory,
-    synthetic_nhs_number,
-)
+from tests.factories import BookingFactory, ExamTypeFactory, ModalityFactory
+from tests.optimiser.network_builders import NOW, SHREWSBURY, site_with_scanner, slot_at, waiting_referral
 
 pytestmark = pytest.mark.django_db
-
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-EDGBASTON = (52.45, -1.94)  # next to B15, where the factories' patients live
-SHREWSBURY = (52.71, -2.79)
-
-
-@pytest.fixture
-def ct():
-    return ModalityFactory(code="CT")
-
-
-@pytest.fixture
-def ct_exam(ct):
-    return ExamTypeFactory(modality=ct, preparation_lead_days=0)
-
-
-def site_with_scanner(modality, lat_lon=EDGBASTON, **site_fields):
-    site = SiteFactory(latitude=lat_lon[0], longitude=lat_lon[1], **site_fields)
-    ScannerFactory(site=site, modality=modality)
-    return site
-
-
-def slot_at(site, modality, *, hours: float, **fields):
-    return SlotFactory(site=site, modality=modality, starts_at=NOW + timedelta(hours=hours), **fields)
-
-
-_nhs_numbers = itertools.count(800_000)
-
-
-def unique_nhs_number() -> str:
-    # tests.factories.synthetic_nhs_number can hand out one number twice (it skips an invalid body
-    # without advancing its sequence), so these tests draw from their own range.
-    while True:
-        n = next(_nhs_numbers)
-        number = synthetic_nhs_number(n)
-        if number.startswith(f"999{n:06d}"):
-            return number
-
-
-def waiting_referral(exam, *, days_waited=30, **fields):
-    return ReferralFactory(
-        exam_type=exam,
-        clock_start=NOW - timedelta(days=days_waited),
-        patient__nhs_number=unique_nhs_number(),
-        **fields,
-    )
-
 
 def test_shortlist_offers_only_open_pool_slots_of_the_exam_modality_after_the_notice(ct, ct_exam):
     site = site_with_scanner(ct)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("trends/", views.trends, name="trends"),
     path("map/", views.site_map, name="map"),
     path("optimiser-runs/", views.optimiser_runs, name="optimiser-runs"),
+    path("optimiser-runs/allocate/", views.allocation_start, name="allocation-start"),
     path("simulations/", views.simulations_page, name="simulations"),
     path("simulations/start/", views.simulation_start, name="simulation-start"),
     path("simulations/<int:pk>/", views.simulation_detail, name="simulation"),

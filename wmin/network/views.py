@@ -6,6 +6,7 @@ Every page here is for network managers and administrators; every table has a CS
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +17,8 @@ from django_htmx.http import HttpResponseClientRefresh
 from wmin.accounts.models import Role
 from wmin.accounts.roles import require_role
 from wmin.accounts.scope import sites as network_sites
+from wmin.audit.models import AuditAction
+from wmin.audit.trail import record
 from wmin.simulation.whatif import Policy
 from wmin.simulation.whatif import csv_rows as whatif_csv_rows
 
@@ -231,6 +234,18 @@ def optimiser_runs(request: HttpRequest) -> HttpResponse:
     return render(
         request, "network/optimiser_runs.jinja", {"navigation_items": navigation("runs"), "runs": runs}
     )
+
+
+@require_POST
+@require_role(*MANAGERS)
+def allocation_start(request: HttpRequest) -> HttpResponse:
+    """Run the network allocation now, as the nightly task does; its offers go to patients."""
+    from booking.tasks import optimiser_allocate
+
+    record(AuditAction.CREATE, object_type="booking.OptimiserRun", summary="Network allocation started by hand")
+    optimiser_allocate.delay(triggered_by_id=request.user.pk)
+    messages.success(request, "Network allocation started. Its run appears here when it finishes.")
+    return redirect("network:optimiser-runs")
 
 
 @require_GET

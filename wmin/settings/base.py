@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp.constants import NONCE
 
 from .env import env_bool, env_database, env_int, env_list, env_optional, env_redis_url, env_str
@@ -196,6 +197,9 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "release-expired-holds": {"task": "booking.tasks.release_expired_holds", "schedule": 60.0},
+    "expire-offers": {"task": "booking.tasks.expire_offers", "schedule": 60.0},
+    "network-allocation": {"task": "booking.tasks.optimiser_allocate", "schedule": crontab(hour=2, minute=15)},
+    "wait-snapshot": {"task": "wmin.network.tasks.take_wait_snapshot", "schedule": crontab(hour=1, minute=30)},
 }
 
 REST_FRAMEWORK = {

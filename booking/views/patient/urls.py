@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import appointment, choose, home
+from . import appointment, choose, home, offers
 
 urlpatterns = [
     path("", home.patient_home, name="patient-home"),
+    path("offers/<int:offer_id>/", offers.offer, name="patient-offer"),
     path("short-notice/", appointment.short_notice, name="patient-short-notice"),
     path("scans/<int:referral_id>/choose/", choose.choose, name="patient-choices"),
     path("scans/<int:referral_id>/choose/<int:site_id>/", choose.site_times, name="patient-site-times"),

@@ -11,13 +11,13 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from booking.models import Offer
+from booking.models import BookingChannel, Offer
 from booking.services.errors import BookingError
+from booking.services.offers import accept_offer, decline_offer
 from wmin.accounts.scope import offers_for
 from wmin.audit.models import AuditAction
 from wmin.audit.trail import record
 
-from ..offer_responses import accept_offer, decline_offer
 from .base import ApiView, ListView
 from .bookings import scoped_bookings
 from .filters import OfferQuery, validated
@@ -79,7 +79,7 @@ class OfferAccept(ApiView):
             return Response({"detail": "No such offer in your scope."}, status=status.HTTP_404_NOT_FOUND)
         OfferResponseSerializer(data=request.data).is_valid(raise_exception=True)
         try:
-            booking = accept_offer(offer, actor_user=request.user, now=timezone.now())
+            booking = accept_offer(offer, actor_user=request.user, channel=BookingChannel.API, now=timezone.now())
         except BookingError as error:
             return conflict(error)
         return Response(

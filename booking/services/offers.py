@@ -1,0 +1,271 @@
+"""Offers from the optimiser, from sent to answered: the only code that moves an offer on.
+
+An offer is a slot proposed to one patient. The optimiser records them as PROPOSED (allocation: one
+per patient; backfill: a ranked cascade per freed slot); this module sends them, takes the answer
+and keeps each backfill cascade moving:
+
+    PROPOSED ─ send_offer ─▶ SENT ─┬─ accept_offer ─▶ ACCEPTED (booked through the one booking path)
+                                   ├─ decline_offer ─▶ DECLINED ─┐
+                                   └─ lapses (expire_lapsed_offers) ─▶ EXPIRED ─┴─▶ next in the cascade
+    any open offer whose slot or patient is no longer free ─▶ WITHDRAWN
+
+A backfill cascade sends one offer at a time, in rank order: the first to accept gets the slot, and a
+decline or lapse sends the next, until the slot is too close to fill. Every answer is claimed with a
+conditional update, so two answers (or an answer racing its expiry) change the offer once. A patient
+already booked who is offered an earlier slot is moved (rescheduled), which frees their old slot and
+so starts the next link of the chain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+
+from booking.models import (
+    Booking,
+    BookingChannel,
+    Offer,
+    OfferSource,
+    OfferStatus,
+    OptimiserRun,
+    Referral,
+    ReferralStatus,
+)
+from booking.models.offers import OPEN_OFFER_STATUSES
+from booking.optimiser.backfill import too_close_to_fill
+from booking.optimiser.services import BACKFILL_RESPONSE_WINDOW, SHORT_NOTICE_HOURS, backfill_freed_slot
+from slots.models import Slot, SlotStatus
+from wmin.audit.models import AuditAction
+from wmin.audit.trail import record
+
+from .bookings import confirm_booking, local_text, reschedule_booking
+from .errors import BookingError, InvalidTransition
+from .holds import BOOKABLE_REFERRAL_STATUSES
+from .notifications import queue_notification
+
+if TYPE_CHECKING:
+    from wmin.accounts.models import User
+
+
+def start_backfill(slot_id: int, *, now: datetime) -> Offer | None:
+    """A pool slot has just come free: rank the waiting list for it and send the first offer."""
+    backfill_freed_slot(slot_id, now=now)
+    return advance_cascade(slot_id, now=now)
+
+
+def send_allocation_offers(run: OptimiserRun, *, now: datetime) -> int:
+    """Send every offer a network allocation run proposed; returns how many went out."""
+    sent = 0
+    for offer_id in run.offers.filter(status=OfferStatus.PROPOSED).values_list("pk", flat=True):
+        with transaction.atomic():
+            offer = _lock_open(offer_id)
+            if offer is not None and _still_wanted(offer, now=now):
+                send_offer(offer, expires_at=offer.expires_at, now=now)
+                sent += 1
+    return sent
+
+
+def send_offer(offer: Offer, *, expires_at: datetime | None, now: datetime) -> Offer:
+    """Tell the patient about the offer and start its clock. Call inside the caller's transaction."""
+    slot = offer.slot
+    expires_at = expires_at or now + BACKFILL_RESPONSE_WINDOW
+    Offer.objects.filter(pk=offer.pk).update(status=OfferStatus.SENT, expires_at=expires_at)
+    offer.status, offer.expires_at = OfferStatus.SENT, expires_at
+    Referral.objects.filter(pk=offer.referral_id, status=ReferralStatus.WAITING).update(
+        status=ReferralStatus.OFFERED, updated_at=now
+    )
+    referral = offer.referral
+    details = {
+        "name": referral.patient.given_name,
+        "booking_reference": referral.booking_reference,
+        "exam": referral.exam_type.name,
+        "appointment": local_text(slot.starts_at),
+        "site": slot.site.name,
+        "site_postcode": slot.site.postcode,
+        "reply_by": local_text(expires_at),
+        "reply_at": reverse("booking:patient-offer", args=[offer.pk]),
+        "why": offer.reason,
+    }
+    queue_notification(referral.patient, "offer_sent", details)
+    record(
+        AuditAction.UPDATE,
+        offer,
+        summary=f"Offered slot {slot.pk} at {slot.site.name} to {referral.booking_reference}",
+        patient_id=referral.patient_id,
+        detail={"slot_id": slot.pk, "source": offer.source, "rank": offer.rank, "expires_at": expires_at.isoformat()},
+    )
+    return offer
+
+
+def accept_offer(offer: Offer, *, actor_user: User | None, channel: BookingChannel | str, now: datetime) -> Booking:
+    """Book the offered slot: a new booking, or a move for a patient already booked later.
+
+    Raises InvalidTransition when the offer has lapsed or been answered, and the booking errors
+    (SlotUnavailable, …) when the slot went to someone else first; the offer is then withdrawn.
+    """
+    try:
+        with transaction.atomic():
+            _claim(offer, OfferStatus.ACCEPTED, now=now)
+            current = offer.referral.bookings.active().first()
+            if current is not None:
+                booking = reschedule_booking(current, offer.slot_id, actor_user=actor_user, now=now, channel=channel)
+            else:
+                booking = confirm_booking(offer.referral, offer.slot_id, actor_user=actor_user, channel=channel, now=now)
+            _withdraw(
+                Q(slot_id=offer.slot_id) | Q(referral_id=offer.referral_id), now=now, keep=offer.pk, why="taken"
+            )
+            record(
+                AuditAction.UPDATE,
+                offer,
+                summary=f"Offer {offer.pk} accepted: booking {booking.pk}",
+                patient_id=offer.referral.patient_id,
+                detail={"booking_id": booking.pk, "slot_id": offer.slot_id, "channel": str(channel)},
+            )
+            return booking
+    except InvalidTransition:
+        raise
+    except BookingError:
+        with transaction.atomic():
+            _withdraw(Q(pk=offer.pk), now=now, why="slot no longer free")
+        raise
+
+
+def decline_offer(offer: Offer, *, actor_user: User | None, reason: str, now: datetime) -> Offer:
+    """The patient says no: record why, and offer the slot to the next in line."""
+    with transaction.atomic():
+        _claim(offer, OfferStatus.DECLINED, now=now)
+        _back_to_waiting([offer.referral_id], now=now)
+        record(
+            AuditAction.UPDATE,
+            offer,
+            summary=f"Offer {offer.pk} declined",
+            patient_id=offer.referral.patient_id,
+            detail={"slot_id": offer.slot_id, "reason": reason.strip()[:200]},
+        )
+    if offer.source != OfferSource.ALLOCATION:
+        transaction.on_commit(lambda: advance_cascade(offer.slot_id, now=now))
+    return offer
+
+
+def expire_lapsed_offers(now: datetime) -> int:
+    """Offers sent and not answered in time lapse; each backfill cascade moves to its next patient."""
+    with transaction.atomic():
+        lapsed = list(
+            Offer.objects.select_for_update(skip_locked=True)
+            .filter(status=OfferStatus.SENT, expires_at__lte=now)
+            .values_list("pk", "slot_id", "referral_id", "source")
+        )
+        if not lapsed:
+            return 0
+        Offer.objects.filter(pk__in=[row[0] for row in lapsed]).update(status=OfferStatus.EXPIRED)
+        _back_to_waiting([row[2] for row in lapsed], now=now)
+        record(
+            AuditAction.UPDATE,
+            object_type="booking.Offer",
+            summary=f"{len(lapsed)} offer(s) lapsed without a reply",
+            detail={"offer_ids": [row[0] for row in lapsed]},
+        )
+    for slot_id in sorted({row[1] for row in lapsed if row[3] != OfferSource.ALLOCATION}):
+        advance_cascade(slot_id, now=now)
+    return len(lapsed)
+
+
+def advance_cascade(slot_id: int, *, now: datetime) -> Offer | None:
+    """Send the next proposed offer for a freed slot, unless one is out already.
+
+    The cascade stops, and its remaining offers are withdrawn, once the slot is booked, gone from the
+    pool, or too close to its start for anyone to get there.
+    """
+    with transaction.atomic():
+        slot = Slot.objects.select_for_update().select_related("site").filter(pk=slot_id).first()
+        if slot is None or slot.status != SlotStatus.OPEN or not slot.pooled:
+            _withdraw(Q(slot_id=slot_id), now=now, why="slot no longer free")
+            return None
+        if too_close_to_fill(slot.starts_at, now, SHORT_NOTICE_HOURS):
+            _withdraw(Q(slot_id=slot_id), now=now, why="too close to the appointment to fill")
+            return None
+        open_offers = list(
+            Offer.objects.select_for_update()
+            .select_related("referral__patient", "referral__exam_type", "slot__site")
+            .filter(slot_id=slot_id, status__in=OPEN_OFFER_STATUSES)
+            .order_by("rank", "pk")
+        )
+        if any(offer.status == OfferStatus.SENT for offer in open_offers):
+            return None
+        latest_reply = slot.starts_at - timedelta(hours=SHORT_NOTICE_HOURS)
+        for offer in open_offers:
+            if _still_wanted(offer, now=now):
+                return send_offer(offer, expires_at=min(now + BACKFILL_RESPONSE_WINDOW, latest_reply), now=now)
+            _withdraw(Q(pk=offer.pk), now=now, why="patient no longer waiting")
+    return None
+
+
+def open_offers_for(referral: Referral, *, now: datetime):  # -> QuerySet[Offer]
+    """Offers the patient can answer now."""
+    return (
+        referral.offers.filter(status=OfferStatus.SENT, expires_at__gt=now)
+        .select_related("slot__site", "slot__modality")
+        .order_by("slot__starts_at")
+    )
+
+
+# Internals -----------------------------------------------------------------------------------
+
+
+def _claim(offer: Offer, to_status: OfferStatus, *, now: datetime) -> None:
+    """Move an open, unexpired offer on; a second answer (or a lapsed offer) changes nothing."""
+    still_open = Q(pk=offer.pk, status__in=OPEN_OFFER_STATUSES) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    if Offer.objects.filter(still_open).update(status=to_status, responded_at=now) != 1:
+        raise InvalidTransition("This offer has expired or has already been answered.")
+    offer.status, offer.responded_at = to_status, now
+
+
+def _lock_open(offer_id: int) -> Offer | None:
+    return (
+        Offer.objects.select_for_update()
+        .select_related("referral__patient", "referral__exam_type", "slot__site")
+        .filter(pk=offer_id, status=OfferStatus.PROPOSED)
+        .first()
+    )
+
+
+def _still_wanted(offer: Offer, *, now: datetime) -> bool:
+    """The patient is still waiting (or booked later than this slot), and the slot is still free."""
+    referral = offer.referral
+    if referral.status not in (*BOOKABLE_REFERRAL_STATUSES, ReferralStatus.BOOKED):
+        return False
+    current = referral.bookings.active().select_related("slot").first()
+    if current is not None and current.slot.starts_at <= offer.slot.starts_at:
+        return False
+    return offer.slot.status == SlotStatus.OPEN and offer.slot.starts_at > now
+
+
+def _withdraw(which: Q, *, now: datetime, why: str, keep: int | None = None) -> int:
+    offers = Offer.objects.filter(which, status__in=OPEN_OFFER_STATUSES)
+    if keep is not None:
+        offers = offers.exclude(pk=keep)
+    referral_ids = list(offers.values_list("referral_id", flat=True))
+    withdrawn = offers.update(status=OfferStatus.WITHDRAWN, responded_at=now)
+    if withdrawn:
+        _back_to_waiting(referral_ids, now=now)
+        record(
+            AuditAction.UPDATE,
+            object_type="booking.Offer",
+            summary=f"{withdrawn} offer(s) withdrawn: {why}",
+            detail={"referral_ids": referral_ids[:200], "why": why},
+        )
+    return withdrawn
+
+
+def _back_to_waiting(referral_ids: list[int], *, now: datetime) -> None:
+    """Referrals marked OFFERED go back to WAITING once no offer of theirs is still out."""
+    still_offered = Offer.objects.filter(referral_id__in=referral_ids, status=OfferStatus.SENT).values("referral_id")
+    Referral.objects.filter(pk__in=referral_ids, status=ReferralStatus.OFFERED).exclude(pk__in=still_offered).update(
+        status=ReferralStatus.WAITING, updated_at=now
+    )
+
+
