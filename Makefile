@@ -26,10 +26,16 @@ demo-reset: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py setup_demo
 
+# Three passes: the unit, feed, API and optimiser tests in parallel; the browser tests (Playwright's
+# sync API keeps an event loop running in its worker for the whole session, which breaks asyncio
+# code in later tests on that worker); and, serially, the failure tests, which stop and restart the
+# real PostgreSQL, Redis and Celery worker. Exit 5 (nothing selected) is fine for the last two.
 test: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto -m "not browser and not failure" $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto -m browser $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PY) -m pytest -m failure $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: install
 	$(VENV)/bin/ruff check .

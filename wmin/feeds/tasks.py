@@ -1,8 +1,7 @@
 """Celery tasks for the HL7 feeds (queue `hl7`): thin wrappers taking primary keys only.
 
-Beat entries these expect (settings.CELERY_BEAT_SCHEDULE):
-    "feeds-send-due-outbound": {"task": "wmin.feeds.tasks.send_due_outbound", "schedule": 60.0}
-    "feeds-poll-ris-slots":    {"task": "wmin.feeds.tasks.poll_ris_slots", "schedule": 900.0}
+Celery beat (settings.CELERY_BEAT_SCHEDULE) runs `send_due_outbound` every minute and
+`poll_ris_slots` every 15 minutes.
 """
 
 from __future__ import annotations
