@@ -63,16 +63,27 @@ def send_allocation_offers(run: OptimiserRun, *, now: datetime) -> int:
     for offer_id in run.offers.filter(status=OfferStatus.PROPOSED).values_list("pk", flat=True):
         with transaction.atomic():
             offer = _lock_open(offer_id)
-            if offer is not None and _still_wanted(offer, now=now):
+            if offer is None:
+                continue
+            if _still_wanted(offer, now=now) and reply_deadline(offer, offer.expires_at, now=now) > now:
                 send_offer(offer, expires_at=offer.expires_at, now=now)
                 sent += 1
+            else:
+                _withdraw(Q(pk=offer.pk), now=now, why="no longer suits the patient, or too late to reply")
     return sent
+
+
+def reply_deadline(offer: Offer, wanted: datetime | None, *, now: datetime) -> datetime:
+    """When the patient must answer by: the offer's own window, but never later than the short-notice
+    limit before the appointment, so a yes still leaves time to get there and a no time to ask again."""
+    latest = offer.slot.starts_at - timedelta(hours=SHORT_NOTICE_HOURS)
+    return min(wanted or now + BACKFILL_RESPONSE_WINDOW, latest)
 
 
 def send_offer(offer: Offer, *, expires_at: datetime | None, now: datetime) -> Offer:
     """Tell the patient about the offer and start its clock. Call inside the caller's transaction."""
     slot = offer.slot
-    expires_at = expires_at or now + BACKFILL_RESPONSE_WINDOW
+    expires_at = reply_deadline(offer, expires_at, now=now)
     Offer.objects.filter(pk=offer.pk).update(status=OfferStatus.SENT, expires_at=expires_at)
     offer.status, offer.expires_at = OfferStatus.SENT, expires_at
     Referral.objects.filter(pk=offer.referral_id, status=ReferralStatus.WAITING).update(
@@ -196,10 +207,9 @@ def advance_cascade(slot_id: int, *, now: datetime) -> Offer | None:
         )
         if any(offer.status == OfferStatus.SENT for offer in open_offers):
             return None
-        latest_reply = slot.starts_at - timedelta(hours=SHORT_NOTICE_HOURS)
         for offer in open_offers:
             if _still_wanted(offer, now=now):
-                return send_offer(offer, expires_at=min(now + BACKFILL_RESPONSE_WINDOW, latest_reply), now=now)
+                return send_offer(offer, expires_at=now + BACKFILL_RESPONSE_WINDOW, now=now)
             _withdraw(Q(pk=offer.pk), now=now, why="patient no longer waiting")
     return None
 

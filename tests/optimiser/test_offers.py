@@ -141,3 +141,15 @@ def test_the_allocation_task_sends_the_offers_it_proposes(ct, ct_exam, frozen_cl
     offer = waiting.offers.get()
     assert (offer.run_id, offer.source, offer.status) == (run_id, OfferSource.ALLOCATION, OfferStatus.SENT)
     assert Notification.objects.filter(patient=waiting.patient, template="offer_sent").exists()
+
+
+def test_an_offer_must_be_answered_before_the_appointment_not_after(ct, ct_exam, frozen_clock):
+    site = site_with_scanner(ct)
+    tomorrow = slot_at(site, ct, hours=30)
+    waiting = waiting_referral(ct_exam, days_waited=50)
+    offer = Offer.objects.create(referral=waiting, slot=tomorrow, source=OfferSource.ALLOCATION,
+                                 expires_at=NOW + timedelta(hours=72))
+
+    sent = offers.send_offer(offer, expires_at=offer.expires_at, now=NOW)
+
+    assert sent.expires_at == tomorrow.starts_at - timedelta(hours=4)

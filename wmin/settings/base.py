@@ -170,8 +170,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Without Redis the web process runs tasks eagerly, and the demo's worker and beat share a
-# broker on the file system, so periodic tasks still run with nothing else installed.
+# Without Redis, tasks run eagerly in the calling process, and a broker on the file system serves
+# Celery beat. `make demo` runs a worker on that broker and sets CELERY_TASK_ALWAYS_EAGER=false
+# for all its processes, so a long job (the network allocation button) leaves the request at once.
 _FILE_BROKER = BASE_DIR / "var" / "celery-broker"
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
@@ -180,7 +181,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 if not REDIS_URL:
     _FILE_BROKER.mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", REDIS_URL is None)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -31,7 +31,12 @@ class Command(BaseCommand):
                                "-Q", "default,hl7,solver,notify", "--concurrency", "2",
                                "--schedule", str(settings.BASE_DIR / "var" / "celerybeat-schedule")]
         (settings.BASE_DIR / "var").mkdir(exist_ok=True)
-        running = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True) for name, cmd in processes.items()}
+        # Every process hands tasks to the worker, Redis or not: nothing long runs inside a request.
+        environment = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false"}
+        running = {
+            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True, env=environment)
+            for name, cmd in processes.items()
+        }
         self.stdout.write(self.style.SUCCESS(f"\nThe hub is running at http://127.0.0.1:{port}/"))
         if "mllp" in running:
             self.stdout.write(f"MLLP listener for trust RIS feeds on {settings.MLLP_HOST}:{settings.MLLP_PORT}")
