@@ -82,3 +82,9 @@ def test_nobody_else_can_answer_the_offer(who, request, sent_offer, client, othe
         assert response["Location"].startswith(reverse("accounts:patient-sign-in"))
     sent_offer.refresh_from_db()
     assert sent_offer.status == OfferStatus.SENT
+
+
+def test_the_offer_notice_is_markup_not_escaped_text(patient_client, sent_offer):
+    body = patient_client.get(reverse("booking:patient-home")).content.decode()
+    assert "&lt;strong&gt;" not in body
+    assert "<strong>We can offer you an earlier appointment:</strong>" in body

@@ -206,10 +206,10 @@ def optimiser_runs(request: HttpRequest) -> HttpResponse:
             "status",
             "proposed",
             "accepted",
-            "median_wait_weeks_before",
-            "median_wait_weeks_after",
-            "share_over_6_weeks_before",
-            "share_over_6_weeks_after",
+            "median_wait_weeks_today",
+            "median_wait_weeks_at_offered_scan",
+            "share_over_6_weeks_today",
+            "share_over_6_weeks_at_offered_scan",
         ]
         rows = (
             [
