@@ -97,44 +97,6 @@ class CandidateTable:
         return len(self.referral_id)
 
     @classmethod
-    def from_columns(
-        cls,
-        *,
-        referral_id: npt.ArrayLike,
-        opted_in_short_notice: npt.ArrayLike,
-        lat: npt.ArrayLike,
-        lon: npt.ArrayLike,
-        mode: Sequence[str],
-        max_travel_km: Sequence[float | None],
-        days_waited: npt.ArrayLike,
-        priority_weight: npt.ArrayLike,
-        current_booking_starts_at: Sequence[datetime | None],
-        needs_step_free: npt.ArrayLike,
-        needs_hearing_loop: npt.ArrayLike,
-        needs_bariatric: npt.ArrayLike,
-        min_notice_hours: npt.ArrayLike,
-    ) -> CandidateTable:
-        """Columns as a query returns them (None for no travel limit or no booking)."""
-        mode_index = {mode.value: i for i, mode in enumerate(_MODES)}
-        return cls(
-            referral_id=np.asarray(referral_id, dtype=np.int64),
-            opted_in_short_notice=np.asarray(opted_in_short_notice, dtype=bool),
-            lat=np.asarray(lat, dtype=np.float64),
-            lon=np.asarray(lon, dtype=np.float64),
-            mode_index=np.fromiter((mode_index[m] for m in mode), dtype=np.intp, count=len(mode)),
-            max_travel_km=np.array([np.inf if v is None else v for v in max_travel_km], dtype=np.float64),
-            days_waited=np.asarray(days_waited, dtype=np.int64),
-            priority_weight=np.asarray(priority_weight, dtype=np.float64),
-            current_booking_epoch=np.array(
-                [np.nan if v is None else v.timestamp() for v in current_booking_starts_at], dtype=np.float64
-            ),
-            needs_step_free=np.asarray(needs_step_free, dtype=bool),
-            needs_hearing_loop=np.asarray(needs_hearing_loop, dtype=bool),
-            needs_bariatric=np.asarray(needs_bariatric, dtype=bool),
-            min_notice_hours=np.asarray(min_notice_hours, dtype=np.float64),
-        )
-
-    @classmethod
     def from_candidates(cls, candidates: Sequence[BackfillCandidate]) -> CandidateTable:
         def column(get, dtype):
             return np.fromiter((get(c) for c in candidates), dtype=dtype, count=len(candidates))

@@ -142,6 +142,8 @@ def chain_patients(
     booked: Sequence[tuple[BackfillCandidate, SlotOption]],
     waiting: Sequence[BackfillCandidate],
     now: datetime,
+    *,
+    unbooked_reference_days: float,
 ) -> list[ChainPatient]:
     """Gains for every (patient, slot) pair the backfill rules allow, ready for `best_chain`.
 
@@ -152,10 +154,16 @@ def chain_patients(
         return []
     table = CandidateTable.from_candidates(candidates)
     gains: list[dict[int, float]] = [{} for _ in candidates]
+    unbooked = np.isnan(table.current_booking_epoch)
     for slot in [freed, *(held for _, held in booked)]:
         fit = fit_to_slot(slot, table, now)
-        for row in np.flatnonzero(fit.eligible):
-            gains[row][slot.slot_id] = float(fit.urgency[row] * fit.days_gained[row])
+        # Days sooner than otherwise: a booked patient's otherwise is their booking; an unbooked
+        # patient's is the end of the allocation horizon, by which the network plans to scan them.
+        # So a chain moves a waiter to a later slot only when the mover it serves is more urgent.
+        days_until = (slot.starts_at - now).total_seconds() / 86_400.0
+        gained = np.where(unbooked, unbooked_reference_days - days_until, fit.days_gained)
+        for row in np.flatnonzero(fit.eligible & (gained > 0)):
+            gains[row][slot.slot_id] = float(fit.urgency[row] * gained[row])
     held_ids = [held.slot_id for _, held in booked] + [None] * len(waiting)
     return [
         ChainPatient(c.referral_id, held, gain)

@@ -54,6 +54,7 @@ from .allocate import (
 )
 from .backfill import (
     MIN_GAIN_DAYS,
+    BackfillCandidate,
     CandidateTable,
     RankedCandidate,
     fit_to_slot,
@@ -61,6 +62,7 @@ from .backfill import (
     too_close_to_fill,
     unbooked_score_bound,
 )
+from .chains import ChainPlan, best_chain, chain_patients
 from .shortlist import NETWORK_TIMEZONE, PatientNeeds, ShortlistEntry, SlotOption, SlotTable, shortlist
 from .travel import TravelMode as CoreTravelMode
 from .travel import great_circle_km, great_circle_limit
@@ -74,7 +76,11 @@ ALLOCATION_OFFER_VALID = timedelta(hours=72)
 BACKFILL_CASCADE = 5  # offers recorded per freed slot, sent one after another in rank order
 BACKFILL_RESPONSE_WINDOW = timedelta(hours=2)
 BACKFILL_RADIUS_KM = 80.0
-BACKFILL_CHUNK = 500  # waiting-list rows read per query, longest waiters first  # road km; nobody is asked to cross the region at short notice
+BACKFILL_CHUNK = 500  # waiting-list rows read per query, longest waiters first
+CHAIN_MAX_MOVES = 4
+CHAIN_MOVERS = 3  # booked patients whose move a chain considers (each costs a ranking of their slot)
+CHAIN_TAKERS = 3  # waiting patients ranked for each slot a mover would free
+CHAIN_TIME_LIMIT_SECONDS = 0.5
 TIME_OF_DAY_DEPTH = 40  # slots per site fetched when a time of day is filtered in numpy
 
 
@@ -466,7 +472,10 @@ def backfill_freed_slot(slot_id: int, *, now: datetime, cascade: int = BACKFILL_
     if existing:
         return existing
 
-    chosen, read = _rank_for_slot(slot, now, cascade)
+    option = _slot_option(slot)
+    chosen, rows, read = _rank_for_slot(slot, option, now, cascade)
+    chain = _chain_plan(option, chosen, rows, now)
+    chosen, chain_first = _chain_first(option, chosen, rows, chain, now, cascade)
     solved = time.perf_counter()
 
     with transaction.atomic():
@@ -479,7 +488,11 @@ def backfill_freed_slot(slot_id: int, *, now: datetime, cascade: int = BACKFILL_
             solve_seconds=solved - started,
             status="ranked",
             proposed=len(chosen),
-            detail={"slot_id": slot_id, "ranked": [r.referral_id for r in chosen]},
+            detail={
+                "slot_id": slot_id,
+                "ranked": [r.referral_id for r in chosen],
+                "chain": _chain_detail(chain),
+            },
         )
         expires = min(now + BACKFILL_RESPONSE_WINDOW, slot.starts_at - timedelta(hours=SHORT_NOTICE_HOURS))
         offers = Offer.objects.bulk_create(
@@ -487,10 +500,10 @@ def backfill_freed_slot(slot_id: int, *, now: datetime, cascade: int = BACKFILL_
                 Offer(
                     referral_id=r.referral_id,
                     slot_id=slot_id,
-                    source=OfferSource.BACKFILL,
+                    source=OfferSource.CHAIN if r.referral_id == chain_first else OfferSource.BACKFILL,
                     status=OfferStatus.PROPOSED,
                     rank=rank,
-                    reason=r.summary[:240],
+                    reason=(CHAIN_REASON + r.summary if r.referral_id == chain_first else r.summary)[:240],
                     expires_at=expires if rank == 1 else None,  # later ones get theirs when sent
                     run=run,
                 )
@@ -516,15 +529,16 @@ def _slot_option(slot: Slot) -> SlotOption:
     )
 
 
-def _rank_for_slot(slot: Slot, now: datetime, wanted: int) -> tuple[list[RankedCandidate], int]:
-    """The best `wanted` candidates for the slot, and how many waiting-list rows were read.
+def _rank_for_slot(
+    slot: Slot, option: SlotOption, now: datetime, wanted: int
+) -> tuple[list[RankedCandidate], list[tuple], int]:
+    """The best `wanted` candidates for the slot, the usable rows read, and how many rows were read.
 
     Bookings that could move are few and read at once. The waiting list is long, so it is read in
     chunks per priority, longest waiters first; a priority is left once even the best score its
     unread rows could reach (`unbooked_score_bound`) is below the current `wanted`-th best score.
     The result is exactly what ranking the whole list would give.
     """
-    option = _slot_option(slot)
     slot_day = slot.starts_at.astimezone(NETWORK_TIMEZONE).date()
     rules = _candidate_rules(slot, now)
     rows = _usable(_movable_bookings(slot, rules), slot_day)
@@ -548,7 +562,83 @@ def _rank_for_slot(slot: Slot, now: datetime, wanted: int) -> tuple[list[RankedC
         chunk = _usable(chunk, slot_day)
         rows += chunk
         scores += _eligible_scores(option, chunk, now)
-    return rank_backfill(option, _candidate_table(rows, now), now, limit=wanted), read
+    return rank_backfill(option, _candidate_table(rows, now), now, limit=wanted), rows, read
+
+
+# Chains: a booked patient moving earlier frees their slot for someone who needs it more ----------
+
+CHAIN_REASON = "Moving you earlier frees your later appointment for a patient who needs it sooner; "
+
+
+def _chain_plan(
+    option: SlotOption, ranked: list[RankedCandidate], rows: list[tuple], now: datetime
+) -> ChainPlan | None:
+    """The best chain of moves into the freed slot (CP-SAT), when one beats a single fill.
+
+    Its pool: the booked patients who could move (the best-ranked CHAIN_MOVERS of them), the
+    waiting patients ranked for the freed slot, and those ranked for each slot a mover would free
+    (who may be unable to make the freed slot at all). None when no chain of two or more moves helps.
+    """
+    by_referral = {row[0]: row for row in rows}
+    ranked_movers = [c.referral_id for c in ranked if c.is_booked]
+    movers = (ranked_movers + [row[0] for row in rows if row[12] is not None and row[0] not in ranked_movers])[
+        :CHAIN_MOVERS
+    ]
+    if not movers:
+        return None
+    bookings = Booking.objects.filter(referral_id__in=movers, status__in=ACTIVE_BOOKING_STATUSES).select_related(
+        "slot__site"
+    )
+    booked, waiting = [], {}
+    for booking in bookings:
+        held = _slot_option(booking.slot)
+        booked.append((_backfill_candidate(by_referral[booking.referral_id], now), held))
+        takers, taker_rows, _ = _rank_for_slot(booking.slot, held, now, CHAIN_TAKERS)
+        taker_row = {row[0]: row for row in taker_rows}
+        for taker in takers:
+            if not taker.is_booked:
+                waiting.setdefault(taker.referral_id, _backfill_candidate(taker_row[taker.referral_id], now))
+    for candidate in ranked:
+        if not candidate.is_booked:
+            waiting.setdefault(candidate.referral_id, _backfill_candidate(by_referral[candidate.referral_id], now))
+    plan = best_chain(
+        option.slot_id,
+        chain_patients(option, booked, list(waiting.values()), now, unbooked_reference_days=ALLOCATION_HORIZON_DAYS),
+        max_moves=CHAIN_MAX_MOVES,
+        time_limit_seconds=CHAIN_TIME_LIMIT_SECONDS,
+    )
+    return plan if len(plan.moves) > 1 else None
+
+
+def _chain_first(
+    option: SlotOption,
+    ranked: list[RankedCandidate],
+    rows: list[tuple],
+    chain: ChainPlan | None,
+    now: datetime,
+    cascade: int,
+) -> tuple[list[RankedCandidate], int | None]:
+    """The cascade with the chain's first mover offered first; (ranked, None) when there is no chain."""
+    if chain is None:
+        return ranked, None
+    first = chain.moves[0].referral_id
+    mover = next((c for c in ranked if c.referral_id == first), None)
+    if mover is None:
+        row = next(r for r in rows if r[0] == first)
+        mover = rank_backfill(option, _candidate_table([row], now), now, limit=1)[0]
+    rest = [c for c in ranked if c.referral_id != first]
+    return [mover, *rest][:cascade], first
+
+
+def _chain_detail(chain: ChainPlan | None) -> dict[str, object] | None:
+    if chain is None:
+        return None
+    return {
+        "moves": [asdict(move) for move in chain.moves],
+        "weighted_days_gained": round(chain.total_weighted_days_gained, 1),
+        "status": chain.status,
+        "solve_seconds": round(chain.solve_seconds, 4),
+    }
 
 
 _CANDIDATE_COLUMNS = (
@@ -620,25 +710,29 @@ def _eligible_scores(option: SlotOption, rows: list[tuple], now: datetime) -> li
     return fit.score[fit.eligible].tolist()
 
 
-def _candidate_table(rows: list[tuple], now: datetime) -> CandidateTable:
-    places = centroids()
-    return CandidateTable.from_columns(
-        referral_id=[r[0] for r in rows],
-        opted_in_short_notice=[r[2] for r in rows],
-        lat=[places[r[1]][0] for r in rows],
-        lon=[places[r[1]][1] for r in rows],
-        mode=[r[6] for r in rows],
-        max_travel_km=[r[7] for r in rows],
-        days_waited=[(now - r[5]).days for r in rows],
-        priority_weight=[PRIORITY_WEIGHT[r[4]] for r in rows],
-        current_booking_starts_at=[r[12] for r in rows],
-        needs_step_free=[r[8] for r in rows],
-        needs_hearing_loop=[r[9] for r in rows],
-        needs_bariatric=[r[10] for r in rows],
-        min_notice_hours=[
-            max(SHORT_NOTICE_HOURS if r[2] else DEFAULT_NOTICE_HOURS, r[3] * 24.0) for r in rows
-        ],
+def _backfill_candidate(row: tuple, now: datetime) -> BackfillCandidate:
+    """One waiting-list or movable-booking row (the `_CANDIDATE_COLUMNS` and current start) as a
+    candidate for the optimiser's core."""
+    latitude, longitude = centroids()[row[1]]
+    return BackfillCandidate(
+        referral_id=row[0],
+        opted_in_short_notice=row[2],
+        lat=latitude,
+        lon=longitude,
+        mode=row[6],
+        max_travel_km=row[7],
+        days_waited=(now - row[5]).days,
+        priority_weight=PRIORITY_WEIGHT[row[4]],
+        current_booking_starts_at=row[12],
+        needs_step_free=row[8],
+        needs_hearing_loop=row[9],
+        needs_bariatric=row[10],
+        min_notice_hours=max(SHORT_NOTICE_HOURS if row[2] else DEFAULT_NOTICE_HOURS, row[3] * 24.0),
     )
+
+
+def _candidate_table(rows: list[tuple], now: datetime) -> CandidateTable:
+    return CandidateTable.from_candidates([_backfill_candidate(row, now) for row in rows])
 
 
 def _parse_dates(values: list[str]) -> list[date]:

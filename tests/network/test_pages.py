@@ -197,3 +197,18 @@ def test_a_manager_runs_the_allocation_by_hand_and_patients_get_offers(frozen_cl
 
 def test_clerks_cannot_start_the_allocation(clerk_client):
     assert clerk_client.post(reverse("network:allocation-start")).status_code == 403
+
+
+def test_a_backfill_runs_chain_shows_as_counts_without_patients(frozen_clock, manager_client):
+    from booking.models import OptimiserRun
+
+    OptimiserRun.objects.create(
+        kind="backfill", started_at=FROZEN_NOW, patients=40, slots=1, status="ranked", proposed=2,
+        detail={"slot_id": 1, "ranked": [501, 502], "chain": {
+            "moves": [{"referral_id": 501, "from_slot_id": 9, "to_slot_id": 1},
+                      {"referral_id": 777, "from_slot_id": None, "to_slot_id": 9}],
+            "weighted_days_gained": 61.4, "status": "optimal", "solve_seconds": 0.01}},
+    )
+    body = manager_client.get(reverse("network:optimiser-runs")).content.decode()
+    assert "chain of 2 moves, 61 urgency-weighted days sooner" in body
+    assert "777" not in body and "501" not in body

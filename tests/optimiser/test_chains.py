@@ -100,7 +100,9 @@ def test_moving_a_booked_patient_earlier_frees_their_slot_for_a_waiting_one():
         **nearby,
     )
 
-    plan = best_chain(freed.slot_id, chain_patients(freed, [(booked, held)], [waiting], NOW))
+    plan = best_chain(
+        freed.slot_id, chain_patients(freed, [(booked, held)], [waiting], NOW, unbooked_reference_days=42)
+    )
 
     assert [(m.referral_id, m.from_slot_id, m.to_slot_id) for m in plan.moves] == [(7, 2, 1), (99, None, 2)]
     assert plan.slot_left_open is None

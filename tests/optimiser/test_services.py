@@ -109,12 +109,19 @@ def test_backfill_records_ranked_offers_and_skips_those_who_cannot_make_it(ct, c
 
     offers = backfill_freed_slot(freed.pk, now=NOW)
 
-    assert [o.referral_id for o in offers] == [opted_in.pk, booked_later.pk]
+    # The chain: the booked patient moves into the freed slot, and their later slot goes to the
+    # longest waiter, who cannot make the freed one at 10 hours' notice. Two served, not one.
+    assert [(o.referral_id, o.source) for o in offers] == [
+        (booked_later.pk, OfferSource.CHAIN),
+        (opted_in.pk, OfferSource.BACKFILL),
+    ]
     assert [o.rank for o in offers] == [1, 2]
-    assert all(o.source == OfferSource.BACKFILL and o.status == OfferStatus.PROPOSED for o in offers)
+    assert all(o.status == OfferStatus.PROPOSED for o in offers)
     assert offers[0].expires_at == NOW + timedelta(hours=2)
-    assert "sooner than their current booking" in offers[1].reason
-    assert needs_a_day.offers.count() == 0
+    assert "sooner than their current booking" in offers[0].reason
+    moves = offers[0].run.detail["chain"]["moves"]
+    assert [(m["referral_id"], m["to_slot_id"]) for m in moves] == [(booked_later.pk, freed.pk), (needs_a_day.pk, later_slot.pk)]
+    assert needs_a_day.offers.count() == 0  # their offer comes when the later slot is freed
 
 
 def test_backfill_twice_does_nothing_twice(ct, ct_exam):
@@ -159,7 +166,7 @@ def test_reading_the_waiting_list_in_chunks_ranks_exactly_as_reading_it_whole(ct
     slot = Slot.objects.select_related("site").get(pk=freed.pk)
 
     monkeypatch.setattr(services, "BACKFILL_CHUNK", 2)
-    in_chunks, read = services._rank_for_slot(slot, NOW, 3)
+    in_chunks, _, read = services._rank_for_slot(slot, services._slot_option(slot), NOW, 3)
 
     monkeypatch.setattr(services, "BACKFILL_CHUNK", 1000)
     rules = services._candidate_rules(slot, NOW)
@@ -168,3 +175,41 @@ def test_reading_the_waiting_list_in_chunks_ranks_exactly_as_reading_it_whole(ct
     assert len(everyone) == 12
     assert [r.referral_id for r in in_chunks] == [r.referral_id for r in whole]
     assert read < 12
+
+
+def test_backfill_proposes_a_chain_when_moving_a_booked_patient_frees_a_slot_someone_else_can_use(ct, ct_exam):
+    site = site_with_scanner(ct)
+    freed = slot_at(site, ct, hours=30)
+    mover = waiting_referral(ct_exam, days_waited=20, patient__short_notice_opt_in=True)
+    held = slot_at(site, ct, hours=24 * 20, status="booked")
+    BookingFactory(referral=mover, slot=held)
+    mover.status = ReferralStatus.BOOKED
+    mover.save()
+    needs_preparation = ExamTypeFactory(modality=ct, preparation_lead_days=3)  # cannot make the freed slot
+    waiter = waiting_referral(needs_preparation, days_waited=70)
+
+    offers = backfill_freed_slot(freed.pk, now=NOW)
+
+    assert [(o.referral_id, o.source) for o in offers] == [(mover.pk, OfferSource.CHAIN)]
+    assert offers[0].reason.startswith("Moving you earlier frees your later appointment")
+    chain = offers[0].run.detail["chain"]
+    assert [(m["referral_id"], m["from_slot_id"], m["to_slot_id"]) for m in chain["moves"]] == [
+        (mover.pk, held.pk, freed.pk),
+        (waiter.pk, None, held.pk),
+    ]
+    assert chain["status"] == "optimal"
+
+
+def test_no_chain_displaces_a_longer_waiter_who_can_take_the_freed_slot(ct, ct_exam):
+    site = site_with_scanner(ct)
+    freed = slot_at(site, ct, hours=30)
+    mover = waiting_referral(ct_exam, days_waited=10, patient__short_notice_opt_in=True)
+    BookingFactory(referral=mover, slot=slot_at(site, ct, hours=24 * 20, status="booked"))
+    mover.status = ReferralStatus.BOOKED
+    mover.save()
+    longest = waiting_referral(ct_exam, days_waited=80)
+
+    offers = backfill_freed_slot(freed.pk, now=NOW)
+
+    assert offers[0].referral_id == longest.pk and offers[0].source == OfferSource.BACKFILL
+    assert offers[0].run.detail["chain"] is None

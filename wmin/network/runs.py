@@ -26,6 +26,8 @@ class RunRow:
     median_after_weeks: float | None
     over_six_before: float | None
     over_six_after: float | None
+    chain_moves: int = 0
+    chain_days_gained: float | None = None
 
     @property
     def acceptance(self) -> float | None:
@@ -67,6 +69,13 @@ def recent_runs(limit: int = 100) -> list[RunRow]:
             median_after_weeks=_weeks(run.waits_after, "median_days", "median_weeks"),
             over_six_before=_share(run.waits_before),
             over_six_after=_share(run.waits_after),
+            **_chain(run.detail),
         )
         for run in runs
     ]
+
+
+def _chain(detail: dict) -> dict[str, object]:
+    """A backfill run's proposed chain of moves, as counts only (no patient on a manager's page)."""
+    chain = (detail or {}).get("chain") or {}
+    return {"chain_moves": len(chain.get("moves", [])), "chain_days_gained": chain.get("weighted_days_gained")}

@@ -210,6 +210,7 @@ def optimiser_runs(request: HttpRequest) -> HttpResponse:
             "median_wait_weeks_at_offered_scan",
             "share_over_6_weeks_today",
             "share_over_6_weeks_at_offered_scan",
+            "chain_moves",
         ]
         rows = (
             [
@@ -227,6 +228,7 @@ def optimiser_runs(request: HttpRequest) -> HttpResponse:
                 r.median_after_weeks,
                 r.over_six_before,
                 r.over_six_after,
+                r.chain_moves,
             ]
             for r in runs
         )
