@@ -472,7 +472,7 @@ def backfill_freed_slot(slot_id: int, *, now: datetime, cascade: int = BACKFILL_
     if existing:
         return existing
 
-    option = _slot_option(slot)
+    option = slot_option(slot)
     chosen, rows, read = _rank_for_slot(slot, option, now, cascade)
     chain = _chain_plan(option, chosen, rows, now)
     chosen, chain_first = _chain_first(option, chosen, rows, chain, now, cascade)
@@ -513,7 +513,8 @@ def backfill_freed_slot(slot_id: int, *, now: datetime, cascade: int = BACKFILL_
     return offers
 
 
-def _slot_option(slot: Slot) -> SlotOption:
+def slot_option(slot: Slot) -> SlotOption:
+    """A slot and its site as the optimiser's core reads them (select the site with the slot)."""
     site = slot.site
     return SlotOption(
         slot_id=slot.pk,
@@ -591,7 +592,7 @@ def _chain_plan(
     )
     booked, waiting = [], {}
     for booking in bookings:
-        held = _slot_option(booking.slot)
+        held = slot_option(booking.slot)
         booked.append((_backfill_candidate(by_referral[booking.referral_id], now), held))
         takers, taker_rows, _ = _rank_for_slot(booking.slot, held, now, CHAIN_TAKERS)
         taker_row = {row[0]: row for row in taker_rows}

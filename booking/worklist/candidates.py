@@ -23,7 +23,7 @@ from booking.models import Booking, Priority, ReferralStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.referrals import PRIORITY_WEIGHT
 from booking.optimiser.backfill import BackfillCandidate, CandidateTable, rank_backfill
-from booking.optimiser.shortlist import SlotOption
+from booking.optimiser.services import DEFAULT_NOTICE_HOURS, SHORT_NOTICE_HOURS, slot_option
 from booking.optimiser.travel import TravelMode
 from slots.geography import centroids
 from slots.models import Slot
@@ -34,8 +34,6 @@ from .items import Candidate
 if TYPE_CHECKING:
     from wmin.accounts.models import User
 
-SHORT_NOTICE_HOURS = 4.0
-DEFAULT_NOTICE_HOURS = 24.0
 MAX_POOL = 5000  # oldest waiters first; bounds the work for a very long list
 
 
@@ -48,22 +46,6 @@ class _Row:
     exam: str
     modality_id: int
     unavailable: frozenset[date]
-
-
-def slot_option(slot: Slot) -> SlotOption:
-    site = slot.site
-    return SlotOption(
-        slot_id=slot.pk,
-        site_id=site.pk,
-        site_name=site.name,
-        site_is_cdc=site.is_cdc,
-        starts_at=slot.starts_at,
-        latitude=site.latitude,
-        longitude=site.longitude,
-        step_free=site.step_free,
-        hearing_loop=site.hearing_loop,
-        bariatric=site.bariatric_scanner,
-    )
 
 
 def candidates_for_slots(user: User, slots: Iterable[Slot], *, now: datetime, limit: int = 5) -> dict[int, tuple[Candidate, ...]]:

@@ -166,12 +166,12 @@ def test_reading_the_waiting_list_in_chunks_ranks_exactly_as_reading_it_whole(ct
     slot = Slot.objects.select_related("site").get(pk=freed.pk)
 
     monkeypatch.setattr(services, "BACKFILL_CHUNK", 2)
-    in_chunks, _, read = services._rank_for_slot(slot, services._slot_option(slot), NOW, 3)
+    in_chunks, _, read = services._rank_for_slot(slot, services.slot_option(slot), NOW, 3)
 
     monkeypatch.setattr(services, "BACKFILL_CHUNK", 1000)
     rules = services._candidate_rules(slot, NOW)
     everyone = [row for p in Priority for row in services._waiting_chunk(rules, p, 0)]
-    whole = rank_backfill(services._slot_option(slot), services._candidate_table(everyone, NOW), NOW, limit=3)
+    whole = rank_backfill(services.slot_option(slot), services._candidate_table(everyone, NOW), NOW, limit=3)
     assert len(everyone) == 12
     assert [r.referral_id for r in in_chunks] == [r.referral_id for r in whole]
     assert read < 12
