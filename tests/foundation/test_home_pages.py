@@ -64,3 +64,14 @@ def test_health_check_reports_database(client):
     response = client.get("/health/")
     assert response.status_code == 200
     assert response.json()["checks"]["database"] == "ok"
+
+
+def test_every_model_of_ours_is_in_the_admin(admin_client):
+    from django.apps import apps
+    from django.contrib import admin
+
+    ours = [m for m in apps.get_models() if m._meta.app_label in {"slots", "booking", "accounts", "audit", "feeds", "network"}]
+    assert [m._meta.label for m in ours if m not in admin.site._registry] == []
+    for model in ours:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert admin_client.get(url).status_code == 200, url
