@@ -7,10 +7,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand
+
+from wmin.demo.users import ensure_demo_users
 
 
 class Command(BaseCommand):
@@ -37,11 +40,16 @@ class Command(BaseCommand):
             name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True, env=environment)
             for name, cmd in processes.items()
         }
+        _wait_for(f"http://127.0.0.1:{port}/health/", seconds=30)
         self.stdout.write(self.style.SUCCESS(f"\nThe hub is running at http://127.0.0.1:{port}/"))
         if "mllp" in running:
             self.stdout.write(f"MLLP listener for trust RIS feeds on {settings.MLLP_HOST}:{settings.MLLP_PORT}")
         broker = settings.CELERY_BROKER_URL.split("@")[-1]
-        self.stdout.write(f"Task worker with beat on {broker}; press Ctrl-C to stop everything.\n")
+        self.stdout.write(f"Task worker with beat on {broker}; press Ctrl-C to stop everything.")
+        self.stdout.write("Sign in as:")
+        for sign_in in ensure_demo_users():
+            self.stdout.write(f"  {sign_in.who:<55} {sign_in.how}")
+        self.stdout.write("")
         stopping = False
 
         def stop(*_: object) -> None:
@@ -68,3 +76,14 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
             self.stdout.write("Stopped web, listener and worker.")
+
+
+def _wait_for(url: str, *, seconds: float) -> None:
+    """Until the web app answers (so the banner comes after its start-up lines), or give up quietly."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
