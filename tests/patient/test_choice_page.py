@@ -185,3 +185,37 @@ def test_all_times_at_one_site(patient_client, referral, network_for):
     assert body.count('name="slot_id"') == 2  # the booked one is not offered
     mri_url = reverse("booking:patient-site-times", kwargs={"referral_id": referral.pk, "site_id": network_for["mri_only"].pk})
     assert patient_client.get(mri_url).status_code == 404
+
+
+def _add_sites_with_slots(referral, count: int, *, first: int) -> None:
+    modality = referral.exam_type.modality
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=3)
+    for n in range(first, first + count):
+        site = SiteFactory(name=f"Site {n}", latitude=52.3 + n / 100, longitude=-1.9, step_free=n % 2 == 0)
+        ScannerFactory(site=site, modality=modality)
+        for day in range(4):
+            SlotFactory(site=site, modality=modality, starts_at=_local(start + dt.timedelta(days=day), 9 + n % 8))
+
+
+FILTERED = (
+    "?filtered=1&time_of_day=morning&needs=step_free&max_travel_km=60&travel_mode=public_transport"
+    "&work_postcode=CV1+2AA&unavailable_dates=25%2F12%2F2026"
+)
+
+
+@pytest.mark.parametrize("query", ["", FILTERED])
+def test_the_choice_page_makes_the_same_few_queries_for_3_sites_or_30(patient_client, referral, query):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for_page() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert patient_client.get(choices_url(referral) + query).status_code == 200
+        return len(captured)
+
+    _add_sites_with_slots(referral, 3, first=0)
+    with_3 = queries_for_page()
+    _add_sites_with_slots(referral, 27, first=3)
+    with_30 = queries_for_page()
+    assert with_30 == with_3
+    assert with_30 <= 20
