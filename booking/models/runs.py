@@ -27,8 +27,10 @@ class OptimiserRun(models.Model):
     objective = models.FloatField(null=True, blank=True)
     status = models.CharField(max_length=20, blank=True)
     proposed = models.PositiveIntegerField(default=0)
-    waits_before = models.JSONField(default=dict, blank=True)
-    waits_after = models.JSONField(default=dict, blank=True)
+    waits_before = models.JSONField(
+        default=dict, blank=True, help_text="Waits at scan without the network: each patient at their nearest site only"
+    )
+    waits_after = models.JSONField(default=dict, blank=True, help_text="Waits at scan under this run's proposals")
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -213,6 +213,7 @@ def run_network_allocation(
     problem = _allocation_problem(waiting, pool)
     allocation = allocate(problem, weights)
     greedy = greedy_baseline(problem, weights)
+    nearest_site_only = greedy_baseline(problem, weights, nearest_site_only=True)
     solved = time.perf_counter()
 
     with transaction.atomic():
@@ -227,7 +228,7 @@ def run_network_allocation(
             solve_seconds=allocation.solve_seconds,
             objective=float(allocation.objective),
             status=allocation.status,
-            waits_before=asdict(wait_summary(problem.days_waited)),
+            waits_before=asdict(wait_summary(waits_at_scan(problem, nearest_site_only))),
             waits_after=asdict(wait_summary(waits_at_scan(problem, allocation))),
         )
         offers = Offer.objects.bulk_create(_allocation_offers(run, problem, allocation, pool, now))
@@ -240,6 +241,8 @@ def run_network_allocation(
             "unlocated_referrals": waiting.unlocated,
             "greedy_objective": float(greedy.objective),
             "greedy_assigned": greedy.assigned_count,
+            "nearest_site_only_assigned": nearest_site_only.assigned_count,
+            "waits_today": asdict(wait_summary(problem.days_waited)),
             "load_seconds": loaded - wall_start,
             "optimise_seconds": solved - loaded,
             "horizon_days": horizon_days,

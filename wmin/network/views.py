@@ -206,10 +206,10 @@ def optimiser_runs(request: HttpRequest) -> HttpResponse:
             "status",
             "proposed",
             "accepted",
-            "median_wait_weeks_today",
-            "median_wait_weeks_at_offered_scan",
-            "share_over_6_weeks_today",
-            "share_over_6_weeks_at_offered_scan",
+            "median_wait_weeks_nearest_site_only",
+            "median_wait_weeks_network",
+            "share_over_6_weeks_nearest_site_only",
+            "share_over_6_weeks_network",
             "chain_moves",
         ]
         rows = (
