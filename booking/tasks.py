@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from booking.notifications import TemporaryDeliveryError
 from booking.optimiser.services import run_network_allocation
-from booking.services import holds, notifications, offers
+from booking.services import attendance, holds, notifications, offers
 
 
 @shared_task(
@@ -46,3 +46,9 @@ def optimiser_allocate(triggered_by_id: int | None = None) -> int:
     run = run_network_allocation(now=now, triggered_by_id=triggered_by_id)
     offers.send_allocation_offers(run, now=now)
     return run.pk
+
+
+@shared_task(name="booking.tasks.check_likely_missed")
+def check_likely_missed() -> int:
+    """Ask patients likely to miss an appointment in two to four days to confirm or release it."""
+    return attendance.ask_likely_missed_to_confirm(timezone.now())

@@ -44,6 +44,10 @@ class Booking(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    attendance_check_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a patient likely to miss it was asked to confirm or release it"
+    )
+    attendance_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     objects = BookingQuerySet.as_manager()
 

@@ -199,6 +199,7 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "release-expired-holds": {"task": "booking.tasks.release_expired_holds", "schedule": 60.0},
     "expire-offers": {"task": "booking.tasks.expire_offers", "schedule": 60.0},
+    "check-likely-missed": {"task": "booking.tasks.check_likely_missed", "schedule": crontab(minute=5)},
     "network-allocation": {"task": "booking.tasks.optimiser_allocate", "schedule": crontab(hour=2, minute=15)},
     "feeds-send-due-outbound": {"task": "wmin.feeds.tasks.send_due_outbound", "schedule": 60.0},
     "feeds-poll-ris-slots": {"task": "wmin.feeds.tasks.poll_ris_slots", "schedule": 900.0},

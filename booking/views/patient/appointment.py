@@ -10,7 +10,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from booking.forms.patient import CancelForm, ConfirmForm, ShortNoticeForm
 from booking.models import BookingChannel, Referral
-from booking.services import holds
+from booking.services import attendance, holds
+from booking.services.attendance import awaiting_confirmation
 from booking.services.bookings import cancel_booking, confirm_booking, reschedule_booking
 from booking.services.errors import BookingError, ChangeTooLate, HoldExpired
 from booking.services.patients import (
@@ -87,10 +88,23 @@ def appointment(request: HttpRequest, referral_id: int) -> HttpResponse:
         "booking": booking,
         "appointment": AppointmentView(booking),
         "can_change": patient_may_change(booking, now=now),
+        "awaiting_confirmation": awaiting_confirmation(booking) and patient_may_change(booking, now=now),
         "cutoff": when(change_cutoff(booking)),
         "patient": referral.patient,
         "short_notice_form": ShortNoticeForm(),
     })
+
+
+@require_POST
+@patient_required
+def confirm_attendance(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = get_referral_or_404(request.user, referral_id)
+    booking = _active_booking(request, referral)
+    if booking is None:
+        return redirect("booking:patient-home")
+    attendance.confirm_attendance(booking, actor_user=request.user, now=timezone.now())
+    messages.success(request, "Thank you. We have told the site you are coming.")
+    return redirect("booking:patient-booking", referral_id=referral.pk)
 
 
 @require_GET

@@ -13,4 +13,5 @@ urlpatterns = [
     path("scans/<int:referral_id>/appointment/", appointment.appointment, name="patient-booking"),
     path("scans/<int:referral_id>/appointment.ics", appointment.calendar_file, name="patient-calendar"),
     path("scans/<int:referral_id>/cancel/", appointment.cancel, name="patient-cancel"),
+    path("scans/<int:referral_id>/attendance/", appointment.confirm_attendance, name="patient-attendance"),
 ]
