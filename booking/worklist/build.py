@@ -37,9 +37,9 @@ from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 from .candidates import candidates_for_slots
 from .items import (
     BackfillProgress,
+    BookingItem,
     BreachItem,
     ConflictItem,
-    DnaItem,
     ExpiredOfferItem,
     FreedSlotItem,
     ItemKind,
@@ -73,6 +73,7 @@ def build_worklist(user: User, *, now: datetime, kinds: Iterable[ItemKind] | Non
         ItemKind.EXPIRED_OFFER: expired_offers,
         ItemKind.BREACH: breaches,
         ItemKind.DNA: did_not_attend,
+        ItemKind.UNCONFIRMED: not_yet_confirmed,
     }
     items: list[WorkItem] = []
     for kind, builder in builders.items():
@@ -444,7 +445,7 @@ def did_not_attend(user: User, *, now: datetime) -> list[WorkItem]:
             continue
         seen.add(b.referral_id)
         items.append(
-            DnaItem(
+            BookingItem(
                 kind=ItemKind.DNA,
                 at=b.updated_at,
                 title="Did not attend",
@@ -458,6 +459,36 @@ def did_not_attend(user: User, *, now: datetime) -> list[WorkItem]:
             )
         )
     return items
+
+
+def not_yet_confirmed(user: User, *, now: datetime) -> list[WorkItem]:
+    """Patients likely to miss an appointment who were asked to confirm it and have not answered."""
+    bookings = (
+        bookings_for(user)
+        .filter(
+            status=BookingStatus.CONFIRMED,
+            attendance_check_sent_at__isnull=False,
+            attendance_confirmed_at__isnull=True,
+            slot__starts_at__gt=now,
+        )
+        .select_related("referral__exam_type", "slot__site__trust", "slot__modality")
+        .order_by("-attendance_check_sent_at")
+    )
+    return [
+        BookingItem(
+            kind=ItemKind.UNCONFIRMED,
+            at=b.attendance_check_sent_at,
+            title="Likely to miss their appointment",
+            why=f"Missed appointments before, and has not confirmed the one at {b.slot.site.name}.",
+            next_step="Phone them: if they cannot come, cancel it so the slot can go to someone else.",
+            action_url=reverse("booking:clerk-patient", args=[b.referral.patient_id]),
+            action_label="Phone and confirm",
+            patient=patient_ref(b.referral),
+            booking_id=b.pk,
+            slot=slot_ref(b.slot),
+        )
+        for b in bookings[:MAX_PER_KIND]
+    ]
 
 
 # Shared -------------------------------------------------------------------------------------

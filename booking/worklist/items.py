@@ -20,6 +20,7 @@ class ItemKind(StrEnum):
     EXPIRED_OFFER = "expired_offer"
     BREACH = "breach"
     DNA = "dna"
+    UNCONFIRMED = "unconfirmed"
 
     @property
     def label(self) -> str:
@@ -34,6 +35,7 @@ KIND_LABELS = {
     ItemKind.EXPIRED_OFFER: "Expired offers",
     ItemKind.BREACH: "6-week breaches",
     ItemKind.DNA: "Did not attend",
+    ItemKind.UNCONFIRMED: "Not yet confirmed",
 }
 
 
@@ -195,7 +197,9 @@ class BreachItem(PatientItem):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DnaItem(PatientItem):
+class BookingItem(PatientItem):
+    """One of this trust's patients' bookings that needs a clerk: missed, or likely to be."""
+
     booking_id: int
     slot: SlotRef
 

@@ -7,7 +7,7 @@ import itertools
 import pytest
 from django.urls import reverse
 
-from booking.models import BookingStatus, OfferStatus
+from booking.models import Booking, BookingStatus, OfferStatus
 from booking.worklist import ItemKind, build_worklist, with_candidates
 from tests.clerk.conftest import make_booking
 from tests.factories import OfferFactory, PatientFactory, ReferralFactory, SlotFactory
@@ -57,7 +57,11 @@ def every_kind(trust, other_trust, exam, home_site, other_site, ct, at, waiting,
     missed = ReferralFactory(trust=trust, exam_type=exam, status="waiting", clock_start=at(weeks=-3))
     make_booking(missed, SlotFactory(site=home_site, modality=ct, status="booked", starts_at=at(days=-1)),
                  status=BookingStatus.DID_NOT_ATTEND)
-    return {"conflict": conflict_booking, "ris_task": ris_task}
+    # Likely to miss: asked to confirm a booking in 3 days, no answer yet.
+    unsure = ReferralFactory(trust=trust, exam_type=exam, status="booked", clock_start=at(weeks=-2))
+    unconfirmed = make_booking(unsure, SlotFactory(site=home_site, modality=ct, status="booked", starts_at=at(days=3)))
+    Booking.objects.filter(pk=unconfirmed.pk).update(attendance_check_sent_at=at(hours=-1))
+    return {"conflict": conflict_booking, "ris_task": ris_task, "unconfirmed": unconfirmed}
 
 
 def test_every_kind_says_why_and_what_next_newest_first(clerk, every_kind, at):
@@ -136,7 +140,8 @@ def test_ris_task_tells_the_receiving_clerk_to_book_it_in(clerk, every_kind, at)
 def test_queries_are_bounded_whatever_the_size_of_the_lists(
     clerk, every_kind, trust, exam, home_site, ct, at, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(12):
+    bound = len(ItemKind) + 5  # one query per kind of work, and a few for the freed slots' candidates
+    with django_assert_max_num_queries(bound):
         small = with_candidates(clerk, build_worklist(clerk, now=at()), now=at())
     for n in range(15):
         ReferralFactory(trust=trust, exam_type=exam, clock_start=at(weeks=-6, days=-n))
@@ -144,7 +149,7 @@ def test_queries_are_bounded_whatever_the_size_of_the_lists(
         make_booking(ReferralFactory(trust=trust, exam_type=exam), freed, status=BookingStatus.CANCELLED)
         make_booking(ReferralFactory(trust=trust, exam_type=exam, status="booked"),
                      SlotFactory(site=home_site, modality=ct, status="booked"), status=BookingStatus.CONFLICT)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(bound):
         large = with_candidates(clerk, build_worklist(clerk, now=at()), now=at())
     assert len(large) > len(small) + 40
 
@@ -190,3 +195,13 @@ def test_worklist_page_queries_do_not_grow_with_the_list(
         ReferralFactory(trust=trust, exam_type=exam, clock_start=at(weeks=-6, days=-n))
     with django_assert_max_num_queries(20):
         assert clerk_client.get(reverse("booking:clerk-home")).status_code == 200
+
+
+def test_an_unanswered_attendance_check_is_on_its_own_trusts_worklist_only(clerk, every_kind, other_trust, at):
+    from tests.factories import UserFactory
+    from wmin.accounts.models import Role
+
+    (item,) = [i for i in build_worklist(clerk, now=at()) if i.kind == ItemKind.UNCONFIRMED]
+    assert item.booking_id == every_kind["unconfirmed"].pk
+    other = UserFactory(username="elsewhere", role=Role.CLERK, trust=other_trust)
+    assert not [i for i in build_worklist(other, now=at()) if i.kind == ItemKind.UNCONFIRMED]
