@@ -1,0 +1,1 @@
+"""python -m bench.load: the patient pages under gunicorn at rising concurrency."""
