@@ -52,3 +52,21 @@ def optimiser_allocate(triggered_by_id: int | None = None) -> int:
 def check_likely_missed() -> int:
     """Ask patients likely to miss an appointment in two to four days to confirm or release it."""
     return attendance.ask_likely_missed_to_confirm(timezone.now())
+
+
+@shared_task(name="booking.tasks.notify_sweep")
+def notify_sweep() -> int:
+    """Send the messages whose own task was lost; each is still sent at most once."""
+    due = notifications.due_notification_ids(timezone.now())
+    for notification_id in due:
+        notify_send.delay(notification_id)
+    return len(due)
+
+
+@shared_task(name="booking.tasks.optimiser_backfill_sweep")
+def optimiser_backfill_sweep() -> int:
+    """Start the backfill of freed slots whose own task was lost."""
+    missed = offers.freed_slots_never_backfilled(timezone.now())
+    for slot_id in missed:
+        optimiser_backfill.delay(slot_id)
+    return len(missed)

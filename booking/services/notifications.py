@@ -2,12 +2,15 @@
 
 Sending is at most once: a run claims the row with a conditional update (QUEUED → SENT) before
 calling the provider, so a task delivered twice sends once. If the provider fails, the row goes
-back to QUEUED for the task's retry, or to FAILED when it never will succeed.
+back to QUEUED for the task's retry, or to FAILED when it never will succeed. A row whose task
+was lost (the broker was down at commit) is found by `due_notification_ids`, which the beat's
+sweep runs every minute.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -18,6 +21,7 @@ from booking.models import Notification, NotificationStatus, Patient
 logger = logging.getLogger("booking.notifications")
 
 MAX_ATTEMPTS = 6
+SWEEP_AFTER = timedelta(minutes=2)  # leave fresh rows to the task their commit enqueued
 
 
 def preferred_channel(patient: Patient) -> str | None:
@@ -48,6 +52,15 @@ def queue_notification(
     # eager send failing) is logged and retried later, never turned into a failed booking.
     transaction.on_commit(lambda: notify_send.delay(notification.pk), robust=True)
     return notification
+
+
+def due_notification_ids(now: datetime, *, limit: int = 500) -> list[int]:
+    """Messages still queued SWEEP_AFTER after they were written: their task was lost or is retrying."""
+    return list(
+        Notification.objects.filter(status=NotificationStatus.QUEUED, created_at__lte=now - SWEEP_AFTER)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def send_notification(notification_id: int) -> str:

@@ -28,12 +28,14 @@ from django.urls import reverse
 from booking.models import (
     Booking,
     BookingChannel,
+    BookingStatus,
     Offer,
     OfferSource,
     OfferStatus,
     OptimiserRun,
     Referral,
     ReferralStatus,
+    RunKind,
 )
 from booking.models.offers import OPEN_OFFER_STATUSES
 from booking.optimiser.backfill import too_close_to_fill
@@ -55,6 +57,32 @@ def start_backfill(slot_id: int, *, now: datetime) -> Offer | None:
     """A pool slot has just come free: rank the waiting list for it and send the first offer."""
     backfill_freed_slot(slot_id, now=now)
     return advance_cascade(slot_id, now=now)
+
+
+def freed_slots_never_backfilled(now: datetime, *, within: timedelta = timedelta(days=14)) -> list[int]:
+    """Pool slots a cancellation freed whose backfill never ran (its task was lost, say to a broker
+    outage): open, soon enough to fill, freed over two minutes ago, and no backfill run since."""
+    freed = dict(
+        Slot.objects.filter(
+            status=SlotStatus.OPEN,
+            pooled=True,
+            starts_at__gt=now + timedelta(hours=SHORT_NOTICE_HOURS),
+            starts_at__lt=now + within,
+            status_changed_at__lte=now - timedelta(minutes=2),
+            bookings__status=BookingStatus.CANCELLED,
+        )
+        .distinct()
+        .values_list("pk", "status_changed_at")
+    )
+    if not freed:
+        return []
+    last_run: dict[int, datetime] = {}
+    for slot_id, started_at in OptimiserRun.objects.filter(
+        kind=RunKind.BACKFILL, started_at__gte=now - within
+    ).values_list("detail__slot_id", "started_at"):
+        if slot_id in freed:
+            last_run[slot_id] = max(started_at, last_run.get(slot_id, started_at))
+    return sorted(pk for pk, changed in freed.items() if pk not in last_run or last_run[pk] < changed)
 
 
 def send_allocation_offers(run: OptimiserRun, *, now: datetime) -> int:

@@ -7,9 +7,8 @@ sends the SRM^S01 over MLLP to a fake RIS in this process that counts what reach
 What the code offers after an outage differs by kind of message:
 - outbound HL7 (wmin/feeds/outbox.py): the beat sweep `send_due_outbound` picks up every pending
   row, so nothing needs re-enqueueing by hand;
-- patients' notifications (booking/services/notifications.py): the row stays QUEUED, but no task
-  re-enqueues queued notifications; `test_a_notification_queued_during_the_outage_is_sent_later`
-  shows it (xfail until such a sweep exists).
+- patients' notifications (booking/services/notifications.py): the row stays QUEUED, and the beat's
+  notify sweep sends it once the broker is back (`test_a_notification_queued_during_the_outage_is_sent_later`).
 """
 
 from __future__ import annotations
@@ -156,13 +155,6 @@ def test_bookings_succeed_while_redis_is_down_and_the_sweep_sends_each_srm_once(
     assert all(ref.startswith("console-") for ref in Notification.objects.values_list("provider_reference", flat=True))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "No periodic task re-enqueues QUEUED notifications: one queued while the broker was down waits "
-        "until someone calls notify_send by hand (booking/tasks.py, settings.CELERY_BEAT_SCHEDULE)"
-    ),
-)
 def test_a_notification_queued_during_the_outage_is_sent_later(srm_trust, counting_ris, celery_worker):
     counting_ris()
     referrals, slots = _two_patients_and_slots(srm_trust)

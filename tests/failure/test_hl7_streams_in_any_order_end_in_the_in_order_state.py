@@ -11,8 +11,8 @@ stretch re-stamped with new MSH-10s, as an interface engine replaying its archiv
 Handlers apply by event time (wmin/feeds/handlers/slots.py): an event older than the slot's last is
 recorded and changes nothing. That makes the end state independent of order as long as a slot's
 booking (S12) arrives before the moves and changes that follow it; the main test keeps that (each
-slot's S12 first, all else in any order). When an S13/S14 overtakes its S12 the booking is lost;
-`test_a_move_that_overtakes_its_booking_*` shows it (xfail: a bug in the handler, see its reason).
+slot's S12 first, all else in any order). An S13/S14 that overtakes its S12 books the slot and
+links the patient itself, so the late S12 changes nothing: `test_a_move_that_overtakes_its_booking_*`.
 """
 
 from __future__ import annotations
@@ -172,15 +172,6 @@ def test_duplicated_shuffled_and_replayed_streams_end_in_the_in_order_state(list
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "wmin/feeds/handlers/slots.py: an S13/S14 that overtakes its S12 moves the slot's last_event_at "
-        "past the S12, which is then 'older' and ignored; but S13/S14 set no status (a pool slot stays "
-        "OPEN and pooled, a new one is created BOOKED) and never link the waiting patient, so the "
-        "booking the RIS made is lost and the hub may offer a slot the RIS has booked"
-    ),
-)
 @pytest.mark.parametrize("released_first", [True, False], ids=["pool slot", "slot new to the hub"])
 @pytest.mark.parametrize("change", ["S13", "S14"])
 def test_a_move_that_overtakes_its_booking_ends_in_the_in_order_state(listener, change, released_first):

@@ -153,3 +153,32 @@ def test_an_offer_must_be_answered_before_the_appointment_not_after(ct, ct_exam,
     sent = offers.send_offer(offer, expires_at=offer.expires_at, now=NOW)
 
     assert sent.expires_at == tomorrow.starts_at - timedelta(hours=4)
+
+
+def test_a_freed_slot_whose_backfill_task_was_lost_is_found_by_the_sweep(ct_exam, freed_slot):
+    leaving = waiting_referral(ct_exam, days_waited=10)
+    booking = confirm_booking(leaving, freed_slot.pk, channel="clerk", now=NOW, notify=False)
+    cascade_of_two(ct_exam, freed_slot)
+    cancel_booking(booking, actor_user=None, reason="Unwell", contact_method="phone", now=NOW)  # no commit: task lost
+
+    assert offers.freed_slots_never_backfilled(NOW + timedelta(minutes=1)) == []  # its own task may still come
+    assert offers.freed_slots_never_backfilled(NOW + timedelta(minutes=3)) == [freed_slot.pk]
+    offers.start_backfill(freed_slot.pk, now=NOW + timedelta(minutes=3))
+    assert offers.freed_slots_never_backfilled(NOW + timedelta(minutes=4)) == []
+
+
+def test_a_message_whose_task_was_lost_is_swept_and_still_sent_once(ct_exam, freed_slot, settings):
+    from booking.notifications import locmem
+    from booking.services.notifications import due_notification_ids, queue_notification, send_notification
+
+    settings.NOTIFICATIONS_BACKEND = "locmem"
+    locmem.outbox.clear()
+    patient = waiting_referral(ct_exam).patient
+    message = queue_notification(patient, "offer_sent", {"name": patient.given_name})  # its task never ran
+
+    assert due_notification_ids(NOW + timedelta(minutes=1)) == []
+    assert due_notification_ids(NOW + timedelta(minutes=3)) == [message.pk]
+    send_notification(message.pk)
+    send_notification(message.pk)  # the sweep and a late task both run it
+    assert len(locmem.outbox) == 1
+    assert due_notification_ids(NOW + timedelta(minutes=3)) == []

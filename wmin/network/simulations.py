@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from wmin.audit.models import AuditAction
 from wmin.audit.trail import record
+from wmin.celery import delay_or_report
 from wmin.simulation.whatif import Policy, load_reference, simulate, synthetic_state
 from wmin.simulation.whatif.from_database import state_from_database
 
@@ -97,7 +98,14 @@ def start_simulation(params: SimulationParams, user: Any) -> SimulationRun:
         summary=f"Started what-if simulation {run.pk}: {params.weeks} weeks, seed {params.seed}",
         detail=params.as_dict(),
     )
-    transaction.on_commit(lambda: run_what_if_simulation.delay(run.pk))
+    def queue() -> None:
+        if not delay_or_report(run_what_if_simulation, run.pk):
+            SimulationRun.objects.filter(pk=run.pk, status=SimulationStatus.QUEUED).update(
+                status=SimulationStatus.FAILED,
+                error="The task queue was not available, so this simulation did not start. Start it again.",
+            )
+
+    transaction.on_commit(queue)
     return run
 
 

@@ -19,6 +19,7 @@ from wmin.accounts.roles import require_role
 from wmin.accounts.scope import sites as network_sites
 from wmin.audit.models import AuditAction
 from wmin.audit.trail import record
+from wmin.celery import delay_or_report
 from wmin.simulation.whatif import Policy
 from wmin.simulation.whatif import csv_rows as whatif_csv_rows
 
@@ -244,9 +245,11 @@ def allocation_start(request: HttpRequest) -> HttpResponse:
     """Run the network allocation now, as the nightly task does; its offers go to patients."""
     from booking.tasks import optimiser_allocate
 
-    record(AuditAction.CREATE, object_type="booking.OptimiserRun", summary="Network allocation started by hand")
-    optimiser_allocate.delay(triggered_by_id=request.user.pk)
-    messages.success(request, "Network allocation started. Its run appears here when it finishes.")
+    if delay_or_report(optimiser_allocate, triggered_by_id=request.user.pk):
+        record(AuditAction.CREATE, object_type="booking.OptimiserRun", summary="Network allocation started by hand")
+        messages.success(request, "Network allocation started. Its run appears here when it finishes.")
+    else:
+        messages.error(request, "The task queue is not available, so the allocation did not start. Try again in a few minutes.")
     return redirect("network:optimiser-runs")
 
 

@@ -183,6 +183,11 @@ if not REDIS_URL:
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", REDIS_URL is None)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Every task enqueued after a commit (outbound HL7, notifications, backfill) has a beat sweep behind
+# it, so a publish that fails costs a minute's delay, never data: fail fast rather than hold up the
+# person booking while the broker is down.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
@@ -199,6 +204,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "release-expired-holds": {"task": "booking.tasks.release_expired_holds", "schedule": 60.0},
     "expire-offers": {"task": "booking.tasks.expire_offers", "schedule": 60.0},
+    "notify-sweep": {"task": "booking.tasks.notify_sweep", "schedule": 60.0},
+    "backfill-sweep": {"task": "booking.tasks.optimiser_backfill_sweep", "schedule": 300.0},
     "check-likely-missed": {"task": "booking.tasks.check_likely_missed", "schedule": crontab(minute=5)},
     "network-allocation": {"task": "booking.tasks.optimiser_allocate", "schedule": crontab(hour=2, minute=15)},
     "feeds-send-due-outbound": {"task": "wmin.feeds.tasks.send_due_outbound", "schedule": 60.0},

@@ -12,7 +12,8 @@ So an S15 that overtakes its S12 creates the slot open in the pool, and the late
 | S12     | booked locally          | BOOKED, not pooled          | conflict unless it is ours (NHS number   |
 |         |                         |                             | or SCH-1 = our ARQ-1); if none, a waiting|
 |         |                         |                             | referral of that patient is booked (RIS) |
-| S13/S14 | rescheduled / modified  | times and place updated     | kept                                     |
+| S13/S14 | rescheduled / modified  | times and place updated;    | kept; with none and the slot free, as S12 |
+|         |                         | BOOKED if it was free       | (it overtook its S12)                    |
 | S15     | cancelled               | OPEN, pooled; slot_freed    | cancelled (booking.services)             |
 | S16     | discontinued            | BLOCKED, not pooled         | cancelled                                |
 | S17     | deleted                 | WITHDRAWN, not pooled       | cancelled                                |
@@ -96,6 +97,8 @@ _SLOT_STATE: dict[str, tuple[str, bool] | None] = {
     NO_SHOW: None,
 }
 _STATUS_MEANINGS = {"open": OPENED, "blocked": BLOCKED, "cancelled": CANCELLED, "booked": BOOKED}
+# Events that mean the RIS holds a booking in the slot: an S13/S14 that overtakes its S12 books it too.
+SAYS_BOOKED = (BOOKED, RESCHEDULED, MODIFIED)
 MAX_SLOT_ID = 80
 PLACES_CACHE_SECONDS = 60.0
 
@@ -175,7 +178,7 @@ def _create(slot_id: str, event: SlotEvent, action: str, event_time: datetime, c
         now=ctx.now,
     )
     note = ""
-    if action == BOOKED:
+    if action in SAYS_BOOKED:
         note = _link_local_booking(slot, event, ctx)
     elif action == CANCELLED and pooled and starts_at > ctx.now:
         slot_freed.send(sender=Slot, slot_id=slot.pk)
@@ -225,6 +228,11 @@ def _update(slot: Slot, event: SlotEvent, action: str, event_time: datetime, ctx
         if not freed_by_service and not was_free and starts_at > ctx.now:
             slot_freed.send(sender=Slot, slot_id=slot.pk)
         return Outcome(True, "; ".join(notes))
+    elif action in (RESCHEDULED, MODIFIED) and booking is None and slot.status in (SlotStatus.OPEN, SlotStatus.HELD):
+        # A move or change presupposes a booking: this one overtook its S12, which will now arrive
+        # "older" and be ignored, so book the slot and link the patient here as the S12 would have.
+        target = _SLOT_STATE[BOOKED]
+        action = BOOKED
     elif action == NO_SHOW:
         if booking is not None and booking.status == BookingStatus.CONFIRMED:
             _transition(booking, BookingStatus.DID_NOT_ATTEND, "Did not attend (RIS)", ctx)
