@@ -24,7 +24,7 @@ from wmin.audit.trail import record
 
 from .bookings import appointment_details
 from .errors import InvalidTransition
-from .notifications import queue_notification
+from .notifications import link, queue_notification
 
 if TYPE_CHECKING:
     from wmin.accounts.models import User
@@ -89,7 +89,7 @@ def _ask(booking: Booking, probability: float, dnas: int, attended: int, *, now:
             return False
         referral = booking.referral
         details = appointment_details(booking) | {
-            "confirm_at": reverse("booking:patient-booking", args=[referral.pk]),
+            "confirm_at": link(reverse("booking:patient-booking", args=[referral.pk])),
         }
         queue_notification(referral.patient, "attendance_check", details)
         record(

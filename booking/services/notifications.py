@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,6 +23,11 @@ logger = logging.getLogger("booking.notifications")
 
 MAX_ATTEMPTS = 6
 SWEEP_AFTER = timedelta(minutes=2)  # leave fresh rows to the task their commit enqueued
+
+
+def link(path: str) -> str:
+    """The whole address of one of the hub's pages, for a message (settings.PUBLIC_BASE_URL)."""
+    return settings.PUBLIC_BASE_URL + path
 
 
 def preferred_channel(patient: Patient) -> str | None:

@@ -47,7 +47,7 @@ from wmin.audit.trail import record
 from .bookings import confirm_booking, local_text, reschedule_booking
 from .errors import BookingError, InvalidTransition
 from .holds import BOOKABLE_REFERRAL_STATUSES
-from .notifications import queue_notification
+from .notifications import link, queue_notification
 
 if TYPE_CHECKING:
     from wmin.accounts.models import User
@@ -126,7 +126,7 @@ def send_offer(offer: Offer, *, expires_at: datetime | None, now: datetime) -> O
         "site": slot.site.name,
         "site_postcode": slot.site.postcode,
         "reply_by": local_text(expires_at),
-        "reply_at": reverse("booking:patient-offer", args=[offer.pk]),
+        "reply_at": link(reverse("booking:patient-offer", args=[offer.pk])),
         "why": offer.reason,
     }
     queue_notification(referral.patient, "offer_sent", details)

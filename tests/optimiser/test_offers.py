@@ -47,7 +47,7 @@ def test_cancelling_a_booking_offers_its_slot_to_the_longest_waiter(ct_exam, fre
     longest.refresh_from_db()
     assert longest.status == ReferralStatus.OFFERED
     message = Notification.objects.get(patient=longest.patient, template="offer_sent")
-    assert message.personalisation["reply_at"] == reverse("booking:patient-offer", args=[offer.pk])
+    assert message.personalisation["reply_at"] == "http://127.0.0.1:8000" + reverse("booking:patient-offer", args=[offer.pk])
     assert Offer.objects.filter(slot=freed_slot, status=OfferStatus.SENT).count() == 1
 
 

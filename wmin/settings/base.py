@@ -6,6 +6,7 @@ from pathlib import Path
 
 from celery.schedules import crontab
 from csp.constants import NONCE
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_database, env_int, env_list, env_optional, env_redis_url, env_str
 
@@ -245,6 +246,10 @@ BACKFILL_OFFER_MINUTES = env_int("BACKFILL_OFFER_MINUTES", 60, minimum=1)
 # Notifications: "console" prints to the log; "notify" uses GOV.UK Notify with NOTIFY_API_KEY.
 NOTIFICATIONS_BACKEND = env_str("NOTIFICATIONS_BACKEND", "console")
 NOTIFY_API_KEY = env_optional("NOTIFY_API_KEY")
+# Where links in patients' messages point (an email or text needs the whole address).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not PUBLIC_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"PUBLIC_BASE_URL must start with https:// or http://, not {PUBLIC_BASE_URL!r}.")
 
 LOGGING = {
     "version": 1,
