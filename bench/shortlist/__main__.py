@@ -147,6 +147,10 @@ def _signed_in_clients(count: int, seed: int) -> list[tuple[object, str]]:
     ids = list(Referral.objects.filter(status=ReferralStatus.WAITING).values_list("pk", flat=True)[:20_000])
     chosen = random.Random(seed).sample(ids, min(count, len(ids)))
     clients = []
+    # One handler for every patient's client, as one gunicorn worker serves them all: each test
+    # Client would otherwise load the middleware on its first request, and WhiteNoise's start-up
+    # (indexing some 1,600 static files) would be timed as if it were that patient's page.
+    handler = Client().handler
     for referral in Referral.objects.select_related("patient").filter(pk__in=chosen):
         user = User.objects.filter(patient=referral.patient).first()
         if user is None:
@@ -154,6 +158,7 @@ def _signed_in_clients(count: int, seed: int) -> list[tuple[object, str]]:
             user.set_unusable_password()
             user.save()
         client = Client()
+        client.handler = handler
         client.force_login(user, backend="wmin.accounts.backends.PatientReferenceBackend")
         clients.append((client, reverse("booking:patient-choices", kwargs={"referral_id": referral.pk})))
     return clients
