@@ -430,14 +430,18 @@ def _allocation_offers(
                 source=OfferSource.ALLOCATION,
                 status=OfferStatus.PROPOSED,
                 reason=(
-                    f"Network allocation: {site_name} in {int(pool.bin_day[bin_index])} days; "
-                    f"waited {int(problem.days_waited[patient])} days so far"
+                    f"Network allocation: {site_name} in {_days(int(pool.bin_day[bin_index]))}; "
+                    f"waited {_days(int(problem.days_waited[patient]))} so far"
                 )[:240],
                 expires_at=now + ALLOCATION_OFFER_VALID,
                 run=run,
             )
         )
     return offers
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
 
 
 # Backfill --------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def test_a_freed_slot_is_offered_and_the_patient_accepts_it_in_the_browser(live_
 
     # When they open it and send no answer, they are told in plain English
     page.get_by_role("link", name="Answer this offer").click()
-    assert page.get_by_role("heading", level=1).inner_text().startswith("An earlier appointment")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("An appointment for your")
     assert_accessible(page)
     page.get_by_role("button", name="Send my answer").click()
     assert "Select yes if you want this appointment" in page.locator(".nhsuk-error-summary").inner_text()

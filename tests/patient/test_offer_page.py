@@ -88,3 +88,12 @@ def test_the_offer_notice_is_markup_not_escaped_text(patient_client, sent_offer)
     body = patient_client.get(reverse("booking:patient-home")).content.decode()
     assert "&lt;strong&gt;" not in body
     assert "<strong>We can offer you an earlier appointment:</strong>" in body
+
+
+def test_the_heading_says_earlier_only_to_a_patient_who_has_an_appointment(patient_client, sent_offer, another_slot, now):
+    from booking.services.bookings import confirm_booking
+
+    url = reverse("booking:patient-offer", args=[sent_offer.pk])
+    assert "<h1>An appointment for your" in patient_client.get(url).content.decode()
+    confirm_booking(sent_offer.referral, another_slot.pk, channel="clerk", now=now, notify=False)
+    assert "<h1>An earlier appointment for your" in patient_client.get(url).content.decode()

@@ -54,6 +54,7 @@ def offer(request: HttpRequest, offer_id: int) -> HttpResponse:
         "error": error or ("" if answerable or request.method == "GET" else _closed_message(found.status)),
         "when": when(found.slot.starts_at),
         "reply_by": when(found.expires_at) if found.expires_at else "",
+        "has_appointment": referral.bookings.active().exists(),
     }, status=status)
 
 
