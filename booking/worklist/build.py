@@ -445,17 +445,14 @@ def did_not_attend(user: User, *, now: datetime) -> list[WorkItem]:
             continue
         seen.add(b.referral_id)
         items.append(
-            BookingItem(
-                kind=ItemKind.DNA,
+            _booking_item(
+                b,
+                ItemKind.DNA,
                 at=b.updated_at,
                 title="Did not attend",
                 why=f"Missed their appointment at {b.slot.site.name}.",
                 next_step="Phone them, and rebook at any site if they still need the scan.",
-                action_url=reverse("booking:clerk-patient", args=[b.referral.patient_id]),
                 action_label="Rebook",
-                patient=patient_ref(b.referral),
-                booking_id=b.pk,
-                slot=slot_ref(b.slot),
             )
         )
     return items
@@ -475,20 +472,33 @@ def not_yet_confirmed(user: User, *, now: datetime) -> list[WorkItem]:
         .order_by("-attendance_check_sent_at")
     )
     return [
-        BookingItem(
-            kind=ItemKind.UNCONFIRMED,
+        _booking_item(
+            b,
+            ItemKind.UNCONFIRMED,
             at=b.attendance_check_sent_at,
             title="Likely to miss their appointment",
             why=f"Missed appointments before, and has not confirmed the one at {b.slot.site.name}.",
             next_step="Phone them: if they cannot come, cancel it so the slot can go to someone else.",
-            action_url=reverse("booking:clerk-patient", args=[b.referral.patient_id]),
             action_label="Phone and confirm",
-            patient=patient_ref(b.referral),
-            booking_id=b.pk,
-            slot=slot_ref(b.slot),
         )
         for b in bookings[:MAX_PER_KIND]
     ]
+
+
+def _booking_item(b, kind: ItemKind, *, at: datetime, title: str, why: str, next_step: str, action_label: str) -> BookingItem:
+    """An item about one of this trust's patients' bookings; its action opens the patient's page."""
+    return BookingItem(
+        kind=kind,
+        at=at,
+        title=title,
+        why=why,
+        next_step=next_step,
+        action_url=reverse("booking:clerk-patient", args=[b.referral.patient_id]),
+        action_label=action_label,
+        patient=patient_ref(b.referral),
+        booking_id=b.pk,
+        slot=slot_ref(b.slot),
+    )
 
 
 # Shared -------------------------------------------------------------------------------------
