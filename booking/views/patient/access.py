@@ -1,4 +1,5 @@
-"""Who may use the patient pages: signed-in patients; anyone else is sent to sign in or refused."""
+"""Who may use the patient pages (signed-in patients; anyone else is sent to sign in or refused),
+and the appointment those pages are about."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 
+from booking.models import Booking, Referral
 from wmin.accounts.models import Role
+from wmin.accounts.scope import bookings_for, get_referral_or_404
 
 View = Callable[..., HttpResponse]
 
@@ -29,3 +33,28 @@ def patient_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def with_active_booking(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For a page about the patient's appointment: their referral and its active booking, or home
+    when there is none (cancelled, or never booked)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, referral_id: int) -> HttpResponse:
+        referral = get_referral_or_404(request.user, referral_id)
+        booking = active_booking(request, referral)
+        if booking is None:
+            return redirect("booking:patient-home")
+        return view(request, referral, booking)
+
+    return wrapped
+
+
+def active_booking(request: HttpRequest, referral: Referral) -> Booking | None:
+    return (
+        bookings_for(request.user)
+        .filter(referral_id=referral.pk)
+        .active()
+        .select_related("slot__site", "referral__exam_type")
+        .first()
+    )

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from booking.forms.patient import CancelForm, ConfirmForm, ShortNoticeForm
-from booking.models import BookingChannel, Referral
+from booking.models import Booking, BookingChannel, Referral
 from booking.services import attendance, holds
 from booking.services.attendance import awaiting_confirmation
 from booking.services.bookings import cancel_booking, confirm_booking, reschedule_booking
@@ -21,11 +21,11 @@ from booking.services.patients import (
     record_needs,
     set_short_notice_opt_in,
 )
-from wmin.accounts.scope import bookings_for, get_referral_or_404, patients_for
+from wmin.accounts.scope import get_referral_or_404, patients_for
 from wmin.audit.models import AuditAction
 from wmin.audit.trail import record
 
-from .access import patient_required
+from .access import active_booking, patient_required, with_active_booking
 from .calendar import appointment_ics
 from .choose import choice_page
 from .presenters import AppointmentView, when
@@ -45,7 +45,7 @@ def confirm(request: HttpRequest, referral_id: int) -> HttpResponse:
             return choice_page(request, referral, request.GET, booking_error=holds_expired_message(), status=409)
         messages.warning(request, holds_expired_message())
         return redirect("booking:patient-choices", referral_id=referral.pk)
-    current = _active_booking(request, referral)
+    current = active_booking(request, referral)
     if request.method == "POST" and form.is_valid():
         record_needs(
             patient,
@@ -76,11 +76,8 @@ def confirm(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @require_GET
 @patient_required
-def appointment(request: HttpRequest, referral_id: int) -> HttpResponse:
-    referral = get_referral_or_404(request.user, referral_id)
-    booking = _active_booking(request, referral)
-    if booking is None:
-        return redirect("booking:patient-home")
+@with_active_booking
+def appointment(request: HttpRequest, referral: Referral, booking: Booking) -> HttpResponse:
     now = timezone.now()
     record(AuditAction.VIEW, booking, summary="Patient viewed their appointment", patient_id=referral.patient_id)
     return render(request, "booking/patient/appointment.jinja", {
@@ -97,11 +94,8 @@ def appointment(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @require_POST
 @patient_required
-def confirm_attendance(request: HttpRequest, referral_id: int) -> HttpResponse:
-    referral = get_referral_or_404(request.user, referral_id)
-    booking = _active_booking(request, referral)
-    if booking is None:
-        return redirect("booking:patient-home")
+@with_active_booking
+def confirm_attendance(request: HttpRequest, referral: Referral, booking: Booking) -> HttpResponse:
     attendance.confirm_attendance(booking, actor_user=request.user, now=timezone.now())
     messages.success(request, "Thank you. We have told the site you are coming.")
     return redirect("booking:patient-booking", referral_id=referral.pk)
@@ -109,11 +103,8 @@ def confirm_attendance(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @require_GET
 @patient_required
-def calendar_file(request: HttpRequest, referral_id: int) -> HttpResponse:
-    referral = get_referral_or_404(request.user, referral_id)
-    booking = _active_booking(request, referral)
-    if booking is None:
-        return redirect("booking:patient-home")
+@with_active_booking
+def calendar_file(request: HttpRequest, referral: Referral, booking: Booking) -> HttpResponse:
     response = HttpResponse(appointment_ics(booking, now=timezone.now()), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="scan-{referral.booking_reference}.ics"'
     return response
@@ -121,11 +112,8 @@ def calendar_file(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @patient_required
-def cancel(request: HttpRequest, referral_id: int) -> HttpResponse:
-    referral = get_referral_or_404(request.user, referral_id)
-    booking = _active_booking(request, referral)
-    if booking is None:
-        return redirect("booking:patient-home")
+@with_active_booking
+def cancel(request: HttpRequest, referral: Referral, booking: Booking) -> HttpResponse:
     now = timezone.now()
     form = CancelForm(request.POST if request.method == "POST" else None)
     error = ""
@@ -167,16 +155,6 @@ def short_notice(request: HttpRequest) -> HttpResponse:
 
 def holds_expired_message() -> str:
     return HoldExpired().message
-
-
-def _active_booking(request: HttpRequest, referral: Referral):
-    return (
-        bookings_for(request.user)
-        .filter(referral_id=referral.pk)
-        .active()
-        .select_related("slot__site", "referral__exam_type")
-        .first()
-    )
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -18,11 +18,11 @@ from booking.services import holds
 from booking.services.choices import TIMES_OF_DAY, ChoiceFilters, choices_for, slots_at_site
 from booking.services.errors import BookingError
 from booking.services.patients import ensure_patient_may_change, patient_may_change, save_choice_preferences
-from wmin.accounts.scope import bookings_for, get_referral_or_404, pool_slots_for, sites
+from wmin.accounts.scope import get_referral_or_404, pool_slots_for, sites
 from wmin.audit.models import AuditAction
 from wmin.audit.trail import record
 
-from .access import patient_required
+from .access import active_booking, patient_required
 from .presenters import ChoicePage, days_of
 
 CHOICES_PARTIAL = "booking/patient/_choices.jinja"
@@ -66,7 +66,7 @@ def hold(request: HttpRequest, referral_id: int) -> HttpResponse:
         return choice_page(request, referral, filter_data, booking_error=form.errors["slot_id"][0], status=400)
     now = timezone.now()
     try:
-        booking = _active_booking(request, referral)
+        booking = active_booking(request, referral)
         if booking is not None:
             ensure_patient_may_change(booking, now=now)
         holds.hold_slot(referral, form.cleaned_data["slot_id"], now=now)
@@ -86,7 +86,7 @@ def choice_page(
     form = ChoiceFiltersForm(data, saved=ChoiceFilters.saved_for(referral), today=timezone.localdate(now))
     filters = form.filters()
     choices = choices_for(referral, slots=pool_slots_for(request.user), sites=sites(), filters=filters, now=now)
-    booking = _active_booking(request, referral) if referral.status == "booked" else None
+    booking = active_booking(request, referral) if referral.status == "booked" else None
     record(AuditAction.VIEW, referral, summary="Patient viewed their choice of sites", patient_id=referral.patient_id)
     context = {
         "referral": referral,
@@ -102,10 +102,6 @@ def choice_page(
     }
     template = CHOICES_PARTIAL if request.htmx and not booking_error else "booking/patient/choices.jinja"
     return render(request, template, context, status=status)
-
-
-def _active_booking(request: HttpRequest, referral: Referral):
-    return bookings_for(request.user).filter(referral_id=referral.pk).active().first()
 
 
 def _filter_query(data: QueryDict) -> str:
