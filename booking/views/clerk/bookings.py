@@ -60,6 +60,14 @@ def _patient_page(referral: Referral) -> str:
     return reverse("booking:clerk-patient", args=[referral.patient_id])
 
 
+def _changed(request: HttpRequest, form: ContactForm, *, referral: Referral, booking: Booking, what: str) -> HttpResponse:
+    """After a change: the contact logged, the clerk told what happened (and whether the RIS was),
+    and back to the patient's page."""
+    _log_contact(form, referral=referral, booking=booking, what=what)
+    messages.success(request, f"{what}. {told_ris(booking)}")
+    return go_to(request, _patient_page(referral))
+
+
 def _choice_context(**context: Any) -> dict[str, Any]:
     return {"contact_methods": ContactMethod.choices, **context}
 
@@ -79,9 +87,7 @@ def book(request: HttpRequest, referral_id: int) -> HttpResponse:
             form.add_error(None, error.message)
         else:
             what = f"Booked {referral.exam_type.name} at {_where(booking)}"
-            _log_contact(form, referral=referral, booking=booking, what=what)
-            messages.success(request, f"{what}. {told_ris(booking)}")
-            return go_to(request, _patient_page(referral))
+            return _changed(request, form, referral=referral, booking=booking, what=what)
     _viewed(referral, "Clerk opened the booking shortlist")
     context = _choice_context(
         referral=referral,
@@ -112,9 +118,7 @@ def move(request: HttpRequest, booking_id: int) -> HttpResponse:
             form.add_error(None, error.message)
         else:
             what = f"Moved {referral.exam_type.name} from {_where(booking)} to {_where(moved)}"
-            _log_contact(form, referral=referral, booking=moved, what=what)
-            messages.success(request, f"{what}. {told_ris(moved)}")
-            return go_to(request, _patient_page(referral))
+            return _changed(request, form, referral=referral, booking=moved, what=what)
     _viewed(referral, "Clerk opened the shortlist to move an appointment")
     context = _choice_context(
         booking=booking,
@@ -188,9 +192,7 @@ def resolve_conflict(request: HttpRequest, booking_id: int) -> HttpResponse:
             form.add_error(None, error.message)
         else:
             what = f"Rebooked {referral.exam_type.name} after a RIS conflict: now {_where(moved)}"
-            _log_contact(form, referral=referral, booking=moved, what=what)
-            messages.success(request, f"{what}. {told_ris(moved)}")
-            return go_to(request, _patient_page(referral))
+            return _changed(request, form, referral=referral, booking=moved, what=what)
     _viewed(referral, "Clerk opened a booking in conflict with a RIS")
     context = _choice_context(
         booking=booking,
