@@ -78,10 +78,9 @@ def freed_slots_never_backfilled(now: datetime, *, within: timedelta = timedelta
         return []
     last_run: dict[int, datetime] = {}
     for slot_id, started_at in OptimiserRun.objects.filter(
-        kind=RunKind.BACKFILL, started_at__gte=now - within
+        kind=RunKind.BACKFILL, started_at__gte=now - within, detail__slot_id__in=list(freed)
     ).values_list("detail__slot_id", "started_at"):
-        if slot_id in freed:
-            last_run[slot_id] = max(started_at, last_run.get(slot_id, started_at))
+        last_run[slot_id] = max(started_at, last_run.get(slot_id, started_at))
     return sorted(pk for pk, changed in freed.items() if pk not in last_run or last_run[pk] < changed)
 
 
