@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -15,8 +17,14 @@ def check_database() -> str:
 
 
 def check_broker() -> str:
-    if not settings.REDIS_URL:
+    """"eager" when tasks run in the calling process; else whether the broker is there to take them."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
         return "eager"
+    if not settings.REDIS_URL:  # the demo's file-system broker
+        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        if not folder.is_dir():
+            raise FileNotFoundError(folder)
+        return "ok (file system)"
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1).ping()

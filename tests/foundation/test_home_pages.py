@@ -75,3 +75,17 @@ def test_every_model_of_ours_is_in_the_admin(admin_client):
     for model in ours:
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_health_check_reports_the_task_mode_in_force(client, settings, tmp_path):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert client.get("/health/").json()["checks"]["broker"] == "eager"
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.REDIS_URL = None
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path)}
+    assert client.get("/health/").json()["checks"]["broker"] == "ok (file system)"
+
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path / "missing")}
+    response = client.get("/health/")
+    assert response.status_code == 503 and response.json()["checks"]["broker"] == "error: FileNotFoundError"
