@@ -29,6 +29,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,9 @@ _VERSION = re.compile(r"^\s*2\.(\d+)")
 ACCEPTED_MINOR_VERSIONS = range(3, 9)  # v2.3 … v2.8 (DESIGN.md)
 PROFILE_CACHE_SECONDS = 10.0
 IN_FLIGHT_WAIT_SECONDS = 3.0
+GROUP_LOCK_TIMEOUT_MS = 1000  # a group waiting longer on a row lock goes one message at a time
 # Table 0357 codes that HL7 original mode answers with AR (the message, not its content, is refused).
+_STANDARD_ENCODING = frozenset({"^~\\&", "^~\\&#"})
 _REJECT_CODES = frozenset({"200", "201", "202", "203"})
 
 
@@ -117,6 +120,57 @@ def receive_frame(payload: bytes, *, peer: str) -> list[Ack]:
     return acks
 
 
+def receive_together(frames: Sequence[tuple[bytes, str]]) -> list[bytes | None]:
+    """The replies to frames that arrived together on different connections, in the same order.
+
+    `apply_together`, then each frame it leaves, one after another. None for a frame that could
+    not be stored (close that connection without an ACK so the RIS sends it again).
+    """
+    replies, leftovers = apply_together(frames)
+    for index, answer in leftovers:
+        replies[index] = answer()
+    return [replies[index] for index in range(len(frames))]
+
+
+def apply_together(
+    frames: Sequence[tuple[bytes, str]],
+) -> tuple[dict[int, bytes | None], list[tuple[int, Callable[[], bytes | None]]]]:
+    """Group commit: the replies to the frames it could take together, and calls for the rest.
+
+    Their raw rows go in with one INSERT (committed before anything is applied, as for a single
+    message) and the messages are applied and answered in one transaction, so a burst across many
+    connections costs two commits rather than two per message. Everything out of the ordinary is
+    left to the one-message path, as a call to make after this returns (the listener makes each on
+    its own worker thread, so a slow one holds up no other trust): batch frames, frames with no
+    readable MSH-10, a sender and MSH-10 already stored (a duplicate), and, if any message of the
+    group fails to apply or waits too long for a lock, the whole group, each message then in its
+    own transaction as `receive` would have done.
+    """
+    replies: dict[int, bytes | None] = {}
+    leftovers: list[tuple[int, Callable[[], bytes | None]]] = []
+    candidates: list[_Arrival] = []
+    seen: set[tuple[str, str]] = set()
+    for index, (payload, peer) in enumerate(frames):
+        arrival = _arrival(index, payload, peer)
+        if arrival is None or arrival.key in seen:
+            leftovers.append((index, _one_frame(payload, peer)))
+            continue
+        seen.add(arrival.key)
+        candidates.append(arrival)
+    stored = _store_together(candidates)
+    arrivals = [a for a in candidates if a.index in stored]
+    acks = _apply_together(arrivals, stored) if arrivals else {}
+    for arrival in candidates:
+        if arrival.index not in stored:
+            leftovers.append((arrival.index, _one_frame(arrival.raw, arrival.peer)))
+        elif arrival.index in acks:
+            replies[arrival.index] = acks[arrival.index].encoded()
+        else:  # the group did not apply: this message on its own, as it was stored
+            leftovers.append((arrival.index, _one_stored(stored[arrival.index], arrival)))
+    leftovers.sort(key=lambda leftover: leftover[0])
+    return replies, leftovers
+
+
 def process_stored(message: InboundMessage, *, peer: str | None = None) -> Ack:
     """Check, parse and apply a stored message (the path replay shares); the row records the outcome."""
     from wmin.feeds.hl7 import envelope
@@ -175,6 +229,64 @@ def _receive_one(raw: bytes, text: str, encoding: str, peer: str) -> Ack:
     return _process(row, text, encoding, header, header_error, peer)
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    """What the checks before applying decided: answer at once (`parsed` None), or apply `parsed`."""
+
+    header: MessageHeader | None
+    status: str = ""
+    code: str = ""
+    error_code: str = ""
+    reason: str = ""
+    location: str = ""
+    parsed: ParsedMessage | None = None
+    profile: FeedProfile | None = None
+
+
+def _check(row: InboundMessage, text: str, header: MessageHeader | None, header_error: str, peer: str) -> _Verdict:
+    """(c), (d), (e) before anything is applied: who is sending, what, and whether it parses."""
+    from wmin.feeds.hl7 import parse
+    from wmin.feeds.hl7.errors import ContentError, UnparseableMessage
+
+    from .handlers import Unsupported, precheck
+
+    if header is None:
+        return _Verdict(None, InboundStatus.REJECTED, "AR", "", header_error or "The message has no readable MSH segment")
+
+    # (c) who is sending
+    profile, why = feed_profile_for(_text(header.sending_facility), _host_of(peer))
+    if profile is None:
+        return _Verdict(header, InboundStatus.REJECTED, "AR", "", why)
+    row.trust_id = profile.trust_id
+    policy = _policy_error(header)
+    if policy is not None:
+        code, reason, location = policy
+        return _Verdict(header, InboundStatus.REJECTED, "AR", code, reason, location)
+
+    # Message types the hub does not take: AR 200/201 (or AA for ADT events it has no use for).
+    try:
+        skip = precheck(header)
+    except Unsupported as exc:
+        return _Verdict(header, InboundStatus.REJECTED, "AR", exc.code, exc.reason, "MSH^1^9")
+    if skip is not None:
+        return _Verdict(header, InboundStatus.IGNORED, "AA", "", skip.note)
+
+    # (d), (e) parse
+    try:
+        parsed = parse.parse_message(text)
+    except UnparseableMessage as exc:
+        return _Verdict(header, InboundStatus.REJECTED, "AR", "", exc.reason or "Unparseable message")
+    except ContentError as exc:
+        status, code = (
+            (InboundStatus.REJECTED, "AR") if str(exc.code) in _REJECT_CODES else (InboundStatus.CONTENT_ERROR, "AE")
+        )
+        return _Verdict(header, status, code, str(exc.code), exc.reason, exc.location or "")
+    except Exception as exc:  # a parser bug: keep the message for replay
+        log.exception("hl7.parse_crashed", extra={"inbound_id": row.pk})
+        return _Verdict(header, InboundStatus.CONTENT_ERROR, "AE", "207", f"Parser failure: {exc}")
+    return _Verdict(parsed.header or header, parsed=parsed, profile=profile)
+
+
 def _process(
     row: InboundMessage,
     text: str,
@@ -183,51 +295,19 @@ def _process(
     header_error: str,
     peer: str,
 ) -> Ack:
-    from wmin.feeds.hl7 import parse
-    from wmin.feeds.hl7.errors import ContentError, UnparseableMessage
+    """Check, then (f) apply in its own transaction; the row records the outcome."""
+    from wmin.feeds.hl7.errors import ContentError
 
-    from .handlers import Unsupported, precheck
+    from .handlers import Unsupported
 
     encoding = _codec(encoding)
-    if header is None:
-        return _finish_reject(row, encoding, header_error or "The message has no readable MSH segment")
-
-    # (c) who is sending
-    profile, why = feed_profile_for(_text(header.sending_facility), _host_of(peer))
-    if profile is None:
-        return _finish(row, header, encoding, InboundStatus.REJECTED, "AR", "", why)
-    row.trust_id = profile.trust_id
-    policy = _policy_error(header)
-    if policy is not None:
-        code, reason, location = policy
-        return _finish(row, header, encoding, InboundStatus.REJECTED, "AR", code, reason, location)
-
-    # Message types the hub does not take: AR 200/201 (or AA for ADT events it has no use for).
+    verdict = _check(row, text, header, header_error, peer)
+    if verdict.parsed is None:
+        return _answer(row, verdict, encoding)
+    header = verdict.header
+    assert header is not None and verdict.profile is not None
     try:
-        skip = precheck(header)
-    except Unsupported as exc:
-        return _finish(row, header, encoding, InboundStatus.REJECTED, "AR", exc.code, exc.reason, "MSH^1^9")
-    if skip is not None:
-        return _finish(row, header, encoding, InboundStatus.IGNORED, "AA", "", skip.note)
-
-    # (d), (e) parse
-    try:
-        parsed = parse.parse_message(text)
-    except UnparseableMessage as exc:
-        return _finish(row, header, encoding, InboundStatus.REJECTED, "AR", "", exc.reason or "Unparseable message")
-    except ContentError as exc:
-        status, code = (
-            (InboundStatus.REJECTED, "AR") if str(exc.code) in _REJECT_CODES else (InboundStatus.CONTENT_ERROR, "AE")
-        )
-        return _finish(row, header, encoding, status, code, str(exc.code), exc.reason, exc.location or "")
-    except Exception as exc:  # a parser bug: keep the message for replay
-        log.exception("hl7.parse_crashed", extra={"inbound_id": row.pk})
-        return _finish(row, header, encoding, InboundStatus.CONTENT_ERROR, "AE", "207", f"Parser failure: {exc}")
-
-    # (f) apply
-    header = parsed.header or header
-    try:
-        ack_text = _apply(row, parsed, header, profile)
+        ack_text = _apply(row, verdict.parsed, header, verdict.profile)
     except _AlreadyAcknowledged as done:
         return Ack(done.ack, encoding, _ack_code(done.ack), row.pk)
     except Unsupported as exc:
@@ -243,18 +323,22 @@ def _process(
     return Ack(ack_text, encoding, "AA", row.pk)
 
 
+def _answer(row: InboundMessage, verdict: _Verdict, encoding: str) -> Ack:
+    if verdict.header is None:
+        return _finish_reject(row, encoding, verdict.reason)
+    return _finish(
+        row, verdict.header, encoding, verdict.status, verdict.code, verdict.error_code, verdict.reason,
+        verdict.location,
+    )
+
+
 def _apply(row: InboundMessage, parsed: ParsedMessage, header: MessageHeader, profile: FeedProfile) -> str:
     """(f) The handler and the row's outcome in one transaction; the ACK text it committed."""
-    from .handlers import dispatch
-
-    actor = Actor(user_id=None, label=f"HL7 feed {profile.trust.ods_code}", role="system")
     for attempt in range(2):
         try:
-            with transaction.atomic(), acting_as(actor):
-                outcome = dispatch(parsed, profile=profile, message_id=row.pk, now=timezone.now())
-                status = InboundStatus.APPLIED if outcome.applied else InboundStatus.IGNORED
-                ack_text = build_ack(header, "AA", text=_msa_text(outcome.ack_text))
-                _write_outcome(row, status, ack_text, "", outcome.note, applied=outcome.applied)
+            with transaction.atomic():
+                status, ack_text, note, applied = _dispatch(row, parsed, header, profile)
+                _write_outcome(row, status, ack_text, "", note, applied=applied)
                 return ack_text
         except IntegrityError:
             # Another connection created the same slot, referral or patient a moment ago: this
@@ -264,6 +348,19 @@ def _apply(row: InboundMessage, parsed: ParsedMessage, header: MessageHeader, pr
     raise AssertionError("unreachable")
 
 
+def _dispatch(
+    row: InboundMessage, parsed: ParsedMessage, header: MessageHeader, profile: FeedProfile
+) -> tuple[str, str, str, bool]:
+    """Run the message's handler in the caller's transaction: (status, ACK text, note, applied)."""
+    from .handlers import dispatch
+
+    actor = Actor(user_id=None, label=f"HL7 feed {profile.trust.ods_code}", role="system")
+    with acting_as(actor):
+        outcome = dispatch(parsed, profile=profile, message_id=row.pk, now=timezone.now())
+    status = InboundStatus.APPLIED if outcome.applied else InboundStatus.IGNORED
+    return status, build_ack(header, "AA", text=_msa_text(outcome.ack_text)), outcome.note, outcome.applied
+
+
 def build_ack(header: MessageHeader, code: str, **options: Any) -> str:
     """The core's ACK, read back before it is sent: a sender whose MSH-1/MSH-2 cannot be echoed
     (a field separator that is also an encoding character) is answered in the standard ones."""
@@ -271,6 +368,8 @@ def build_ack(header: MessageHeader, code: str, **options: Any) -> str:
     from wmin.feeds.hl7.parse import peek_header
 
     text = hl7ack.build_ack(header, code, **options)
+    if header.field_separator == "|" and header.encoding_characters in _STANDARD_ENCODING:
+        return text  # the usual separators always read back
     try:
         readable = peek_header(text).message_type == "ACK"
     except Exception:
@@ -291,8 +390,23 @@ def _finish(
     reason: str,
     location: str = "",
 ) -> Ack:
+    text, code, error_code = _answer_text(row, header, code, error_code, reason, location)
+    try:
+        _write_outcome(row, status, text, error_code, reason, applied=False)
+    except _AlreadyAcknowledged as done:
+        return Ack(done.ack, encoding, _ack_code(done.ack), row.pk)
+    return Ack(text, encoding, code, row.pk)
+
+
+def _answer_text(
+    row: InboundMessage, header: MessageHeader | None, code: str, error_code: str, reason: str, location: str = ""
+) -> tuple[str, str, str]:
+    """The ACK for a message answered without applying it: (text, MSA-1 code, ERR code)."""
     from wmin.feeds.hl7 import ack as hl7ack
 
+    if header is None:
+        text = hl7ack.build_reject(bytes(row.raw), reason)
+        return text, _ack_code(text) or "AR", ""
     if code == "AE" and not error_code:
         error_code = "207"
     # ERR carries a table 0357 code; an AR for an unknown sender has none, its MSA-3 says why.
@@ -303,22 +417,16 @@ def _finish(
         log.warning("hl7.ack_failed", extra={"inbound_id": row.pk, "error": str(exc)})
         text = hl7ack.build_reject(bytes(row.raw), reason)
         code = _ack_code(text) or code
-    try:
-        _write_outcome(row, status, text, error_code, reason, applied=False)
-    except _AlreadyAcknowledged as done:
-        return Ack(done.ack, encoding, _ack_code(done.ack), row.pk)
-    return Ack(text, encoding, code, row.pk)
+    return text, code, error_code
 
 
 def _finish_reject(row: InboundMessage, encoding: str, reason: str) -> Ack:
-    from wmin.feeds.hl7 import ack as hl7ack
-
-    text = hl7ack.build_reject(bytes(row.raw), reason)
+    text, code, _ = _answer_text(row, None, "AR", "", reason)
     try:
         _write_outcome(row, InboundStatus.REJECTED, text, "", reason, applied=False)
     except _AlreadyAcknowledged as done:
         return Ack(done.ack, encoding, _ack_code(done.ack), row.pk)
-    return Ack(text, encoding, _ack_code(text) or "AR", row.pk)
+    return Ack(text, encoding, code, row.pk)
 
 
 def _reject_unreadable(payload: bytes, peer: str, reason: str) -> Ack:
@@ -335,23 +443,35 @@ def _reject_unreadable(payload: bytes, peer: str, reason: str) -> Ack:
 
 def _write_outcome(row: InboundMessage, status: str, ack: str, error_code: str, error: str, *, applied: bool) -> None:
     """Record the outcome once: only the first worker to answer this row writes its ACK."""
-    error_code, error = error_code[:8], _clip(error, 4000)
-    applied_at = timezone.now() if applied else None
-    table = InboundMessage._meta.db_table
+    params = _outcome_params(row, status, ack, error_code, error, applied=applied)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = %s, ack = %s, error_code = %s, error = %s, trust_id = %s, "
-            "applied_at = COALESCE(%s, applied_at) WHERE id = %s AND ack = ''",
-            [status, ack, error_code, error, row.trust_id,
-             connection.ops.adapt_datetimefield_value(applied_at), row.pk],
-        )
+        cursor.execute(_outcome_sql(), params)
         updated = cursor.rowcount
     if not updated:
         current = InboundMessage.objects.filter(pk=row.pk).values_list("ack", flat=True).first() or ""
         raise _AlreadyAcknowledged(current)
-    row.status, row.ack, row.error_code, row.error = status, ack, error_code, error
-    if applied_at is not None:
-        row.applied_at = applied_at
+    _remember_outcome(row, params)
+
+
+def _outcome_sql() -> str:
+    return (
+        f"UPDATE {InboundMessage._meta.db_table} SET status = %s, ack = %s, error_code = %s, error = %s, "
+        "trust_id = %s, applied_at = COALESCE(%s, applied_at) WHERE id = %s AND ack = ''"
+    )
+
+
+def _outcome_params(
+    row: InboundMessage, status: str, ack: str, error_code: str, error: str, *, applied: bool
+) -> list[Any]:
+    applied_at = timezone.now() if applied else None
+    return [status, ack, error_code[:8], _clip(error, 4000), row.trust_id,
+            connection.ops.adapt_datetimefield_value(applied_at), row.pk]
+
+
+def _remember_outcome(row: InboundMessage, params: list[Any]) -> None:
+    row.status, row.ack, row.error_code, row.error = params[0], params[1], params[2], params[3]
+    if params[5] is not None:
+        row.applied_at = timezone.now()
 
 
 # Storing first -------------------------------------------------------------------------------
@@ -361,11 +481,8 @@ def _store(
     raw: bytes, header: MessageHeader | None, peer: str, encoding: str = "utf-8"
 ) -> tuple[InboundMessage, Ack | None]:
     """(a) and (b): the row for these bytes, or the original's ACK when it is a duplicate."""
-    facility = _clip(header.sending_facility_id if header else "", 80)
-    control_id = _clip(_text(header.control_id) if header else "", 80).strip()
-    message_type = _clip(_text(header.message_type) if header else "", 8)
-    trigger = _clip(_text(header.trigger) if header else "", 8)
-    fields = {"sending_facility": facility, "control_id": control_id, "message_type": message_type, "trigger": trigger}
+    fields = _key_fields(header)
+    facility, control_id = fields["sending_facility"], fields["control_id"]
     for attempt in range(3):
         try:
             if connection.in_atomic_block:  # a caller's transaction: a savepoint keeps it usable
@@ -393,6 +510,16 @@ def _store(
             log.warning("hl7.store_fallback", extra={"peer": peer})
             fields = {"sending_facility": "", "control_id": "", "message_type": "", "trigger": ""}
     raise RuntimeError("Could not store the message")
+
+
+def _key_fields(header: MessageHeader | None) -> dict[str, str]:
+    """The columns a stored message is found by: sender + MSH-10 (its key), type and trigger."""
+    return {
+        "sending_facility": _clip(header.sending_facility_id if header else "", 80),
+        "control_id": _clip(_text(header.control_id) if header else "", 80).strip(),
+        "message_type": _clip(_text(header.message_type) if header else "", 8),
+        "trigger": _clip(_text(header.trigger) if header else "", 8),
+    }
 
 
 def _duplicate(original: InboundMessage, raw: bytes, peer: str, fields: dict[str, str], encoding: str) -> Ack:
@@ -465,6 +592,156 @@ def _insert_row(raw: bytes, peer: str, fields: dict[str, str]) -> InboundMessage
 def _insert(*, raw: bytes, peer: str, message_type: str = "") -> InboundMessage:
     with transaction.atomic():
         return InboundMessage.objects.create(raw=raw, peer=_clip(peer, 80), message_type=message_type)
+
+
+# Arriving together ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """A single-message frame with a readable header and MSH-10: the kind that can share a commit."""
+
+    index: int
+    raw: bytes
+    text: str
+    encoding: str
+    peer: str
+    header: MessageHeader
+    fields: dict[str, str]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.fields["sending_facility"], self.fields["control_id"]
+
+
+def _arrival(index: int, payload: bytes, peer: str) -> _Arrival | None:
+    from wmin.feeds.hl7 import envelope
+
+    try:
+        messages = envelope.clean(payload)
+    except Exception:
+        return None  # the one-message path stores it and says why
+    if len(messages) != 1:
+        return None
+    header, _ = _peek(messages[0].text)
+    if header is None:
+        return None
+    fields = _key_fields(header)
+    if not fields["control_id"]:
+        return None
+    return _Arrival(index, payload, messages[0].text, messages[0].encoding, _clip(peer, 80), header, fields)
+
+
+def _store_together(arrivals: list[_Arrival]) -> dict[int, InboundMessage]:
+    """(a) One INSERT, committed, for every arrival whose key is new: frame index → its row."""
+    if not arrivals or not connection.features.can_return_rows_from_bulk_insert or connection.in_atomic_block:
+        return {}
+    table = InboundMessage._meta.db_table
+    received_at = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(received_at)
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, '', '', '', 1, '[]')"] * len(arrivals))
+    params: list[Any] = []
+    for a in arrivals:
+        f = a.fields
+        params += [stamp, a.peer, a.raw, f["sending_facility"], f["control_id"], f["message_type"], f["trigger"],
+                   InboundStatus.RECEIVED]
+    sql = (
+        f"INSERT INTO {table} (received_at, peer, raw, sending_facility, control_id, message_type, "
+        f'"trigger", status, error_code, error, ack, attempts, history) VALUES {rows} '
+        "ON CONFLICT DO NOTHING RETURNING id, sending_facility, control_id"
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            inserted = {(facility, control_id): pk for pk, facility, control_id in cursor.fetchall()}
+    except DatabaseError:
+        log.warning("hl7.store_together_failed", exc_info=True)
+        return {}  # each goes the one-message way, which says what it could not store
+    stored: dict[int, InboundMessage] = {}
+    for a in arrivals:
+        pk = inserted.get(a.key)
+        if pk is not None:
+            stored[a.index] = InboundMessage(
+                pk=pk, received_at=received_at, peer=a.peer, raw=a.raw, attempts=1, **a.fields
+            )
+    return stored
+
+
+def _apply_together(arrivals: list[_Arrival], stored: dict[int, InboundMessage]) -> dict[int, Ack]:
+    """(c)-(f) for the group in one transaction: every message's ACK, or none if any failed."""
+    answers: dict[int, Ack] = {}
+    outcomes: list[list[Any]] = []
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:  # a long lock wait fails the group over to one by one
+                    cursor.execute(f"SET LOCAL lock_timeout = '{GROUP_LOCK_TIMEOUT_MS}ms'")
+            for arrival in arrivals:
+                row = stored[arrival.index]
+                encoding = _codec(arrival.encoding)
+                verdict = _check(row, arrival.text, arrival.header, "", arrival.peer)
+                if verdict.parsed is None:
+                    text, code, error_code = _answer_text(
+                        row, verdict.header, verdict.code, verdict.error_code, verdict.reason, verdict.location
+                    )
+                    outcomes.append(_outcome_params(row, verdict.status, text, error_code, verdict.reason,
+                                                    applied=False))
+                else:
+                    assert verdict.header is not None and verdict.profile is not None
+                    status, text, note, applied = _dispatch(row, verdict.parsed, verdict.header, verdict.profile)
+                    code = "AA"
+                    outcomes.append(_outcome_params(row, status, text, "", note, applied=applied))
+                answers[arrival.index] = Ack(text, encoding, code, row.pk)
+            if _write_outcomes(outcomes) != len(outcomes):
+                raise _AlreadyAcknowledged("")  # someone answered one meanwhile: undo, go one by one
+    except Exception:
+        # A content error, a lost race for a new slot, a bug: nothing of the group was applied.
+        log.info("hl7.group_fell_back", extra={"messages": len(arrivals)}, exc_info=True)
+        return {}
+    for arrival, params in zip(arrivals, outcomes, strict=True):
+        _remember_outcome(stored[arrival.index], params)
+    return answers
+
+
+def _write_outcomes(outcomes: list[list[Any]]) -> int:
+    """Every row's outcome (the `_outcome_params` of each); how many rows took theirs."""
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.executemany(_outcome_sql(), outcomes)
+            return cursor.rowcount
+        # One statement for the group: PostgreSQL plans it once rather than once per message.
+        values = ", ".join(["(%s, %s, %s, %s, %s::bigint, %s::timestamptz, %s::bigint)"] * len(outcomes))
+        cursor.execute(
+            f"UPDATE {InboundMessage._meta.db_table} AS m SET status = v.status, ack = v.ack, "
+            "error_code = v.error_code, error = v.error, trust_id = v.trust_id, "
+            "applied_at = COALESCE(v.applied_at, m.applied_at) "
+            f"FROM (VALUES {values}) AS v(status, ack, error_code, error, trust_id, applied_at, id) "
+            "WHERE m.id = v.id AND m.ack = ''",
+            [value for params in outcomes for value in params],
+        )
+        return cursor.rowcount
+
+
+def _one_frame(payload: bytes, peer: str) -> Callable[[], bytes | None]:
+    return lambda: _guarded(peer, receive, payload, peer=peer)
+
+
+def _one_stored(row: InboundMessage, arrival: _Arrival) -> Callable[[], bytes | None]:
+    def answer() -> bytes | None:
+        ack = _guarded(arrival.peer, _process, row, arrival.text, arrival.encoding, arrival.header, "", arrival.peer)
+        return ack.encoded() if ack is not None else None
+
+    return answer
+
+
+def _guarded(who: str, step: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """One message's own path, for one frame of a group: its failure is its own (None: no ACK)."""
+    try:
+        result = step(*args, **kwargs)
+    except Exception:
+        log.exception("hl7.receive_failed", extra={"peer": who})
+        return None
+    return result
 
 
 # Checks --------------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 """The MLLP listener: every trust's RIS on long-lived connections, one ACK per frame, in order.
 
 asyncio owns the sockets; the Django work (store, parse, apply) runs through `asyncio.to_thread` on a
-bounded pool of worker threads, so many connections wait on the network at once while at most
-`max_workers` messages touch the database. Each connection has its own MllpDecoder and handles its
-frames one after another, so its ACKs go back in the order its messages came. A bad frame is stored
+bounded pool of worker threads, so many connections wait on the network at once. Frames that arrive
+while the database is busy wait in one queue and are taken as a group by the next free runner
+(`ingest.receive_together`: one INSERT and one transaction for the group, so a burst from many
+trusts shares its commits; a quiet feed's group is one message and waits for nothing). Each
+connection has its own MllpDecoder and sends its next frame's reply only after the last one, so its
+ACKs go back in the order its messages came. A bad frame is stored
 and answered like any other; an oversized frame is dropped by the decoder, recorded and answered AR;
 neither stops the connection. If the message cannot even be stored (the database is down) the
 connection is closed without an ACK, so the RIS sends it again rather than dropping it.
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
 DEFAULT_WORKERS = 8
+GROUP_RUNNERS = 1  # groups in the database at once: one, so the next gathers everything arriving meanwhile
+MAX_GROUP = 64
 READ_CHUNK = 65536
 SHUTDOWN_GRACE_SECONDS = 15.0
 
@@ -69,6 +74,11 @@ class MllpListener:
     handle: Callable[[bytes, str], bytes] | None = None  # tests and the bench may swap the ingest
     thread_initializer: Callable[[], None] | None = None
     pool: DjangoWorkerPool | None = None
+    group_runners: int = GROUP_RUNNERS
+    max_group: int = MAX_GROUP
+    _queue: asyncio.Queue | None = None
+    _runners: list[asyncio.Task] = field(default_factory=list)
+    _alone: set[asyncio.Task] = field(default_factory=set)
     _server: asyncio.base_events.Server | None = None
     _connections: set[asyncio.Task] = field(default_factory=set)
     _busy: set[asyncio.Task] = field(default_factory=set)
@@ -81,6 +91,11 @@ class MllpListener:
             max_workers=self.max_workers, thread_name_prefix="mllp-worker", initializer=self.thread_initializer
         )
         loop.set_default_executor(self.pool)  # asyncio.to_thread runs on this bounded pool
+        if self.handle is None:
+            self._queue = asyncio.Queue()
+            self._runners = [
+                asyncio.create_task(self._run_groups()) for _ in range(max(1, min(self.group_runners, self.max_workers)))
+            ]
         if sock is not None:
             self._server = await asyncio.start_server(
                 self._serve_connection, sock=sock, ssl=self.ssl_context, limit=READ_CHUNK * 4
@@ -106,6 +121,10 @@ class MllpListener:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=2)
+        for runner in self._runners:  # every connection has had its replies: nothing is queued
+            runner.cancel()
+        if self._runners:
+            await asyncio.wait(self._runners, timeout=2)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), timeout=2)
@@ -158,7 +177,7 @@ class MllpListener:
                         if not payloads:
                             break
                         for payload in payloads:
-                            reply = await asyncio.to_thread(self._handle, payload, peer)
+                            reply = await self._reply(payload, peer)
                             if reply is None:
                                 return  # not stored: close without an ACK so the RIS sends it again
                             writer.write(frame(reply))
@@ -175,6 +194,61 @@ class MllpListener:
                 await asyncio.wait_for(writer.wait_closed(), timeout=2)
             log.info("hl7.connection_closed", extra={"peer": peer})
 
+    async def _reply(self, payload: bytes, peer: str) -> bytes | None:
+        if self._queue is None:
+            return await asyncio.to_thread(self._handle, payload, peer)
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((payload, peer, future))
+        return await future
+
+    async def _run_groups(self) -> None:
+        """Take whatever frames are waiting (up to max_group), apply them together, answer each."""
+        assert self._queue is not None
+        while True:
+            group = [await self._queue.get()]
+            while len(group) < self.max_group and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            futures = [future for _, _, future in group]
+            try:
+                replies, leftovers = await asyncio.to_thread(
+                    self._handle_group, [(payload, peer) for payload, peer, _ in group]
+                )
+            except Exception:
+                log.exception("hl7.group_failed", extra={"messages": len(group)})
+                replies, leftovers = {}, []
+            for index, reply in replies.items():
+                _resolve(futures[index], reply)
+            for index, answer in leftovers:
+                task = asyncio.create_task(self._answer_alone(answer, futures[index]))
+                self._alone.add(task)
+                task.add_done_callback(self._alone.discard)
+            left = {index for index, _ in leftovers}
+            for index, future in enumerate(futures):  # none waits for ever: unanswered means not stored
+                if index not in replies and index not in left:
+                    _resolve(future, None)
+
+    async def _answer_alone(self, answer: Callable[[], bytes | None], future: asyncio.Future) -> None:
+        try:
+            reply = await asyncio.to_thread(self._call, answer)
+        except Exception:
+            log.exception("hl7.receive_failed")
+            reply = None
+        _resolve(future, reply)
+
+    def _handle_group(
+        self, frames: list[tuple[bytes, str]]
+    ) -> tuple[dict[int, bytes | None], list[tuple[int, Callable[[], bytes | None]]]]:
+        """In a worker thread: replies to frames from several connections, and the frames left over."""
+        return self._call(lambda: ingest.apply_together(frames))
+
+    @staticmethod
+    def _call(step: Callable[[], object]) -> object:
+        close_old_connections()
+        try:
+            return step()
+        finally:
+            close_old_connections()
+
     def _handle(self, payload: bytes, peer: str) -> bytes | None:
         """In a worker thread: the reply to one frame, or None when it could not be stored."""
         close_old_connections()
@@ -187,6 +261,11 @@ class MllpListener:
             return None
         finally:
             close_old_connections()
+
+
+def _resolve(future: asyncio.Future, reply: bytes | None) -> None:
+    if not future.done():
+        future.set_result(reply)
 
 
 def _too_large(exc: Exception, peer: str) -> bytes:

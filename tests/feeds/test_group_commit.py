@@ -1,0 +1,141 @@
+"""Frames that arrive together on several connections share their commits and lose nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+from django.db import connection, connections
+
+from slots.models import Slot, SlotStatus
+from tests.feeds.conftest import ack_code, ack_field, make_trust
+from tests.feeds.helpers import Feed
+from wmin.feeds.ingest import receive_together
+from wmin.feeds.models import InboundMessage, InboundStatus
+from wmin.feeds.simulator.messages import RisStyle
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PEER = "127.0.0.1:5000"
+
+
+@pytest.fixture
+def feed(transactional_db):
+    make_trust("RRK", ["RRK"])
+    return Feed(RisStyle("RRK"))
+
+
+class Statements:
+    """The SQL statements run, by verb and table."""
+
+    def __init__(self) -> None:
+        self.seen: Counter[str] = Counter()
+
+    def __call__(self, execute, sql, params, many, context):
+        words = sql.split()
+        tables = (w.strip('"') for w in words[1:5])
+        table = next((t for t in tables if t.startswith(("feeds_", "slots_"))), "")
+        self.seen[f"{words[0]} {table}"] += 1
+        return execute(sql, params, many, context)
+
+
+def together(*payloads: bytes) -> list[bytes | None]:
+    return receive_together([(payload, PEER) for payload in payloads])
+
+
+def test_a_group_is_stored_with_one_insert_and_answered_with_one_update(feed):
+    payloads = [feed.siu("S24", f"G{n}") for n in range(6)]
+    statements = Statements()
+    with connection.execute_wrapper(statements):
+        replies = together(*payloads)
+    assert [ack_code(r) for r in replies] == ["AA"] * 6
+    assert statements.seen["INSERT feeds_inboundmessage"] == 1
+    assert statements.seen["UPDATE feeds_inboundmessage"] == 1
+    assert set(Slot.objects.filter(ris_slot_id__startswith="G").values_list("status", flat=True)) == {SlotStatus.OPEN}
+    rows = InboundMessage.objects.filter(control_id__in=feed.sent)
+    assert sorted(rows.values_list("status", flat=True)) == [InboundStatus.APPLIED] * 6
+    assert all(row.ack and row.applied_at for row in rows)
+
+
+def test_replies_come_back_in_the_order_the_frames_came(feed):
+    payloads = [feed.siu("S24", f"O{n}") for n in range(5)]
+    replies = together(*payloads)
+    assert [ack_field(r, "MSA", 2) for r in replies] == feed.sent
+
+
+def test_a_content_error_in_a_group_is_answered_ae_and_the_rest_still_apply(feed):
+    good = [feed.siu("S24", f"E{n}") for n in range(3)]
+    bad = feed.siu("S24", "EBAD", scanner_id="", exam_code="ZZTOP")
+    replies = together(good[0], bad, good[1], good[2])
+    assert [ack_code(r) for r in replies] == ["AA", "AE", "AA", "AA"]
+    assert Slot.objects.filter(ris_slot_id__in=["E0", "E1", "E2"]).count() == 3
+    assert not Slot.objects.filter(ris_slot_id="EBAD").exists()
+    row = InboundMessage.objects.get(control_id=feed.sent[3])
+    assert (row.status, row.error_code) == (InboundStatus.CONTENT_ERROR, "103")
+
+
+def test_the_same_message_twice_in_a_group_is_applied_once_and_answered_alike(feed):
+    payload = feed.siu("S24", "TWICE")
+    first, second = together(payload, payload)
+    assert first == second and ack_code(first) == "AA"
+    row = InboundMessage.objects.get(control_id=feed.sent[-1])
+    assert (row.attempts, Slot.objects.get(ris_slot_id="TWICE").version) == (2, 1)
+
+
+def test_a_message_stored_earlier_gets_its_first_ack_and_changes_nothing(feed):
+    payload = feed.siu("S24", "AGAIN")
+    (original,) = together(payload)
+    fresh = feed.siu("S24", "NEW")
+    again, new = together(payload, fresh)
+    assert again == original
+    assert ack_code(new) == "AA"
+    assert Slot.objects.get(ris_slot_id="AGAIN").version == 1
+
+
+def test_frames_a_group_cannot_take_are_stored_and_answered_on_their_own(feed):
+    unknown = Feed(RisStyle("NOBODY")).siu("S24", "U1")
+    garbage = b"this is not HL7 at all"
+    no_control_id = feed.siu("S24", "NC1").replace(feed.sent[-1].encode(), b"", 1)
+    good = feed.siu("S24", "OK1")
+    replies = together(unknown, garbage, no_control_id, good)
+    assert [ack_code(r) for r in replies] == ["AR", "AR", "AE", "AA"]  # MSH-10 is required
+    assert InboundMessage.objects.filter(raw=garbage, status=InboundStatus.REJECTED).exists()
+    assert InboundMessage.objects.filter(raw=no_control_id, status=InboundStatus.CONTENT_ERROR).exists()
+    assert list(Slot.objects.values_list("ris_slot_id", flat=True)) == ["OK1"]
+
+
+def test_a_later_event_in_the_same_group_applies_on_top_of_the_earlier(feed):
+    opened = feed.siu("S24", "SEQ")
+    blocked = feed.siu("S23", "SEQ")
+    replies = together(opened, blocked)
+    assert [ack_code(r) for r in replies] == ["AA", "AA"]
+    slot = Slot.objects.get(ris_slot_id="SEQ")
+    assert (slot.status, slot.pooled, slot.version) == (SlotStatus.BLOCKED, False, 2)
+
+
+def test_a_slot_locked_elsewhere_holds_up_only_its_own_message(feed, client_for):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and lock_timeout are PostgreSQL's; SQLite locks the whole database")
+    with client_for() as ris:
+        assert ack_code(ris.exchange(feed.siu("S24", "LOCKED"))) == "AA"
+    blocked_payload, free_payload = feed.siu("S23", "LOCKED"), feed.siu("S24", "FREE")
+    clerk = connections.create_connection("default")  # a booking transaction holding the slot's row
+    clerk.set_autocommit(False)
+    with clerk.cursor() as cursor:
+        cursor.execute("SELECT id FROM slots_slot WHERE ris_slot_id = %s FOR UPDATE", ["LOCKED"])
+    blocked_reply: list[bytes] = []
+    waiting = threading.Thread(target=lambda: blocked_reply.append(client_for().exchange(blocked_payload)))
+    waiting.start()
+    try:
+        time.sleep(0.3)  # the S23 is now waiting on the clerk's lock
+        started = time.monotonic()
+        with client_for() as other:
+            assert ack_code(other.exchange(free_payload)) == "AA"
+        assert time.monotonic() - started < 5 and not blocked_reply  # answered while the S23 still waits
+    finally:
+        clerk.rollback()
+        clerk.close()
+    waiting.join(30)
+    assert [ack_code(r) for r in blocked_reply] == ["AA"]
+    assert Slot.objects.get(ris_slot_id="LOCKED").status == SlotStatus.BLOCKED
