@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 
 import pytest
 from django.db import connection, connections
@@ -27,17 +26,18 @@ def feed(transactional_db):
 
 
 class Statements:
-    """The SQL statements run, by verb and table."""
+    """The SQL statements run."""
 
     def __init__(self) -> None:
-        self.seen: Counter[str] = Counter()
+        self.sql: list[str] = []
 
     def __call__(self, execute, sql, params, many, context):
-        words = sql.split()
-        tables = (w.strip('"') for w in words[1:5])
-        table = next((t for t in tables if t.startswith(("feeds_", "slots_"))), "")
-        self.seen[f"{words[0]} {table}"] += 1
+        self.sql.append(" ".join(sql.replace('"', "").split()))
         return execute(sql, params, many, context)
+
+    def count(self, verb: str, table: str) -> int:
+        where = {"SELECT": f"FROM {table} ", "INSERT": f"INTO {table} ", "UPDATE": f"UPDATE {table} "}[verb]
+        return sum(sql.startswith(verb) and where in sql + " " for sql in self.sql)
 
 
 def together(*payloads: bytes) -> list[bytes | None]:
@@ -50,8 +50,8 @@ def test_a_group_is_stored_with_one_insert_and_answered_with_one_update(feed):
     with connection.execute_wrapper(statements):
         replies = together(*payloads)
     assert [ack_code(r) for r in replies] == ["AA"] * 6
-    assert statements.seen["INSERT feeds_inboundmessage"] == 1
-    assert statements.seen["UPDATE feeds_inboundmessage"] == 1
+    assert statements.count("INSERT", "feeds_inboundmessage") == 1
+    assert statements.count("UPDATE", "feeds_inboundmessage") == 1
     assert set(Slot.objects.filter(ris_slot_id__startswith="G").values_list("status", flat=True)) == {SlotStatus.OPEN}
     rows = InboundMessage.objects.filter(control_id__in=feed.sent)
     assert sorted(rows.values_list("status", flat=True)) == [InboundStatus.APPLIED] * 6
@@ -139,3 +139,15 @@ def test_a_slot_locked_elsewhere_holds_up_only_its_own_message(feed, client_for)
     waiting.join(30)
     assert [ack_code(r) for r in blocked_reply] == ["AA"]
     assert Slot.objects.get(ris_slot_id="LOCKED").status == SlotStatus.BLOCKED
+
+
+def test_a_group_reads_and_locks_the_slots_it_names_in_one_query(feed):
+    together(*[feed.siu("S24", f"K{n}") for n in range(4)])
+    statements = Statements()
+    with connection.execute_wrapper(statements):
+        replies = together(*[feed.siu("S23", f"K{n}") for n in range(4)])
+    assert [ack_code(r) for r in replies] == ["AA"] * 4
+    assert statements.count("SELECT", "slots_slot") == 1
+    assert set(Slot.objects.filter(ris_slot_id__startswith="K").values_list("status", "version")) == {
+        (SlotStatus.BLOCKED, 2)
+    }

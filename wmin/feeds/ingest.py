@@ -669,6 +669,8 @@ def _store_together(arrivals: list[_Arrival]) -> dict[int, InboundMessage]:
 
 def _apply_together(arrivals: list[_Arrival], stored: dict[int, InboundMessage]) -> dict[int, Ack]:
     """(c)-(f) for the group in one transaction: every message's ACK, or none if any failed."""
+    from .handlers.slots import slots_locked_together
+
     answers: dict[int, Ack] = {}
     outcomes: list[list[Any]] = []
     try:
@@ -676,22 +678,25 @@ def _apply_together(arrivals: list[_Arrival], stored: dict[int, InboundMessage])
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:  # a long lock wait fails the group over to one by one
                     cursor.execute(f"SET LOCAL lock_timeout = '{GROUP_LOCK_TIMEOUT_MS}ms'")
-            for arrival in arrivals:
-                row = stored[arrival.index]
-                encoding = _codec(arrival.encoding)
-                verdict = _check(row, arrival.text, arrival.header, "", arrival.peer)
-                if verdict.parsed is None:
-                    text, code, error_code = _answer_text(
-                        row, verdict.header, verdict.code, verdict.error_code, verdict.reason, verdict.location
-                    )
-                    outcomes.append(_outcome_params(row, verdict.status, text, error_code, verdict.reason,
-                                                    applied=False))
-                else:
-                    assert verdict.header is not None and verdict.profile is not None
-                    status, text, note, applied = _dispatch(row, verdict.parsed, verdict.header, verdict.profile)
-                    code = "AA"
-                    outcomes.append(_outcome_params(row, status, text, "", note, applied=applied))
-                answers[arrival.index] = Ack(text, encoding, code, row.pk)
+            verdicts = [
+                _check(stored[a.index], a.text, a.header, "", a.peer) for a in arrivals
+            ]
+            with slots_locked_together((v.parsed, v.profile) for v in verdicts if v.parsed and v.profile):
+                for arrival, verdict in zip(arrivals, verdicts, strict=True):
+                    row = stored[arrival.index]
+                    if verdict.parsed is None:
+                        text, code, error_code = _answer_text(
+                            row, verdict.header, verdict.code, verdict.error_code, verdict.reason, verdict.location
+                        )
+                        outcomes.append(
+                            _outcome_params(row, verdict.status, text, error_code, verdict.reason, applied=False)
+                        )
+                    else:
+                        assert verdict.header is not None and verdict.profile is not None
+                        status, text, note, applied = _dispatch(row, verdict.parsed, verdict.header, verdict.profile)
+                        code = "AA"
+                        outcomes.append(_outcome_params(row, status, text, "", note, applied=applied))
+                    answers[arrival.index] = Ack(text, _codec(arrival.encoding), code, row.pk)
             if _write_outcomes(outcomes) != len(outcomes):
                 raise _AlreadyAcknowledged("")  # someone answered one meanwhile: undo, go one by one
     except Exception:

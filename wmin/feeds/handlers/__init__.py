@@ -104,6 +104,7 @@ def dispatch(parsed: ParsedMessage, *, profile: FeedProfile, message_id: int, no
     context = FeedContext(profile=profile, header=header, message_id=message_id, now=now)
     if message_type == "SIU":
         return slots.handle(parsed, context)
+    slots.forget_slots_read_together()  # the others may change any slot of the trust's
     if message_type in {"ORM", "OMI"}:
         return orders.handle(parsed, context)
     if message_type == "ADT":

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -63,6 +65,7 @@ from . import FeedContext, Outcome, aware, bodies
 
 if TYPE_CHECKING:
     from wmin.feeds.hl7.model import ParsedMessage, SlotEvent
+    from wmin.feeds.models import FeedProfile
 
 OPENED = "opened"
 BLOCKED = "blocked"
@@ -298,16 +301,60 @@ _DATETIMES = frozenset({"starts_at", "ends_at", "status_changed_at", "last_event
 
 
 def _locked_slot(trust_id: int, slot_id: str) -> Slot | None:
-    """The slot, locked for this transaction, with the id of its active hub booking (one query)."""
+    """The slot, locked for this transaction, with the id of its active hub booking (one query,
+    or none when `slots_locked_together` read it for this message's group)."""
+    together = getattr(_group, "slots", None)
+    if together is not None and (trust_id, slot_id) in together:
+        return together.pop((trust_id, slot_id))  # once: after this message it may have changed
+    found = _locked_slots(trust_id, [slot_id])
+    return found[0] if found else None
+
+
+def _locked_slots(trust_id: int, slot_ids: list[str]) -> list[Slot]:
     lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
-    placeholders = ", ".join(["%s"] * len(ACTIVE_BOOKING_STATUSES))
+    statuses = ", ".join(["%s"] * len(ACTIVE_BOOKING_STATUSES))
+    wanted = ", ".join(["%s"] * len(slot_ids))
     sql = (
         f"SELECT {', '.join('s.' + c for c in _SLOT_COLUMNS)}, "
-        f"(SELECT b.id FROM {Booking._meta.db_table} b WHERE b.slot_id = s.id AND b.status IN ({placeholders}) "
-        f"LIMIT 1) AS active_booking_id FROM {Slot._meta.db_table} s WHERE s.trust_id = %s AND s.ris_slot_id = %s{lock}"
+        f"(SELECT b.id FROM {Booking._meta.db_table} b WHERE b.slot_id = s.id AND b.status IN ({statuses}) "
+        f"LIMIT 1) AS active_booking_id FROM {Slot._meta.db_table} s "
+        f"WHERE s.trust_id = %s AND s.ris_slot_id IN ({wanted}) ORDER BY s.id{lock}"
     )
-    found = list(Slot.objects.raw(sql, [*ACTIVE_BOOKING_STATUSES, trust_id, slot_id]))
-    return found[0] if found else None
+    return list(Slot.objects.raw(sql, [*ACTIVE_BOOKING_STATUSES, trust_id, *slot_ids]))
+
+
+_group = threading.local()
+
+
+@contextmanager
+def slots_locked_together(parsed_messages: Iterable[tuple[ParsedMessage, FeedProfile]]) -> Iterator[None]:
+    """Lock and read every slot a group of SIU messages names, one query per trust, in id order
+    (so two groups never deadlock); each message's first look at its slot then costs nothing.
+    Inside, a handler that may change other slots calls `forget_slots_read_together`."""
+    wanted: dict[int, set[str]] = {}
+    for parsed, profile in parsed_messages:
+        if (parsed.header.message_type or "").upper() != "SIU":
+            continue
+        for event in bodies(parsed):
+            slot_id = (event.filler_appointment_id or event.placer_appointment_id or "").strip()
+            if slot_id and len(slot_id) <= MAX_SLOT_ID:
+                wanted.setdefault(profile.trust_id, set()).add(slot_id)
+    together: dict[tuple[int, str], Slot | None] = {}
+    for trust_id, slot_ids in wanted.items():
+        together.update({(trust_id, slot_id): None for slot_id in slot_ids})
+        for slot in _locked_slots(trust_id, sorted(slot_ids)):
+            together[(trust_id, slot.ris_slot_id)] = slot
+    _group.slots = together
+    try:
+        yield
+    finally:
+        _group.slots = None
+
+
+def forget_slots_read_together() -> None:
+    together = getattr(_group, "slots", None)
+    if together:
+        together.clear()
 
 
 def _insert_slot(*, now: datetime, **values: object) -> Slot:
