@@ -1,4 +1,5 @@
 """HL7 ingest over MLLP: python -m bench.hl7_ingest [--messages 2000] [--connections 8] [--workers 8]
+[--processes 1] [--group-runners 1]
 
 Generates N SIU messages (S24 releases, then S12 local bookings of some of them and of new slots),
 starts `manage.py run_mllp` in its own process (its own core) against a fresh benchmark database
@@ -256,11 +257,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=8, help="the listener's worker threads")
     parser.add_argument("--processes", type=int, default=1, help="listener processes sharing the port")
+    parser.add_argument("--group-runners", type=int, default=1,
+                        help="groups of frames each listener applies at once (MLLP_GROUP_RUNNERS)")
     parser.add_argument("--profile", action="store_true", help="also profile ingest in this process")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
 
     env, database = bench_environment()
+    env["MLLP_GROUP_RUNNERS"] = str(args.group_runners)
     os.environ.update({k: v for k, v in env.items() if k in ("DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY",
                                                              "DJANGO_ALLOWED_HOSTS", "LOG_LEVEL")})
     os.environ.pop("REDIS_URL", None)
@@ -304,7 +308,8 @@ def main() -> None:
     stored = InboundMessage.objects.filter(control_id__in=[f"B{n:09d}" for n in range(args.messages)]).count()
     rate = args.messages / seconds
     print(f"\n{args.messages} SIU messages (S24/S12, {size:.0f} bytes avg), {args.connections} connections, "
-          f"{args.processes} listener process(es) x {args.workers} workers, {os.cpu_count()} CPUs, {database}")
+          f"{args.processes} listener process(es) x {args.workers} workers, {args.group_runners} group runner(s), "
+          f"{os.cpu_count()} CPUs, {database}")
     print(f"{'':34}{'msg/s':>9}{'p50 ms':>9}{'p95 ms':>9}")
     print(f"{'ingest over MLLP (store+apply+ACK)':34}{rate:9.0f}{percentile(latencies, .5) * 1000:9.1f}"
           f"{percentile(latencies, .95) * 1000:9.1f}")

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
 DEFAULT_WORKERS = 8
-GROUP_RUNNERS = 1  # groups in the database at once: one, so the next gathers everything arriving meanwhile
+GROUP_RUNNERS = 1  # groups in the database at once (settings.MLLP_GROUP_RUNNERS for run_mllp)
 MAX_GROUP = 64
 READ_CHUNK = 65536
 SHUTDOWN_GRACE_SECONDS = 15.0
@@ -318,7 +318,12 @@ async def serve(
 ) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully."""
     context = tls_context()
-    listener = MllpListener(max_workers=max_workers, max_message_bytes=max_message_bytes, ssl_context=context)
+    listener = MllpListener(
+        max_workers=max_workers,
+        max_message_bytes=max_message_bytes,
+        ssl_context=context,
+        group_runners=settings.MLLP_GROUP_RUNNERS,
+    )
     bound_host, bound_port = await listener.start(host, port, sock=sock)
     if on_ready is not None:
         on_ready(bound_host, bound_port, context is not None)
