@@ -11,19 +11,24 @@ The model (a transportation problem, solved exactly as a min-cost flow):
 - Cost of patient i in bin j (integer, COST_SCALE units):
 
       travel_per_km * road_km(i, j)  +  wait_per_day * urgency(i) * day_offset(j)
+                                     +  overdue_per_day * days_overdue(i, j)
 
-  where urgency(i) = priority_weight(i) * (1 + min(days_waited, WAIT_CAP_DAYS) / WAIT_CAP_DAYS).
+  where urgency(i) = priority_weight(i) * (1 + min(days_waited, WAIT_CAP_DAYS) / WAIT_CAP_DAYS)
+  and days_overdue(i, j) = max(0, day_offset(j) - max(0, book_by_days - days_waited(i))): the days
+  the scan would fall after the patient has waited `book_by_days` (5 weeks: a week before DM01's
+  6, so that a patient who does not attend or cancels can still be booked again before 6 weeks).
   The longer and more urgently someone has waited, the more each further day costs, so they get the
-  earlier days.
+  earlier days; a patient whose 5 weeks fall within the horizon gets, before anyone with slack, a
+  slot before that day, even one further away within their travel limit.
 - Each patient may stay unassigned at a penalty larger than any of their assignments, scaled by
-  urgency so that one point of urgency outweighs any travel difference: nobody is left out while a
-  bin they can reach has room, and nobody is left out for a patient at least one urgency point below
-  them (an urgent or suspected-cancer referral always is, against a routine one) who holds a bin
-  they could have had. Closer than that, a longer wait is weighed against travel.
+  urgency so that one point of urgency outweighs any travel and overdue difference: nobody is left
+  out while a bin they can reach has room, and nobody is left out for a patient at least one urgency
+  point below them (an urgent or suspected-cancer referral always is, against a routine one) who
+  holds a bin they could have had. Closer than that, a longer wait is weighed against travel.
 
 Apart from travel, which is the same for every bin of a site, a patient-bin arc depends only on the
-patient's per-day cost and earliest day. Patients sharing both form a class, so the network routes
-patient -> (site, class) -> bin: exactly the costs and choices of the direct patient -> bin arcs, with
+patient's per-day cost, earliest day and due day. Patients sharing all three form a class, so the
+network routes patient -> (site, class) -> bin: exactly the costs and choices of the direct patient -> bin arcs, with
 about twenty arcs per patient instead of hundreds.
 
 The results are proposals: the services layer turns assignments into offers, never bookings.
@@ -61,6 +66,11 @@ FloatArray = npt.NDArray[np.float64]
 class AllocationWeights:
     travel_per_km: float = 1.0
     wait_per_day: float = 2.0  # per day of delay for a fresh routine patient: 1 day sooner ~ 2 km
+    # Scans due by this many days of waiting: 5 weeks, a week before DM01's 6, so that a DNA or a
+    # cancellation can be booked again in time. Each day a scan falls later costs overdue_per_day
+    # more (1 day sooner for a patient past it ~ 10 km).
+    book_by_days: int = SIX_WEEKS_DAYS - 7
+    overdue_per_day: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -187,6 +197,8 @@ class CostModel:
     pair_group: npt.NDArray[np.intp]
     pair_travel_cost: IntArray
     per_day_cost: IntArray  # per patient
+    due_day: IntArray  # per patient: the day offset they reach book_by_days (0 if already past)
+    per_overdue_day_cost: int  # for each day of a bin beyond a patient's due_day
     unassigned_penalty: IntArray  # per patient
     group_bins: npt.NDArray[np.intp]  # bin indices, grouped, each group by day
     group_start: npt.NDArray[np.intp]  # group g's bins are group_bins[group_start[g]:group_start[g+1]]
@@ -213,7 +225,17 @@ class CostModel:
         if np.any(self.problem.bin_day_offset[bins] < self.earliest_day[patients]):
             raise ValueError("an assignment is sooner than the patient can do")
         travel = self.pair_travel_cost[order][found] if len(wanted) else np.empty(0, np.int64)
-        return travel + self.per_day_cost[patients] * self.problem.bin_day_offset[bins]
+        offsets = self.problem.bin_day_offset[bins]
+        return (
+            travel
+            + self.per_day_cost[patients] * offsets
+            + self.overdue_cost(offsets, self.due_day[patients])
+        )
+
+    def overdue_cost(self, day_offset: npt.ArrayLike, due_day: npt.ArrayLike) -> IntArray:
+        """The overdue term of the cost: per day of `day_offset` beyond `due_day`."""
+        over = np.maximum(np.asarray(day_offset, dtype=np.int64) - np.asarray(due_day, dtype=np.int64), 0)
+        return self.per_overdue_day_cost * over
 
     def objective(self, assigned_bin: IntArray) -> int:
         assigned = np.flatnonzero(assigned_bin >= 0)
@@ -248,16 +270,24 @@ def build_cost_model(problem: AllocationProblem, weights: AllocationWeights | No
     pair_travel_cost = np.rint(COST_SCALE * weights.travel_per_km * pair_km).astype(np.int64)
     urgency = problem.urgency()
     per_day_cost = np.rint(COST_SCALE * weights.wait_per_day * urgency).astype(np.int64)
+    beyond = problem.horizon_days + 1
+    due_day = np.clip(weights.book_by_days - problem.days_waited, 0, beyond).astype(np.int64)
+    per_overdue_day_cost = round(COST_SCALE * weights.overdue_per_day)
     worst_travel = int(pair_travel_cost.max()) if pair_travel_cost.size else 0
-    unassigned_penalty = per_day_cost * (problem.horizon_days + 1) + np.ceil(
-        urgency * (worst_travel + 1)
-    ).astype(np.int64)
+    worst_overdue = per_overdue_day_cost * beyond
+    unassigned_penalty = (
+        per_day_cost * beyond
+        + per_overdue_day_cost * (beyond - due_day)
+        + np.ceil(urgency * (worst_travel + worst_overdue + 1)).astype(np.int64)
+    )
     return CostModel(
         problem=problem,
         pair_patient=pair_patient,
         pair_group=pair_group,
         pair_travel_cost=pair_travel_cost,
         per_day_cost=per_day_cost,
+        due_day=due_day,
+        per_overdue_day_cost=per_overdue_day_cost,
         unassigned_penalty=unassigned_penalty,
         group_bins=group_bins,
         group_start=group_start,
@@ -347,16 +377,19 @@ class _Network:
 def _build_network(model: CostModel) -> _Network:
     problem = model.problem
     n, n_bins = problem.n_patients, problem.n_bins
-    # A class: patients with the same per-day cost and the same earliest day are interchangeable.
+    # A class: patients with the same per-day cost, earliest day and due day are interchangeable
+    # (the per-day cost already depends on days waited, so the due day adds hardly any classes).
     classes, patient_class = np.unique(
-        np.column_stack([model.per_day_cost, model.earliest_day]), axis=0, return_inverse=True
+        np.column_stack([model.per_day_cost, model.earliest_day, model.due_day]),
+        axis=0,
+        return_inverse=True,
     )
     patient_class = patient_class.reshape(-1)
     class_key = model.pair_group * len(classes) + patient_class[model.pair_patient]
     class_keys, pair_class_node = np.unique(class_key, return_inverse=True)
     pair_class_node = pair_class_node.reshape(-1)
     node_group, node_class = class_keys // len(classes), class_keys % len(classes)
-    node_day_cost = classes[node_class, 0]
+    node_day_cost, node_due_day = classes[node_class, 0], classes[node_class, 2]
 
     node_first = model.first_position(node_group, classes[node_class, 1])
     bins_per_node = model.group_start[node_group + 1] - node_first
@@ -380,7 +413,8 @@ def _build_network(model: CostModel) -> _Network:
             first_class_node + class_bin_node,
             first_bin_node + class_bin_bin,
             problem.bin_capacity[class_bin_bin],
-            node_day_cost[class_bin_node] * problem.bin_day_offset[class_bin_bin],
+            node_day_cost[class_bin_node] * problem.bin_day_offset[class_bin_bin]
+            + model.overdue_cost(problem.bin_day_offset[class_bin_bin], node_due_day[class_bin_node]),
         ),
         (first_bin_node + np.arange(n_bins), np.full(n_bins, sink), problem.bin_capacity, np.zeros(n_bins)),
     ]
@@ -489,7 +523,12 @@ def greedy_baseline(
             if position == group_end[group]:
                 continue
             bin_index = int(model.group_bins[position])
-            cost = travel_cost + model.per_day_cost[patient] * problem.bin_day_offset[bin_index]
+            offset = problem.bin_day_offset[bin_index]
+            cost = (
+                travel_cost
+                + model.per_day_cost[patient] * offset
+                + int(model.overdue_cost(offset, model.due_day[patient]))
+            )
             if best_cost is None or cost < best_cost:
                 best_cost, best = cost, (group, bin_index)
         if best is None:
@@ -607,7 +646,12 @@ def _transportation_lp(model: CostModel):
     var_travel = np.repeat(model.pair_travel_cost, bins_per_pair)
     allowed = problem.bin_day_offset[var_bin] >= model.earliest_day[var_patient]
     var_patient, var_bin, var_travel = var_patient[allowed], var_bin[allowed], var_travel[allowed]
-    var_cost = var_travel + model.per_day_cost[var_patient] * problem.bin_day_offset[var_bin]
+    var_offset = problem.bin_day_offset[var_bin]
+    var_cost = (
+        var_travel
+        + model.per_day_cost[var_patient] * var_offset
+        + model.overdue_cost(var_offset, model.due_day[var_patient])
+    )
     n, n_vars = problem.n_patients, len(var_patient) + problem.n_patients
     everyone = np.arange(n)
     # each patient: sum of their pair variables + their 'unassigned' variable = 1
