@@ -56,6 +56,7 @@ PRIORITY_WEIGHT = {"urgent": 8.0, "cancer": 6.0, "soon": 2.0, "routine": 1.0}
 ACCESS_STEP_FREE, ACCESS_HEARING_LOOP, ACCESS_BARIATRIC = 1, 2, 4
 ALL_ACCESS_FEATURES = ACCESS_STEP_FREE | ACCESS_HEARING_LOOP | ACCESS_BARIATRIC
 SIX_WEEKS_DAYS = 42
+NO_LATEST_DAY = 10**6  # patient_latest_day when any day of the horizon will do
 THIRTEEN_WEEKS_DAYS = 91
 
 IntArray = npt.NDArray[np.int64]
@@ -93,12 +94,15 @@ class AllocationProblem:
     bin_compat: IntArray
     # Optional hard constraints; None means "none".
     patient_earliest_day: IntArray | None = None  # first day offset they can do (notice, preparation)
+    # Last day offset worth offering: for a patient already booked, sooner than their booking.
+    patient_latest_day: IntArray | None = None
     patient_needs: IntArray | None = None  # ACCESS_* bits the site must have
     bin_features: IntArray | None = None  # ACCESS_* bits; the same for every bin of a site
 
     def __post_init__(self) -> None:
         defaults = {
             "patient_earliest_day": lambda: np.zeros(len(self.patient_id)),
+            "patient_latest_day": lambda: np.full(len(self.patient_id), NO_LATEST_DAY),
             "patient_needs": lambda: np.zeros(len(self.patient_id)),
             "bin_features": lambda: np.full(len(self.bin_id), ALL_ACCESS_FEATURES),
         }
@@ -149,6 +153,7 @@ _COLUMN_TYPES = {
     "bin_capacity": np.int64,
     "bin_compat": np.int64,
     "patient_earliest_day": np.int64,
+    "patient_latest_day": np.int64,
     "patient_needs": np.int64,
     "bin_features": np.int64,
 }
@@ -204,6 +209,7 @@ class CostModel:
     group_start: npt.NDArray[np.intp]  # group g's bins are group_bins[group_start[g]:group_start[g+1]]
     bin_group: npt.NDArray[np.intp]
     earliest_day: IntArray  # per patient, clipped to [0, horizon + 1]
+    latest_day: IntArray  # per patient, clipped to [-1, horizon]
     build_seconds: float
 
     def first_position(self, groups: npt.ArrayLike, earliest_day: npt.ArrayLike) -> npt.NDArray[np.intp]:
@@ -224,6 +230,8 @@ class CostModel:
             raise ValueError("an assignment is out of the patient's reach, exam or access needs")
         if np.any(self.problem.bin_day_offset[bins] < self.earliest_day[patients]):
             raise ValueError("an assignment is sooner than the patient can do")
+        if np.any(self.problem.bin_day_offset[bins] > self.latest_day[patients]):
+            raise ValueError("an assignment is no sooner than the booking the patient holds")
         travel = self.pair_travel_cost[order][found] if len(wanted) else np.empty(0, np.int64)
         offsets = self.problem.bin_day_offset[bins]
         return (
@@ -293,6 +301,7 @@ def build_cost_model(problem: AllocationProblem, weights: AllocationWeights | No
         group_start=group_start,
         bin_group=bin_group,
         earliest_day=np.clip(problem.patient_earliest_day, 0, problem.horizon_days + 1),
+        latest_day=np.clip(problem.patient_latest_day, -1, problem.horizon_days),
         build_seconds=time.perf_counter() - started,
     )
 
@@ -377,10 +386,11 @@ class _Network:
 def _build_network(model: CostModel) -> _Network:
     problem = model.problem
     n, n_bins = problem.n_patients, problem.n_bins
-    # A class: patients with the same per-day cost, earliest day and due day are interchangeable
-    # (the per-day cost already depends on days waited, so the due day adds hardly any classes).
+    # A class: patients with the same per-day cost, earliest, latest and due day are interchangeable
+    # (the per-day cost already depends on days waited, so the due day adds hardly any classes, and
+    # only patients already booked have a latest day).
     classes, patient_class = np.unique(
-        np.column_stack([model.per_day_cost, model.earliest_day, model.due_day]),
+        np.column_stack([model.per_day_cost, model.earliest_day, model.due_day, model.latest_day]),
         axis=0,
         return_inverse=True,
     )
@@ -392,7 +402,8 @@ def _build_network(model: CostModel) -> _Network:
     node_day_cost, node_due_day = classes[node_class, 0], classes[node_class, 2]
 
     node_first = model.first_position(node_group, classes[node_class, 1])
-    bins_per_node = model.group_start[node_group + 1] - node_first
+    node_end = model.first_position(node_group, classes[node_class, 3] + 1)
+    bins_per_node = np.maximum(node_end - node_first, 0)
     class_bin_node = np.repeat(np.arange(len(class_keys)), bins_per_node)
     offset = np.arange(len(class_bin_node)) - np.repeat(
         np.cumsum(bins_per_node) - bins_per_node, bins_per_node
@@ -506,21 +517,27 @@ def greedy_baseline(
     group_end = model.group_start[1:]
     pair_start = np.searchsorted(model.pair_patient, np.arange(problem.n_patients + 1))
     first_allowed = model.first_position(model.pair_group, model.earliest_day[model.pair_patient])
+    end_allowed = model.first_position(model.pair_group, model.latest_day[model.pair_patient] + 1)
     assigned_bin = np.full(problem.n_patients, -1, dtype=np.int64)
     for patient in np.lexsort((problem.patient_id, -problem.days_waited, -problem.urgency())):
         pairs = slice(pair_start[patient], pair_start[patient + 1])
         groups, travel = model.pair_group[pairs], model.pair_travel_cost[pairs]
-        positions = np.maximum(next_position[groups], first_allowed[pairs])
+        positions, ends = np.maximum(next_position[groups], first_allowed[pairs]), end_allowed[pairs]
         if nearest_site_only and len(groups):
             nearest = slice(int(np.argmin(travel)), int(np.argmin(travel)) + 1)
-            groups, travel, positions = groups[nearest], travel[nearest], positions[nearest]
+            groups, travel, positions, ends = (
+                groups[nearest],
+                travel[nearest],
+                positions[nearest],
+                ends[nearest],
+            )
         best_cost, best = None, None
-        for group, position, travel_cost in zip(
-            groups.tolist(), positions.tolist(), travel.tolist(), strict=True
+        for group, position, end, travel_cost in zip(
+            groups.tolist(), positions.tolist(), ends.tolist(), travel.tolist(), strict=True
         ):
-            while position < group_end[group] and remaining[model.group_bins[position]] == 0:
+            while position < end and remaining[model.group_bins[position]] == 0:
                 position += 1
-            if position == group_end[group]:
+            if position >= end:
                 continue
             bin_index = int(model.group_bins[position])
             offset = problem.bin_day_offset[bin_index]
@@ -644,7 +661,9 @@ def _transportation_lp(model: CostModel):
     offset = np.arange(len(var_patient)) - np.repeat(np.cumsum(bins_per_pair) - bins_per_pair, bins_per_pair)
     var_bin = model.group_bins[np.repeat(model.group_start[model.pair_group], bins_per_pair) + offset]
     var_travel = np.repeat(model.pair_travel_cost, bins_per_pair)
-    allowed = problem.bin_day_offset[var_bin] >= model.earliest_day[var_patient]
+    allowed = (problem.bin_day_offset[var_bin] >= model.earliest_day[var_patient]) & (
+        problem.bin_day_offset[var_bin] <= model.latest_day[var_patient]
+    )
     var_patient, var_bin, var_travel = var_patient[allowed], var_bin[allowed], var_travel[allowed]
     var_offset = problem.bin_day_offset[var_bin]
     var_cost = (

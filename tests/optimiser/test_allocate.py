@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,6 +9,7 @@ from booking.optimiser.allocate import (
     ACCESS_BARIATRIC,
     ACCESS_STEP_FREE,
     COST_SCALE,
+    NO_LATEST_DAY,
     PRIORITY_WEIGHT,
     AllocationProblem,
     AllocationWeights,
@@ -51,7 +54,8 @@ def reachable(problem: AllocationProblem, patient: int, bin_index: int) -> bool:
     return bool(
         problem.patient_compat[patient] == problem.bin_compat[bin_index]
         and km <= problem.max_travel_km[patient]
-        and problem.bin_day_offset[bin_index] >= problem.patient_earliest_day[patient]
+        and problem.patient_earliest_day[patient] <= problem.bin_day_offset[bin_index]
+        and problem.bin_day_offset[bin_index] <= problem.patient_latest_day[patient]
         and (problem.patient_needs[patient] & ~problem.bin_features[bin_index]) == 0
     )
 
@@ -257,3 +261,10 @@ def test_the_greedy_and_the_lp_price_the_overdue_days_as_the_flow_does(seed, n_p
     assert result.objective == build_cost_model(problem, weights).objective(result.assigned_bin)
     assert greedy_baseline(problem, weights).objective >= result.objective
     assert lp_bound(problem, weights, formulation="transportation").value == pytest.approx(result.objective)
+
+
+def test_a_booked_patient_is_offered_only_slots_sooner_than_the_booking_they_hold():
+    problem = due_patient_and_fresh_neighbour(days_waited=30)
+    booked_for_day_3 = dataclasses.replace(problem, patient_latest_day=[3, NO_LATEST_DAY])
+    assert allocate(booked_for_day_3).assignments == {2: 20}
+    assert greedy_baseline(booked_for_day_3).assignments == {2: 20}
