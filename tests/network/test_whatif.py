@@ -122,3 +122,17 @@ def test_the_ring_fence_belongs_to_the_allocation_policy_only_and_wastes_no_slot
         assert by_policy[policy].summary == unfenced[policy].summary
     allocation = Policy.CHOICE_ALLOCATION_BACKFILL
     assert by_policy[allocation].summary.utilisation >= unfenced[allocation].summary.utilisation - 0.01
+
+
+def test_the_simulated_allocation_weighs_as_the_products_optimiser_does():
+    from booking.optimiser.allocate import AllocationWeights
+
+    product, simulated = AllocationWeights(), Assumptions()
+    assert (simulated.allocation_travel_per_km, simulated.allocation_wait_per_day) == (
+        product.travel_per_km,
+        product.wait_per_day,
+    )
+    assert (simulated.allocation_book_by_days, simulated.allocation_overdue_per_day) == (
+        product.book_by_days,
+        product.overdue_per_day,
+    )

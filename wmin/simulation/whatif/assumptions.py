@@ -65,6 +65,10 @@ class Assumptions:
     allocation_offer_acceptance: float = 0.80
     allocation_travel_per_km: float = 1.0
     allocation_wait_per_day: float = 2.0
+    # The product's own defaults (AllocationWeights): scans due by 5 weeks' wait, so that a DNA or a
+    # cancellation can be booked again before 6; each day past that costs as much as 10 km.
+    allocation_book_by_days: int = 35
+    allocation_overdue_per_day: float = 10.0
     allocation_every_days: int = 1
     # With network allocation, a share of every day's slots is ring-fenced: offered only to urgent
     # and cancer patients and to patients whom no open slot would see before 6 weeks (often booked

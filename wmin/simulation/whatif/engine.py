@@ -32,7 +32,7 @@ from .results import PolicyOutcome, WeekOutcome, summarise
 from .state import NetworkState
 
 try:  # the optimiser's min-cost flow (another module of the product)
-    from booking.optimiser.allocate import AllocationProblem, AllocationWeights, allocate
+    from booking.optimiser.allocate import NO_LATEST_DAY, AllocationProblem, AllocationWeights, allocate
 except ImportError:  # pragma: no cover - only while that module is missing
     allocate = None
 
@@ -613,6 +613,12 @@ class PolicyRun:
         extra = np.asarray(a.tolerance_extra_km)[self.population.tolerance[index]]
         sm = np.asarray(bins_sm)
         sites = np.asarray(g.sm_site)[sm]
+        # A booked patient is offered only a slot at least backfill_min_gain_days sooner (as
+        # booking/optimiser/services.py does for patients booked at 6 weeks or more).
+        booked = np.asarray(self.state_of)[index] == BOOKED
+        latest = np.where(
+            booked, np.asarray(self.booked_day)[index] - a.backfill_min_gain_days - day, NO_LATEST_DAY
+        )
         problem = AllocationProblem(
             patient_id=index,
             patient_lat=self.state.outcode_lat[outcodes],
@@ -628,9 +634,13 @@ class PolicyRun:
             bin_day_offset=np.asarray(bins_day) - day,
             bin_capacity=np.asarray(capacity),
             bin_compat=np.asarray(g.sm_modality)[sm],
+            patient_latest_day=latest,
         )
         weights = AllocationWeights(
-            travel_per_km=a.allocation_travel_per_km, wait_per_day=a.allocation_wait_per_day
+            travel_per_km=a.allocation_travel_per_km,
+            wait_per_day=a.allocation_wait_per_day,
+            book_by_days=a.allocation_book_by_days,
+            overdue_per_day=a.allocation_overdue_per_day,
         )
         return allocate(problem, weights).assigned_bin.tolist()
 
