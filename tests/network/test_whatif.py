@@ -136,3 +136,31 @@ def test_the_simulated_allocation_weighs_as_the_products_optimiser_does():
         product.book_by_days,
         product.overdue_per_day,
     )
+
+
+def _policy_run(policy: Policy, weeks: int) -> whatif_engine.PolicyRun:
+    state, assumptions = two_trusts(), Assumptions()
+    days = weeks * 7
+    population = whatif.population.draw_population(state, days=days, seed=1, assumptions=assumptions)
+    geometry = whatif_engine.build_geometry(state, assumptions, days)
+    return whatif_engine.PolicyRun(policy, state, population, geometry, assumptions, weeks=weeks, seed=1)
+
+
+def test_the_refill_rate_counts_only_cancelled_slots_whose_day_came_within_the_run():
+    run = _policy_run(Policy.PATIENT_CHOICE, weeks=4)
+    outcome = run.run()
+    settled = [day < run.days for day in run.cancel_slot_day]
+    assert sum(w.cancellations for w in outcome.weeks) == sum(settled) < len(settled)
+    assert sum(w.refilled for w in outcome.weeks) == sum(
+        done for done, counted in zip(run.refilled, settled, strict=True) if counted
+    )
+
+
+def test_a_cancelled_slot_booked_while_ring_fenced_slots_wait_counts_as_refilled():
+    run = _policy_run(Policy.CHOICE_ALLOCATION_BACKFILL, weeks=2)
+    sm, day = 0, 20
+    run.free[sm][day], run.reserve[sm][day] = 4, 3  # three ring-fenced and one cancelled, open
+    run.refilled, run.cancel_week, run.cancel_slot_day = [False], [1], [day]
+    run.pending_refill[sm * run.day_key + day] = [0]
+    run._book(0, sm, day, day=1)
+    assert run.refilled == [True] and run.reserve[sm][day] == 3

@@ -214,6 +214,7 @@ class PolicyRun:
         self.pending_refill: dict[int, list[int]] = {}  # sm * DAY_KEY + day -> cancellation ids
         self.refilled: list[bool] = []
         self.cancel_week: list[int] = []
+        self.cancel_slot_day: list[int] = []
         self.waiting: list[int] = []  # patients waiting and unbooked, in no particular order
         self.pool_all: dict[int, deque[int]] = {}
         self.pool_opted_in: dict[int, deque[int]] = {}
@@ -253,10 +254,17 @@ class PolicyRun:
         )
 
     def _with_final_refills(self, outcomes: list[WeekOutcome]) -> list[WeekOutcome]:
-        """A slot cancelled in one week may be refilled in the next: count refills at the end."""
-        weeks = np.asarray(self.cancel_week, dtype=np.int64)
-        refilled = np.bincount(weeks[np.asarray(self.refilled, dtype=bool)], minlength=self.weeks + 2)
-        return [replace(o, refilled=int(refilled[o.week])) for o in outcomes]
+        """A slot cancelled in one week may be refilled in the next: count refills at the end, and
+        only of slots whose day came within the run (whether a later one is refilled is not known
+        yet; counting them as lost made a policy that books further ahead look worse)."""
+        settled = np.asarray(self.cancel_slot_day, dtype=np.int64) < self.days
+        weeks = np.asarray(self.cancel_week, dtype=np.int64)[settled]
+        refilled = np.asarray(self.refilled, dtype=bool)[settled]
+        cancelled = np.bincount(weeks, minlength=self.weeks + 2)
+        refills = np.bincount(weeks[refilled], minlength=self.weeks + 2)
+        return [
+            replace(o, cancellations=int(cancelled[o.week]), refilled=int(refills[o.week])) for o in outcomes
+        ]
 
     # ----------------------------------------------------------------------------------------
     def _reset_week(self) -> None:
@@ -283,14 +291,16 @@ class PolicyRun:
         row = self.free[sm]
         key = sm * self.day_key + slot_day
         pending = self.pending_refill.get(key)
-        if pending and (refill or row[slot_day] <= len(pending)):
+        # A cancelled slot is open, never ring-fenced: it is taken once the open room left is no
+        # more than the cancellations (counting the cancelled slots as the last to go).
+        reserved = self.reserve[sm] if self.reserve is not None else None
+        open_room = row[slot_day] - (reserved[slot_day] if reserved is not None else 0)
+        if pending and (refill or open_room <= len(pending)):
             self.refilled[pending.pop()] = True
             if not pending:
                 del self.pending_refill[key]
-        if self.reserve is not None:
-            reserved = self.reserve[sm]
-            if 0 < reserved[slot_day] >= row[slot_day]:
-                reserved[slot_day] -= 1  # no open slot was left: this booking takes a ring-fenced one
+        if reserved is not None and 0 < reserved[slot_day] >= row[slot_day]:
+            reserved[slot_day] -= 1  # no open slot was left: this booking takes a ring-fenced one
         row[slot_day] -= 1
         self.state_of[p] = BOOKED
         self.booked_sm[p], self.booked_day[p] = sm, slot_day
@@ -335,6 +345,7 @@ class PolicyRun:
             cancellation = len(self.refilled)
             self.refilled.append(False)
             self.cancel_week.append(day // 7 + 1)
+            self.cancel_slot_day.append(slot_day)
             if self.uniform() < a.cancellation_leaves_list:
                 self.state_of[p] = LEFT
             else:

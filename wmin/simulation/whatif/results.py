@@ -19,8 +19,8 @@ class WeekOutcome:
     icb_median_wait_weeks: dict[str, float]
     icb_spread_weeks: float  # longest ICB median minus shortest
     bookings: int
-    cancellations: int
-    refilled: int
+    cancellations: int  # made this week, of slots whose day came within the run
+    refilled: int  # of those, the slots someone else booked
     scans: int
     did_not_attend: int
     moved_cross_trust: int
