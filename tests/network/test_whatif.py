@@ -164,3 +164,41 @@ def test_a_cancelled_slot_booked_while_ring_fenced_slots_wait_counts_as_refilled
     run.pending_refill[sm * run.day_key + day] = [0]
     run._book(0, sm, day, day=1)
     assert run.refilled == [True] and run.reserve[sm][day] == 3
+
+
+def test_the_census_breakdown_counts_each_patient_over_6_weeks_once():
+    outcome = simulate(two_trusts(), weeks=8, seed=3)
+    for policy in outcome.policies:
+        c, last = policy.census, policy.weeks[-1]
+        causes = (
+            c.over_6_weeks_at_the_start
+            + c.after_did_not_attend
+            + c.after_cancelling
+            + c.booked_for_6_weeks_or_more
+            + c.not_booked
+        )
+        assert causes == c.over_6_weeks == sum(c.by_modality.values()) == sum(c.by_icb.values())
+        assert (c.waiting, round(c.over_6_weeks / c.waiting, 4)) == (last.waiting, last.share_over_6_weeks)
+
+
+def _bound_with_capacity(factor: float) -> whatif.bound.CensusBound:
+    base = two_trusts()
+    state = dataclasses.replace(base, weekly_capacity=base.weekly_capacity * factor)
+    assumptions, days = Assumptions(), 8 * 7
+    population = whatif.population.draw_population(state, days=days, seed=1, assumptions=assumptions)
+    geometry = whatif_engine.build_geometry(state, assumptions, days)
+    return whatif.bound.census_bound(state, population, geometry, assumptions, days)
+
+
+def test_the_census_bound_is_everyone_without_slots_and_nobody_with_plenty():
+    none, plenty, today = _bound_with_capacity(1e-9), _bound_with_capacity(10.0), _bound_with_capacity(1.0)
+    assert none.shortfall_within_tolerance == pytest.approx(none.must_be_scanned, rel=0.02)
+    assert none.shortfall_anywhere == pytest.approx(none.must_be_scanned, rel=0.02)
+    assert plenty.shortfall_within_tolerance == plenty.shortfall_anywhere == 0
+    assert today.shortfall_anywhere <= today.shortfall_within_tolerance <= none.shortfall_within_tolerance
+
+
+def test_the_bound_is_left_out_when_clocks_restart():
+    restart = dataclasses.replace(Assumptions(), restart_clock_on_patient_cancel_or_dna=True)
+    assert simulate(two_trusts(), weeks=2, seed=1, assumptions=restart).bound is None
+    assert simulate(two_trusts(), weeks=2, seed=1).bound is not None

@@ -28,7 +28,7 @@ from .assumptions import FAST_PRIORITIES, Assumptions
 from .geography import road_km
 from .policies import Policy
 from .population import Population
-from .results import PolicyOutcome, WeekOutcome, summarise
+from .results import CensusBreakdown, PolicyOutcome, WeekOutcome, summarise
 from .state import NetworkState
 
 try:  # the optimiser's min-cost flow (another module of the product)
@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover - only while that module is missing
 
 NOT_ARRIVED, WAITING, BOOKED, SCANNED, LEFT = -1, 0, 1, 2, 3
 CANCEL, APPOINTMENT = 0, 1
+REBOOKED_AFTER_DNA, REBOOKED_AFTER_CANCELLING = 1, 2
 SIX_WEEKS_DAYS = 42
 MIN_COST_FLOW = "min-cost flow (booking/optimiser/allocate.py)"
 GREEDY_STAND_IN = "greedy stand-in (booking/optimiser/allocate.py not importable)"
@@ -201,6 +202,7 @@ class PolicyRun:
         self.booked_sm = [-1] * n
         self.booked_day = [-1] * n
         self.booking_number = [0] * n
+        self.rebooked_after = [0] * n  # bits: REBOOKED_AFTER_DNA, REBOOKED_AFTER_CANCELLING
         self.added_km = [0.0] * n  # of the patient's current booking
         self.free = [list(row) for row in geometry.daily_capacity]
         share = assumptions.ring_fence_share if policy == Policy.CHOICE_ALLOCATION_BACKFILL else 0.0
@@ -251,6 +253,7 @@ class PolicyRun:
             outcomes,
             summary,
             round(time.perf_counter() - started, 2),
+            self._census_breakdown(self.days - 1),
         )
 
     def _with_final_refills(self, outcomes: list[WeekOutcome]) -> list[WeekOutcome]:
@@ -350,6 +353,7 @@ class PolicyRun:
                 self.state_of[p] = LEFT
             else:
                 self._restart_clock_if_rule(p, day)
+                self.rebooked_after[p] |= REBOOKED_AFTER_CANCELLING
                 self._join_list(p)
             notice = slot_day - day
             if notice <= 0:
@@ -706,6 +710,7 @@ class PolicyRun:
             if self.uniform() < dna_rate:
                 self.week_dna += 1
                 self._restart_clock_if_rule(p, day)
+                self.rebooked_after[p] |= REBOOKED_AFTER_DNA
                 self._join_list(p)
             else:
                 self.week_scans += 1
@@ -713,6 +718,39 @@ class PolicyRun:
         self.calendar[day] = []
 
     # ----------------------------------------------------------------------------------------
+    def _census_breakdown(self, day: int) -> CensusBreakdown:
+        state_of = np.asarray(self.state_of)
+        on_list = (state_of == WAITING) | (state_of == BOOKED)
+        over = np.flatnonzero(on_list & (day - self.clock_start >= SIX_WEEKS_DAYS))
+        population = self.population
+        rebooked = np.asarray(self.rebooked_after)[over]
+        at_start = (over < population.starting_list_size) & (population.clock_start[over] <= -SIX_WEEKS_DAYS)
+        dna = ~at_start & (rebooked & REBOOKED_AFTER_DNA > 0)
+        cancelled = ~at_start & ~dna & (rebooked & REBOOKED_AFTER_CANCELLING > 0)
+        rest = ~at_start & ~dna & ~cancelled
+        booked = rest & (state_of[over] == BOOKED)
+        names = self.state
+        icb_of_trust = np.asarray(names.trust_icb)
+
+        def counts(labels: list[str], index: np.ndarray) -> dict[str, int]:
+            found = np.bincount(index, minlength=len(labels))
+            return {label: int(n) for label, n in zip(labels, found, strict=True) if n}
+
+        return CensusBreakdown(
+            waiting=int(on_list.sum()),
+            over_6_weeks=len(over),
+            over_6_weeks_at_the_start=int(at_start.sum()),
+            after_did_not_attend=int(dna.sum()),
+            after_cancelling=int(cancelled.sum()),
+            booked_for_6_weeks_or_more=int(booked.sum()),
+            not_booked=int((rest & ~booked).sum()),
+            by_modality=counts(names.modalities, population.modality[over]),
+            by_icb=counts(names.icbs, icb_of_trust[population.trust[over]]),
+            by_travel_tolerance_km=counts(
+                [f"{km:g}" for km in self.a.tolerance_extra_km], population.tolerance[over]
+            ),
+        )
+
     def _measure(self, week: int, day: int) -> WeekOutcome:
         state_of = np.asarray(self.state_of)
         on_list = (state_of == WAITING) | (state_of == BOOKED)
