@@ -15,10 +15,10 @@ The model (a transportation problem, solved exactly as a min-cost flow):
 
   where urgency(i) = priority_weight(i) * (1 + min(days_waited, WAIT_CAP_DAYS) / WAIT_CAP_DAYS)
   and days_overdue(i, j) = max(0, day_offset(j) - max(0, book_by_days - days_waited(i))): the days
-  the scan would fall after the patient has waited `book_by_days` (5 weeks: a week before DM01's
-  6, so that a patient who does not attend or cancels can still be booked again before 6 weeks).
+  the scan would fall after the patient has waited `book_by_days` (4 weeks: two before DM01's 6,
+  so that a patient who does not attend or cancels can still be booked again before 6 weeks).
   The longer and more urgently someone has waited, the more each further day costs, so they get the
-  earlier days; a patient whose 5 weeks fall within the horizon gets, before anyone with slack, a
+  earlier days; a patient whose 4 weeks fall within the horizon gets, before anyone with slack, a
   slot before that day, even one further away within their travel limit.
 - Each patient may stay unassigned at a penalty larger than any of their assignments, scaled by
   urgency so that one point of urgency outweighs any travel and overdue difference: nobody is left
@@ -67,10 +67,11 @@ FloatArray = npt.NDArray[np.float64]
 class AllocationWeights:
     travel_per_km: float = 1.0
     wait_per_day: float = 2.0  # per day of delay for a fresh routine patient: 1 day sooner ~ 2 km
-    # Scans due by this many days of waiting: 5 weeks, a week before DM01's 6, so that a DNA or a
-    # cancellation can be booked again in time. Each day a scan falls later costs overdue_per_day
-    # more (1 day sooner for a patient past it ~ 10 km).
-    book_by_days: int = SIX_WEEKS_DAYS - 7
+    # Scans due by this many days of waiting: 4 weeks, two before DM01's 6, so that a DNA or a
+    # cancellation can be booked again in time (in the network simulation a patient booked again
+    # after one waited a median 12 days for the new slot). Each day a scan falls later costs
+    # overdue_per_day more (1 day sooner for a patient past it ~ 10 km).
+    book_by_days: int = SIX_WEEKS_DAYS - 14
     overdue_per_day: float = 10.0
 
 
