@@ -18,7 +18,14 @@ import time
 from datetime import date
 from pathlib import Path
 
-from wmin.simulation.whatif import Assumptions, Policy, load_reference, simulate, synthetic_state
+from wmin.simulation.whatif import (
+    Assumptions,
+    Policy,
+    SimulationOutcome,
+    load_reference,
+    simulate,
+    synthetic_state,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 GOAL_SHARE, GOAL_TRAVEL_KM = 0.01, 10.0
@@ -100,10 +107,45 @@ def main(argv: list[str] | None = None) -> int:
         )
         weekly = " ".join(f"{w.share_over_6_weeks:.1%}" for w in policy.weeks)
         print(f"  weekly share >= 6 weeks: {weekly}")
+    _print_census(outcome)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(outcome.as_dict(), indent=1))
     return 0
+
+
+def _print_census(outcome: SimulationOutcome) -> None:
+    """Why patients are waiting 6 weeks or more at the last census, and how few could be."""
+    print(f"\nwaiting 6 weeks or more at the last census (week {outcome.weeks}), by first cause:")
+    for policy in outcome.policies:
+        c = policy.census
+        if c is None:
+            continue
+        print(
+            f"  {policy.title}: {c.over_6_weeks:,} of {c.waiting:,}: {c.over_6_weeks_at_the_start:,} already "
+            f"at the start, {c.after_did_not_attend:,} booked again after a DNA, {c.after_cancelling:,} after "
+            f"cancelling, {c.booked_for_6_weeks_or_more:,} booked for 6 weeks or more, {c.not_booked:,} not booked"
+        )
+        print(f"    by modality {_counts(c.by_modality)}; by ICB {_counts(c.by_icb)}")
+        print(f"    by travel tolerance (extra km) {_counts(c.by_travel_tolerance_km)}")
+    bound = outcome.bound
+    if bound is None:
+        return
+    waiting = outcome.policies[-1].census.waiting if outcome.policies[-1].census else 0
+    share = bound.shortfall_within_tolerance / waiting if waiting else 0.0
+    print(
+        f"\nlower bound at today's capacity: {bound.must_be_scanned:,} patients must be scanned by the census "
+        f"(clock 6 weeks or more by then, or urgent since) at {bound.scans_per_slot:.3f} scans a slot; at least "
+        f"{bound.shortfall_within_tolerance:,} cannot be within their travel tolerance "
+        f"({share:.1%} of the {waiting:,} waiting under {outcome.policies[-1].title}; "
+        f"{_counts(bound.shortfall_within_tolerance_by_modality)}), {bound.shortfall_anywhere:,} even travelling "
+        f"anywhere ({_counts(bound.shortfall_by_modality)})"
+    )
+
+
+def _counts(counts: dict[str, int]) -> str:
+    shown = {k: v for k, v in counts.items() if v}
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(shown.items(), key=lambda kv: -kv[1])) or "none"
 
 
 def _pct(value: float | None) -> str:

@@ -11,19 +11,24 @@ The model (a transportation problem, solved exactly as a min-cost flow):
 - Cost of patient i in bin j (integer, COST_SCALE units):
 
       travel_per_km * road_km(i, j)  +  wait_per_day * urgency(i) * day_offset(j)
+                                     +  overdue_per_day * days_overdue(i, j)
 
-  where urgency(i) = priority_weight(i) * (1 + min(days_waited, WAIT_CAP_DAYS) / WAIT_CAP_DAYS).
+  where urgency(i) = priority_weight(i) * (1 + min(days_waited, WAIT_CAP_DAYS) / WAIT_CAP_DAYS)
+  and days_overdue(i, j) = max(0, day_offset(j) - max(0, book_by_days - days_waited(i))): the days
+  the scan would fall after the patient has waited `book_by_days` (4 weeks: two before DM01's 6,
+  so that a patient who does not attend or cancels can still be booked again before 6 weeks).
   The longer and more urgently someone has waited, the more each further day costs, so they get the
-  earlier days.
+  earlier days; a patient whose 4 weeks fall within the horizon gets, before anyone with slack, a
+  slot before that day, even one further away within their travel limit.
 - Each patient may stay unassigned at a penalty larger than any of their assignments, scaled by
-  urgency so that one point of urgency outweighs any travel difference: nobody is left out while a
-  bin they can reach has room, and nobody is left out for a patient at least one urgency point below
-  them (an urgent or suspected-cancer referral always is, against a routine one) who holds a bin
-  they could have had. Closer than that, a longer wait is weighed against travel.
+  urgency so that one point of urgency outweighs any travel and overdue difference: nobody is left
+  out while a bin they can reach has room, and nobody is left out for a patient at least one urgency
+  point below them (an urgent or suspected-cancer referral always is, against a routine one) who
+  holds a bin they could have had. Closer than that, a longer wait is weighed against travel.
 
 Apart from travel, which is the same for every bin of a site, a patient-bin arc depends only on the
-patient's per-day cost and earliest day. Patients sharing both form a class, so the network routes
-patient -> (site, class) -> bin: exactly the costs and choices of the direct patient -> bin arcs, with
+patient's per-day cost, earliest day and due day. Patients sharing all three form a class, so the
+network routes patient -> (site, class) -> bin: exactly the costs and choices of the direct patient -> bin arcs, with
 about twenty arcs per patient instead of hundreds.
 
 The results are proposals: the services layer turns assignments into offers, never bookings.
@@ -51,6 +56,7 @@ PRIORITY_WEIGHT = {"urgent": 8.0, "cancer": 6.0, "soon": 2.0, "routine": 1.0}
 ACCESS_STEP_FREE, ACCESS_HEARING_LOOP, ACCESS_BARIATRIC = 1, 2, 4
 ALL_ACCESS_FEATURES = ACCESS_STEP_FREE | ACCESS_HEARING_LOOP | ACCESS_BARIATRIC
 SIX_WEEKS_DAYS = 42
+NO_LATEST_DAY = 10**6  # patient_latest_day when any day of the horizon will do
 THIRTEEN_WEEKS_DAYS = 91
 
 IntArray = npt.NDArray[np.int64]
@@ -61,6 +67,12 @@ FloatArray = npt.NDArray[np.float64]
 class AllocationWeights:
     travel_per_km: float = 1.0
     wait_per_day: float = 2.0  # per day of delay for a fresh routine patient: 1 day sooner ~ 2 km
+    # Scans due by this many days of waiting: 4 weeks, two before DM01's 6, so that a DNA or a
+    # cancellation can be booked again in time (in the network simulation a patient booked again
+    # after one waited a median 12 days for the new slot). Each day a scan falls later costs
+    # overdue_per_day more (1 day sooner for a patient past it ~ 10 km).
+    book_by_days: int = SIX_WEEKS_DAYS - 14
+    overdue_per_day: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -83,12 +95,15 @@ class AllocationProblem:
     bin_compat: IntArray
     # Optional hard constraints; None means "none".
     patient_earliest_day: IntArray | None = None  # first day offset they can do (notice, preparation)
+    # Last day offset worth offering: for a patient already booked, sooner than their booking.
+    patient_latest_day: IntArray | None = None
     patient_needs: IntArray | None = None  # ACCESS_* bits the site must have
     bin_features: IntArray | None = None  # ACCESS_* bits; the same for every bin of a site
 
     def __post_init__(self) -> None:
         defaults = {
             "patient_earliest_day": lambda: np.zeros(len(self.patient_id)),
+            "patient_latest_day": lambda: np.full(len(self.patient_id), NO_LATEST_DAY),
             "patient_needs": lambda: np.zeros(len(self.patient_id)),
             "bin_features": lambda: np.full(len(self.bin_id), ALL_ACCESS_FEATURES),
         }
@@ -139,6 +154,7 @@ _COLUMN_TYPES = {
     "bin_capacity": np.int64,
     "bin_compat": np.int64,
     "patient_earliest_day": np.int64,
+    "patient_latest_day": np.int64,
     "patient_needs": np.int64,
     "bin_features": np.int64,
 }
@@ -187,11 +203,14 @@ class CostModel:
     pair_group: npt.NDArray[np.intp]
     pair_travel_cost: IntArray
     per_day_cost: IntArray  # per patient
+    due_day: IntArray  # per patient: the day offset they reach book_by_days (0 if already past)
+    per_overdue_day_cost: int  # for each day of a bin beyond a patient's due_day
     unassigned_penalty: IntArray  # per patient
     group_bins: npt.NDArray[np.intp]  # bin indices, grouped, each group by day
     group_start: npt.NDArray[np.intp]  # group g's bins are group_bins[group_start[g]:group_start[g+1]]
     bin_group: npt.NDArray[np.intp]
     earliest_day: IntArray  # per patient, clipped to [0, horizon + 1]
+    latest_day: IntArray  # per patient, clipped to [-1, horizon]
     build_seconds: float
 
     def first_position(self, groups: npt.ArrayLike, earliest_day: npt.ArrayLike) -> npt.NDArray[np.intp]:
@@ -212,8 +231,20 @@ class CostModel:
             raise ValueError("an assignment is out of the patient's reach, exam or access needs")
         if np.any(self.problem.bin_day_offset[bins] < self.earliest_day[patients]):
             raise ValueError("an assignment is sooner than the patient can do")
+        if np.any(self.problem.bin_day_offset[bins] > self.latest_day[patients]):
+            raise ValueError("an assignment is no sooner than the booking the patient holds")
         travel = self.pair_travel_cost[order][found] if len(wanted) else np.empty(0, np.int64)
-        return travel + self.per_day_cost[patients] * self.problem.bin_day_offset[bins]
+        offsets = self.problem.bin_day_offset[bins]
+        return (
+            travel
+            + self.per_day_cost[patients] * offsets
+            + self.overdue_cost(offsets, self.due_day[patients])
+        )
+
+    def overdue_cost(self, day_offset: npt.ArrayLike, due_day: npt.ArrayLike) -> IntArray:
+        """The overdue term of the cost: per day of `day_offset` beyond `due_day`."""
+        over = np.maximum(np.asarray(day_offset, dtype=np.int64) - np.asarray(due_day, dtype=np.int64), 0)
+        return self.per_overdue_day_cost * over
 
     def objective(self, assigned_bin: IntArray) -> int:
         assigned = np.flatnonzero(assigned_bin >= 0)
@@ -248,21 +279,30 @@ def build_cost_model(problem: AllocationProblem, weights: AllocationWeights | No
     pair_travel_cost = np.rint(COST_SCALE * weights.travel_per_km * pair_km).astype(np.int64)
     urgency = problem.urgency()
     per_day_cost = np.rint(COST_SCALE * weights.wait_per_day * urgency).astype(np.int64)
+    beyond = problem.horizon_days + 1
+    due_day = np.clip(weights.book_by_days - problem.days_waited, 0, beyond).astype(np.int64)
+    per_overdue_day_cost = round(COST_SCALE * weights.overdue_per_day)
     worst_travel = int(pair_travel_cost.max()) if pair_travel_cost.size else 0
-    unassigned_penalty = per_day_cost * (problem.horizon_days + 1) + np.ceil(
-        urgency * (worst_travel + 1)
-    ).astype(np.int64)
+    worst_overdue = per_overdue_day_cost * beyond
+    unassigned_penalty = (
+        per_day_cost * beyond
+        + per_overdue_day_cost * (beyond - due_day)
+        + np.ceil(urgency * (worst_travel + worst_overdue + 1)).astype(np.int64)
+    )
     return CostModel(
         problem=problem,
         pair_patient=pair_patient,
         pair_group=pair_group,
         pair_travel_cost=pair_travel_cost,
         per_day_cost=per_day_cost,
+        due_day=due_day,
+        per_overdue_day_cost=per_overdue_day_cost,
         unassigned_penalty=unassigned_penalty,
         group_bins=group_bins,
         group_start=group_start,
         bin_group=bin_group,
         earliest_day=np.clip(problem.patient_earliest_day, 0, problem.horizon_days + 1),
+        latest_day=np.clip(problem.patient_latest_day, -1, problem.horizon_days),
         build_seconds=time.perf_counter() - started,
     )
 
@@ -347,19 +387,24 @@ class _Network:
 def _build_network(model: CostModel) -> _Network:
     problem = model.problem
     n, n_bins = problem.n_patients, problem.n_bins
-    # A class: patients with the same per-day cost and the same earliest day are interchangeable.
+    # A class: patients with the same per-day cost, earliest, latest and due day are interchangeable
+    # (the per-day cost already depends on days waited, so the due day adds hardly any classes, and
+    # only patients already booked have a latest day).
     classes, patient_class = np.unique(
-        np.column_stack([model.per_day_cost, model.earliest_day]), axis=0, return_inverse=True
+        np.column_stack([model.per_day_cost, model.earliest_day, model.due_day, model.latest_day]),
+        axis=0,
+        return_inverse=True,
     )
     patient_class = patient_class.reshape(-1)
     class_key = model.pair_group * len(classes) + patient_class[model.pair_patient]
     class_keys, pair_class_node = np.unique(class_key, return_inverse=True)
     pair_class_node = pair_class_node.reshape(-1)
     node_group, node_class = class_keys // len(classes), class_keys % len(classes)
-    node_day_cost = classes[node_class, 0]
+    node_day_cost, node_due_day = classes[node_class, 0], classes[node_class, 2]
 
     node_first = model.first_position(node_group, classes[node_class, 1])
-    bins_per_node = model.group_start[node_group + 1] - node_first
+    node_end = model.first_position(node_group, classes[node_class, 3] + 1)
+    bins_per_node = np.maximum(node_end - node_first, 0)
     class_bin_node = np.repeat(np.arange(len(class_keys)), bins_per_node)
     offset = np.arange(len(class_bin_node)) - np.repeat(
         np.cumsum(bins_per_node) - bins_per_node, bins_per_node
@@ -380,7 +425,8 @@ def _build_network(model: CostModel) -> _Network:
             first_class_node + class_bin_node,
             first_bin_node + class_bin_bin,
             problem.bin_capacity[class_bin_bin],
-            node_day_cost[class_bin_node] * problem.bin_day_offset[class_bin_bin],
+            node_day_cost[class_bin_node] * problem.bin_day_offset[class_bin_bin]
+            + model.overdue_cost(problem.bin_day_offset[class_bin_bin], node_due_day[class_bin_node]),
         ),
         (first_bin_node + np.arange(n_bins), np.full(n_bins, sink), problem.bin_capacity, np.zeros(n_bins)),
     ]
@@ -472,24 +518,35 @@ def greedy_baseline(
     group_end = model.group_start[1:]
     pair_start = np.searchsorted(model.pair_patient, np.arange(problem.n_patients + 1))
     first_allowed = model.first_position(model.pair_group, model.earliest_day[model.pair_patient])
+    end_allowed = model.first_position(model.pair_group, model.latest_day[model.pair_patient] + 1)
     assigned_bin = np.full(problem.n_patients, -1, dtype=np.int64)
     for patient in np.lexsort((problem.patient_id, -problem.days_waited, -problem.urgency())):
         pairs = slice(pair_start[patient], pair_start[patient + 1])
         groups, travel = model.pair_group[pairs], model.pair_travel_cost[pairs]
-        positions = np.maximum(next_position[groups], first_allowed[pairs])
+        positions, ends = np.maximum(next_position[groups], first_allowed[pairs]), end_allowed[pairs]
         if nearest_site_only and len(groups):
             nearest = slice(int(np.argmin(travel)), int(np.argmin(travel)) + 1)
-            groups, travel, positions = groups[nearest], travel[nearest], positions[nearest]
+            groups, travel, positions, ends = (
+                groups[nearest],
+                travel[nearest],
+                positions[nearest],
+                ends[nearest],
+            )
         best_cost, best = None, None
-        for group, position, travel_cost in zip(
-            groups.tolist(), positions.tolist(), travel.tolist(), strict=True
+        for group, position, end, travel_cost in zip(
+            groups.tolist(), positions.tolist(), ends.tolist(), travel.tolist(), strict=True
         ):
-            while position < group_end[group] and remaining[model.group_bins[position]] == 0:
+            while position < end and remaining[model.group_bins[position]] == 0:
                 position += 1
-            if position == group_end[group]:
+            if position >= end:
                 continue
             bin_index = int(model.group_bins[position])
-            cost = travel_cost + model.per_day_cost[patient] * problem.bin_day_offset[bin_index]
+            offset = problem.bin_day_offset[bin_index]
+            cost = (
+                travel_cost
+                + model.per_day_cost[patient] * offset
+                + int(model.overdue_cost(offset, model.due_day[patient]))
+            )
             if best_cost is None or cost < best_cost:
                 best_cost, best = cost, (group, bin_index)
         if best is None:
@@ -605,9 +662,16 @@ def _transportation_lp(model: CostModel):
     offset = np.arange(len(var_patient)) - np.repeat(np.cumsum(bins_per_pair) - bins_per_pair, bins_per_pair)
     var_bin = model.group_bins[np.repeat(model.group_start[model.pair_group], bins_per_pair) + offset]
     var_travel = np.repeat(model.pair_travel_cost, bins_per_pair)
-    allowed = problem.bin_day_offset[var_bin] >= model.earliest_day[var_patient]
+    allowed = (problem.bin_day_offset[var_bin] >= model.earliest_day[var_patient]) & (
+        problem.bin_day_offset[var_bin] <= model.latest_day[var_patient]
+    )
     var_patient, var_bin, var_travel = var_patient[allowed], var_bin[allowed], var_travel[allowed]
-    var_cost = var_travel + model.per_day_cost[var_patient] * problem.bin_day_offset[var_bin]
+    var_offset = problem.bin_day_offset[var_bin]
+    var_cost = (
+        var_travel
+        + model.per_day_cost[var_patient] * var_offset
+        + model.overdue_cost(var_offset, model.due_day[var_patient])
+    )
     n, n_vars = problem.n_patients, len(var_patient) + problem.n_patients
     everyone = np.arange(n)
     # each patient: sum of their pair variables + their 'unassigned' variable = 1

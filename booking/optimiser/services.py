@@ -18,7 +18,7 @@ from functools import cache
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F, Window
+from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 
 from booking.models import (
@@ -43,6 +43,8 @@ from .allocate import (
     ACCESS_BARIATRIC,
     ACCESS_HEARING_LOOP,
     ACCESS_STEP_FREE,
+    NO_LATEST_DAY,
+    SIX_WEEKS_DAYS,
     WAIT_CAP_DAYS,
     Allocation,
     AllocationProblem,
@@ -73,6 +75,9 @@ DEFAULT_NOTICE_HOURS = 24.0
 HOSPITAL_TRANSPORT_NOTICE_HOURS = 48.0  # it has to be arranged ahead
 ALLOCATION_HORIZON_DAYS = 42
 ALLOCATION_OFFER_VALID = timedelta(hours=72)
+# A patient booked to be scanned at 6 weeks' wait or more is offered an earlier slot by the network
+# allocation too, if it is at least this many days sooner (they keep their booking otherwise).
+ALLOCATION_MOVE_MIN_GAIN_DAYS = 3
 BACKFILL_CASCADE = 5  # offers recorded per freed slot, sent one after another in rank order
 BACKFILL_RESPONSE_WINDOW = timedelta(hours=2)
 BACKFILL_RADIUS_KM = 80.0
@@ -203,6 +208,8 @@ def run_network_allocation(
 ) -> OptimiserRun:
     """Propose one offer per waiting patient the network can serve; record the run.
 
+    Patients booked for a scan at 6 weeks' wait or more are in it too, for slots at least
+    ALLOCATION_MOVE_MIN_GAIN_DAYS sooner than their booking (accepting moves the booking).
     Referrals already holding an open offer, and slots already offered, are left out, so running
     twice proposes nothing twice.
     """
@@ -263,6 +270,7 @@ class _WaitingRow:
     days_waited: int
     max_km: float
     needs: int
+    latest_day: int = NO_LATEST_DAY  # booked patients: the last day that gains enough on the booking
 
 
 @dataclass(frozen=True)
@@ -273,8 +281,9 @@ class _WaitingList:
 
 def _load_waiting_list(now: datetime) -> _WaitingList:
     offered = Offer.objects.filter(status__in=OPEN_OFFER_STATUSES).values("referral_id")
+    booked_late = _booked_at_six_weeks_or_more(now)
     values = (
-        Referral.objects.filter(status=ReferralStatus.WAITING)
+        Referral.objects.filter(Q(status=ReferralStatus.WAITING) | Q(pk__in=booked_late))
         .exclude(pk__in=offered)
         .order_by()
         .values_list(
@@ -326,9 +335,24 @@ def _load_waiting_list(now: datetime) -> _WaitingList:
                 needs=(ACCESS_STEP_FREE if step else 0)
                 | (ACCESS_HEARING_LOOP if loop else 0)
                 | (ACCESS_BARIATRIC if bariatric else 0),
+                latest_day=booked_late.get(pk, NO_LATEST_DAY),
             )
         )
     return _WaitingList(rows, unlocated)
+
+
+def _booked_at_six_weeks_or_more(now: datetime) -> dict[int, int]:
+    """referral id -> the last allocation day offset worth offering, for patients booked to be
+    scanned at 6 weeks' wait or more whose booking is far enough ahead to gain on."""
+    gain = timedelta(days=ALLOCATION_MOVE_MIN_GAIN_DAYS)
+    rows = (
+        Booking.objects.filter(status__in=ACTIVE_BOOKING_STATUSES, referral__status=ReferralStatus.BOOKED)
+        .filter(slot__starts_at__gte=F("referral__clock_start") + timedelta(days=SIX_WEEKS_DAYS))
+        .filter(slot__starts_at__gte=now + gain)
+        .values_list("referral_id", "slot__starts_at")
+    )
+    # Bins count whole days from now, and every slot of bin d starts before now + d + 1 days.
+    return {pk: (starts_at - gain - now).days - 1 for pk, starts_at in rows}
 
 
 @dataclass(frozen=True)
@@ -393,6 +417,7 @@ def _allocation_problem(waiting: _WaitingList, pool: _Pool) -> AllocationProblem
         max_travel_km=[r.max_km for r in rows],
         patient_compat=[r.modality_id for r in rows],
         patient_earliest_day=[r.earliest_day for r in rows],
+        patient_latest_day=[r.latest_day for r in rows],
         patient_needs=[r.needs for r in rows],
         bin_id=np.arange(len(pool.bin_site)),
         bin_site_id=pool.bin_site,

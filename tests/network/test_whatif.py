@@ -122,3 +122,83 @@ def test_the_ring_fence_belongs_to_the_allocation_policy_only_and_wastes_no_slot
         assert by_policy[policy].summary == unfenced[policy].summary
     allocation = Policy.CHOICE_ALLOCATION_BACKFILL
     assert by_policy[allocation].summary.utilisation >= unfenced[allocation].summary.utilisation - 0.01
+
+
+def test_the_simulated_allocation_weighs_as_the_products_optimiser_does():
+    from booking.optimiser.allocate import AllocationWeights
+
+    product, simulated = AllocationWeights(), Assumptions()
+    assert (simulated.allocation_travel_per_km, simulated.allocation_wait_per_day) == (
+        product.travel_per_km,
+        product.wait_per_day,
+    )
+    assert (simulated.allocation_book_by_days, simulated.allocation_overdue_per_day) == (
+        product.book_by_days,
+        product.overdue_per_day,
+    )
+
+
+def _policy_run(policy: Policy, weeks: int) -> whatif_engine.PolicyRun:
+    state, assumptions = two_trusts(), Assumptions()
+    days = weeks * 7
+    population = whatif.population.draw_population(state, days=days, seed=1, assumptions=assumptions)
+    geometry = whatif_engine.build_geometry(state, assumptions, days)
+    return whatif_engine.PolicyRun(policy, state, population, geometry, assumptions, weeks=weeks, seed=1)
+
+
+def test_the_refill_rate_counts_only_cancelled_slots_whose_day_came_within_the_run():
+    run = _policy_run(Policy.PATIENT_CHOICE, weeks=4)
+    outcome = run.run()
+    settled = [day < run.days for day in run.cancel_slot_day]
+    assert sum(w.cancellations for w in outcome.weeks) == sum(settled) < len(settled)
+    assert sum(w.refilled for w in outcome.weeks) == sum(
+        done for done, counted in zip(run.refilled, settled, strict=True) if counted
+    )
+
+
+def test_a_cancelled_slot_booked_while_ring_fenced_slots_wait_counts_as_refilled():
+    run = _policy_run(Policy.CHOICE_ALLOCATION_BACKFILL, weeks=2)
+    sm, day = 0, 20
+    run.free[sm][day], run.reserve[sm][day] = 4, 3  # three ring-fenced and one cancelled, open
+    run.refilled, run.cancel_week, run.cancel_slot_day = [False], [1], [day]
+    run.pending_refill[sm * run.day_key + day] = [0]
+    run._book(0, sm, day, day=1)
+    assert run.refilled == [True] and run.reserve[sm][day] == 3
+
+
+def test_the_census_breakdown_counts_each_patient_over_6_weeks_once():
+    outcome = simulate(two_trusts(), weeks=8, seed=3)
+    for policy in outcome.policies:
+        c, last = policy.census, policy.weeks[-1]
+        causes = (
+            c.over_6_weeks_at_the_start
+            + c.after_did_not_attend
+            + c.after_cancelling
+            + c.booked_for_6_weeks_or_more
+            + c.not_booked
+        )
+        assert causes == c.over_6_weeks == sum(c.by_modality.values()) == sum(c.by_icb.values())
+        assert (c.waiting, round(c.over_6_weeks / c.waiting, 4)) == (last.waiting, last.share_over_6_weeks)
+
+
+def _bound_with_capacity(factor: float) -> whatif.bound.CensusBound:
+    base = two_trusts()
+    state = dataclasses.replace(base, weekly_capacity=base.weekly_capacity * factor)
+    assumptions, days = Assumptions(), 8 * 7
+    population = whatif.population.draw_population(state, days=days, seed=1, assumptions=assumptions)
+    geometry = whatif_engine.build_geometry(state, assumptions, days)
+    return whatif.bound.census_bound(state, population, geometry, assumptions, days)
+
+
+def test_the_census_bound_is_everyone_without_slots_and_nobody_with_plenty():
+    none, plenty, today = _bound_with_capacity(1e-9), _bound_with_capacity(10.0), _bound_with_capacity(1.0)
+    assert none.shortfall_within_tolerance == pytest.approx(none.must_be_scanned, rel=0.02)
+    assert none.shortfall_anywhere == pytest.approx(none.must_be_scanned, rel=0.02)
+    assert plenty.shortfall_within_tolerance == plenty.shortfall_anywhere == 0
+    assert today.shortfall_anywhere <= today.shortfall_within_tolerance <= none.shortfall_within_tolerance
+
+
+def test_the_bound_is_left_out_when_clocks_restart():
+    restart = dataclasses.replace(Assumptions(), restart_clock_on_patient_cancel_or_dna=True)
+    assert simulate(two_trusts(), weeks=2, seed=1, assumptions=restart).bound is None
+    assert simulate(two_trusts(), weeks=2, seed=1).bound is not None

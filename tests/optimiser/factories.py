@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 
-from booking.optimiser.allocate import ALL_ACCESS_FEATURES, PRIORITY_WEIGHT, AllocationProblem
+from booking.optimiser.allocate import ALL_ACCESS_FEATURES, NO_LATEST_DAY, PRIORITY_WEIGHT, AllocationProblem
 from booking.optimiser.backfill import BackfillCandidate
 from booking.optimiser.shortlist import PatientNeeds, SlotOption
 from booking.optimiser.travel import TravelMode
@@ -64,6 +64,10 @@ def random_allocation_problem(
         ),
         patient_needs=np.where(needs_something, 1 << rng.integers(0, 3, size=n_patients), 0),
         bin_features=site_features[bin_site] if bins else np.empty(0),
+        # some patients already booked: only days before their booking are worth offering
+        patient_latest_day=np.where(
+            rng.random(n_patients) < 0.2, rng.integers(-1, n_days + 1, n_patients), NO_LATEST_DAY
+        ),
     )
 
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -6,8 +8,11 @@ from hypothesis import strategies as st
 from booking.optimiser.allocate import (
     ACCESS_BARIATRIC,
     ACCESS_STEP_FREE,
+    COST_SCALE,
+    NO_LATEST_DAY,
     PRIORITY_WEIGHT,
     AllocationProblem,
+    AllocationWeights,
     allocate,
     build_cost_model,
     greedy_baseline,
@@ -49,7 +54,8 @@ def reachable(problem: AllocationProblem, patient: int, bin_index: int) -> bool:
     return bool(
         problem.patient_compat[patient] == problem.bin_compat[bin_index]
         and km <= problem.max_travel_km[patient]
-        and problem.bin_day_offset[bin_index] >= problem.patient_earliest_day[patient]
+        and problem.patient_earliest_day[patient] <= problem.bin_day_offset[bin_index]
+        and problem.bin_day_offset[bin_index] <= problem.patient_latest_day[patient]
         and (problem.patient_needs[patient] & ~problem.bin_features[bin_index]) == 0
     )
 
@@ -203,3 +209,62 @@ def test_waits_at_scan_add_the_day_offset_and_count_the_unassigned_past_the_hori
     np.testing.assert_array_equal(waits_at_scan(problem, result), [0 + 2, 120 + 2 + 1])
     before, after = waits_before_after(problem, result)
     assert (before.patients, after.patients) == (2, 2)
+
+
+def due_patient_and_fresh_neighbour(days_waited: int) -> AllocationProblem:
+    """Patient 1 lives by site 1 (a slot in 20 days), patient 2 by site 2 (~17 km away, a slot in 4)."""
+    return AllocationProblem(
+        patient_id=[1, 2],
+        patient_lat=[52.40, 52.52],
+        patient_lon=[-1.90, -1.90],
+        days_waited=[days_waited, 0],
+        priority_weight=[ROUTINE, ROUTINE],
+        max_travel_km=[40.0, 40.0],
+        patient_compat=[0, 0],
+        bin_id=[10, 20],
+        bin_site_id=[1, 2],
+        bin_lat=[52.40, 52.52],
+        bin_lon=[-1.90, -1.90],
+        bin_day_offset=[20, 4],
+        bin_capacity=[1, 1],
+        bin_compat=[0, 0],
+    )
+
+
+def test_a_patient_near_five_weeks_travels_further_for_a_slot_before_them():
+    assert allocate(due_patient_and_fresh_neighbour(days_waited=30)).assignments == {1: 20, 2: 10}
+
+
+def test_a_patient_with_weeks_in_hand_keeps_the_nearer_later_slot():
+    assert allocate(due_patient_and_fresh_neighbour(days_waited=10)).assignments == {1: 10, 2: 20}
+
+
+def test_without_the_overdue_weight_waiting_weighs_as_before():
+    problem = due_patient_and_fresh_neighbour(days_waited=30)
+    assert allocate(problem, AllocationWeights(overdue_per_day=0.0)).assignments == {1: 10, 2: 20}
+
+
+def test_each_day_past_the_book_by_day_costs_the_overdue_weight():
+    problem = due_patient_and_fresh_neighbour(days_waited=30)  # due in 35 - 30 = 5 days
+    weights = AllocationWeights(overdue_per_day=10.0, book_by_days=35)
+    model = build_cost_model(problem, weights)
+    plain = build_cost_model(problem, AllocationWeights(overdue_per_day=0.0, book_by_days=35))
+    extra = model.assignment_costs([0, 0], [0, 1]) - plain.assignment_costs([0, 0], [0, 1])
+    assert extra.tolist() == [COST_SCALE * 10 * (20 - 5), 0]
+
+
+@given(seed=seeds, n_patients=st.integers(1, 40))
+def test_the_greedy_and_the_lp_price_the_overdue_days_as_the_flow_does(seed, n_patients):
+    problem = random_problem(seed, n_patients)
+    weights = AllocationWeights(overdue_per_day=25.0, book_by_days=int(seed % 60))
+    result = allocate(problem, weights)
+    assert result.objective == build_cost_model(problem, weights).objective(result.assigned_bin)
+    assert greedy_baseline(problem, weights).objective >= result.objective
+    assert lp_bound(problem, weights, formulation="transportation").value == pytest.approx(result.objective)
+
+
+def test_a_booked_patient_is_offered_only_slots_sooner_than_the_booking_they_hold():
+    problem = due_patient_and_fresh_neighbour(days_waited=30)
+    booked_for_day_3 = dataclasses.replace(problem, patient_latest_day=[3, NO_LATEST_DAY])
+    assert allocate(booked_for_day_3).assignments == {2: 20}
+    assert greedy_baseline(booked_for_day_3).assignments == {2: 20}

@@ -214,3 +214,34 @@ def test_no_chain_displaces_a_longer_waiter_who_can_take_the_freed_slot(ct, ct_e
 
     assert offers[0].referral_id == longest.pk and offers[0].source == OfferSource.BACKFILL
     assert offers[0].run.detail["chain"] is None
+
+
+def booked(referral, slot):
+    BookingFactory(referral=referral, slot=slot)
+    referral.status = ReferralStatus.BOOKED
+    referral.save()
+    return referral
+
+
+def test_allocation_offers_an_earlier_slot_to_a_patient_booked_for_6_weeks_or_more(ct, ct_exam):
+    site = site_with_scanner(ct)
+    sooner = slot_at(site, ct, hours=24 * 4)
+    late = booked(
+        waiting_referral(ct_exam, days_waited=30), slot_at(site, ct, hours=24 * 20, status="booked")
+    )
+
+    run = run_network_allocation(now=NOW)
+
+    [offer] = Offer.objects.all()
+    assert (offer.referral_id, offer.slot_id, run.patients) == (late.pk, sooner.pk, 1)
+
+
+def test_allocation_leaves_alone_a_booking_inside_6_weeks_or_too_close_to_gain_on(ct, ct_exam):
+    site = site_with_scanner(ct)
+    slot_at(site, ct, hours=24 * 2)
+    booked(waiting_referral(ct_exam, days_waited=10), slot_at(site, ct, hours=24 * 20, status="booked"))
+    booked(waiting_referral(ct_exam, days_waited=50), slot_at(site, ct, hours=24 * 4, status="booked"))
+
+    run = run_network_allocation(now=NOW)
+
+    assert (run.patients, run.proposed) == (1, 0)  # the second is in the run, but no slot is 3 days sooner

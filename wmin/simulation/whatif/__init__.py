@@ -11,7 +11,9 @@ The core (every module but `from_database`) is plain Python and numpy: no Django
 - `assumptions`  every behavioural rate, with its reason;
 - `population`   the patients (the starting list and each day's referrals), shared by all policies;
 - `engine`       the day-by-day event simulation of one policy;
-- `runner`       every policy in turn; `results` what comes out.
+- `runner`       every policy in turn; `results` what comes out, with who waits 6 weeks or more at
+                 the last census and why;
+- `bound`        how few any policy could leave waiting 6 weeks or more at today's capacity.
 - `from_database` (Django) a starting state from today's database.
 """
 

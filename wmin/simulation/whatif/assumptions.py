@@ -65,6 +65,12 @@ class Assumptions:
     allocation_offer_acceptance: float = 0.80
     allocation_travel_per_km: float = 1.0
     allocation_wait_per_day: float = 2.0
+    # The product's own defaults (AllocationWeights): scans due by 4 weeks' wait, so that a DNA or a
+    # cancellation can be booked again before 6; each day past that costs as much as 10 km. (At a
+    # tenth of the network, seeds 1 and 2, booking by 4 weeks left 2.1 % and 2.7 % waiting 6 weeks
+    # or more at week 12; by 5 weeks 2.3 % and 3.0 %; by 3.5 weeks 2.2 % and 3.0 %.)
+    allocation_book_by_days: int = 28
+    allocation_overdue_per_day: float = 10.0
     allocation_every_days: int = 1
     # With network allocation, a share of every day's slots is ring-fenced: offered only to urgent
     # and cancer patients and to patients whom no open slot would see before 6 weeks (often booked

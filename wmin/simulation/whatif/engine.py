@@ -28,16 +28,17 @@ from .assumptions import FAST_PRIORITIES, Assumptions
 from .geography import road_km
 from .policies import Policy
 from .population import Population
-from .results import PolicyOutcome, WeekOutcome, summarise
+from .results import CensusBreakdown, PolicyOutcome, WeekOutcome, summarise
 from .state import NetworkState
 
 try:  # the optimiser's min-cost flow (another module of the product)
-    from booking.optimiser.allocate import AllocationProblem, AllocationWeights, allocate
+    from booking.optimiser.allocate import NO_LATEST_DAY, AllocationProblem, AllocationWeights, allocate
 except ImportError:  # pragma: no cover - only while that module is missing
     allocate = None
 
 NOT_ARRIVED, WAITING, BOOKED, SCANNED, LEFT = -1, 0, 1, 2, 3
 CANCEL, APPOINTMENT = 0, 1
+REBOOKED_AFTER_DNA, REBOOKED_AFTER_CANCELLING = 1, 2
 SIX_WEEKS_DAYS = 42
 MIN_COST_FLOW = "min-cost flow (booking/optimiser/allocate.py)"
 GREEDY_STAND_IN = "greedy stand-in (booking/optimiser/allocate.py not importable)"
@@ -201,6 +202,7 @@ class PolicyRun:
         self.booked_sm = [-1] * n
         self.booked_day = [-1] * n
         self.booking_number = [0] * n
+        self.rebooked_after = [0] * n  # bits: REBOOKED_AFTER_DNA, REBOOKED_AFTER_CANCELLING
         self.added_km = [0.0] * n  # of the patient's current booking
         self.free = [list(row) for row in geometry.daily_capacity]
         share = assumptions.ring_fence_share if policy == Policy.CHOICE_ALLOCATION_BACKFILL else 0.0
@@ -214,6 +216,7 @@ class PolicyRun:
         self.pending_refill: dict[int, list[int]] = {}  # sm * DAY_KEY + day -> cancellation ids
         self.refilled: list[bool] = []
         self.cancel_week: list[int] = []
+        self.cancel_slot_day: list[int] = []
         self.waiting: list[int] = []  # patients waiting and unbooked, in no particular order
         self.pool_all: dict[int, deque[int]] = {}
         self.pool_opted_in: dict[int, deque[int]] = {}
@@ -250,13 +253,21 @@ class PolicyRun:
             outcomes,
             summary,
             round(time.perf_counter() - started, 2),
+            self._census_breakdown(self.days - 1),
         )
 
     def _with_final_refills(self, outcomes: list[WeekOutcome]) -> list[WeekOutcome]:
-        """A slot cancelled in one week may be refilled in the next: count refills at the end."""
-        weeks = np.asarray(self.cancel_week, dtype=np.int64)
-        refilled = np.bincount(weeks[np.asarray(self.refilled, dtype=bool)], minlength=self.weeks + 2)
-        return [replace(o, refilled=int(refilled[o.week])) for o in outcomes]
+        """A slot cancelled in one week may be refilled in the next: count refills at the end, and
+        only of slots whose day came within the run (whether a later one is refilled is not known
+        yet; counting them as lost made a policy that books further ahead look worse)."""
+        settled = np.asarray(self.cancel_slot_day, dtype=np.int64) < self.days
+        weeks = np.asarray(self.cancel_week, dtype=np.int64)[settled]
+        refilled = np.asarray(self.refilled, dtype=bool)[settled]
+        cancelled = np.bincount(weeks, minlength=self.weeks + 2)
+        refills = np.bincount(weeks[refilled], minlength=self.weeks + 2)
+        return [
+            replace(o, cancellations=int(cancelled[o.week]), refilled=int(refills[o.week])) for o in outcomes
+        ]
 
     # ----------------------------------------------------------------------------------------
     def _reset_week(self) -> None:
@@ -283,14 +294,16 @@ class PolicyRun:
         row = self.free[sm]
         key = sm * self.day_key + slot_day
         pending = self.pending_refill.get(key)
-        if pending and (refill or row[slot_day] <= len(pending)):
+        # A cancelled slot is open, never ring-fenced: it is taken once the open room left is no
+        # more than the cancellations (counting the cancelled slots as the last to go).
+        reserved = self.reserve[sm] if self.reserve is not None else None
+        open_room = row[slot_day] - (reserved[slot_day] if reserved is not None else 0)
+        if pending and (refill or open_room <= len(pending)):
             self.refilled[pending.pop()] = True
             if not pending:
                 del self.pending_refill[key]
-        if self.reserve is not None:
-            reserved = self.reserve[sm]
-            if 0 < reserved[slot_day] >= row[slot_day]:
-                reserved[slot_day] -= 1  # no open slot was left: this booking takes a ring-fenced one
+        if reserved is not None and 0 < reserved[slot_day] >= row[slot_day]:
+            reserved[slot_day] -= 1  # no open slot was left: this booking takes a ring-fenced one
         row[slot_day] -= 1
         self.state_of[p] = BOOKED
         self.booked_sm[p], self.booked_day[p] = sm, slot_day
@@ -335,10 +348,12 @@ class PolicyRun:
             cancellation = len(self.refilled)
             self.refilled.append(False)
             self.cancel_week.append(day // 7 + 1)
+            self.cancel_slot_day.append(slot_day)
             if self.uniform() < a.cancellation_leaves_list:
                 self.state_of[p] = LEFT
             else:
                 self._restart_clock_if_rule(p, day)
+                self.rebooked_after[p] |= REBOOKED_AFTER_CANCELLING
                 self._join_list(p)
             notice = slot_day - day
             if notice <= 0:
@@ -613,6 +628,12 @@ class PolicyRun:
         extra = np.asarray(a.tolerance_extra_km)[self.population.tolerance[index]]
         sm = np.asarray(bins_sm)
         sites = np.asarray(g.sm_site)[sm]
+        # A booked patient is offered only a slot at least backfill_min_gain_days sooner (as
+        # booking/optimiser/services.py does for patients booked at 6 weeks or more).
+        booked = np.asarray(self.state_of)[index] == BOOKED
+        latest = np.where(
+            booked, np.asarray(self.booked_day)[index] - a.backfill_min_gain_days - day, NO_LATEST_DAY
+        )
         problem = AllocationProblem(
             patient_id=index,
             patient_lat=self.state.outcode_lat[outcodes],
@@ -628,9 +649,13 @@ class PolicyRun:
             bin_day_offset=np.asarray(bins_day) - day,
             bin_capacity=np.asarray(capacity),
             bin_compat=np.asarray(g.sm_modality)[sm],
+            patient_latest_day=latest,
         )
         weights = AllocationWeights(
-            travel_per_km=a.allocation_travel_per_km, wait_per_day=a.allocation_wait_per_day
+            travel_per_km=a.allocation_travel_per_km,
+            wait_per_day=a.allocation_wait_per_day,
+            book_by_days=a.allocation_book_by_days,
+            overdue_per_day=a.allocation_overdue_per_day,
         )
         return allocate(problem, weights).assigned_bin.tolist()
 
@@ -685,6 +710,7 @@ class PolicyRun:
             if self.uniform() < dna_rate:
                 self.week_dna += 1
                 self._restart_clock_if_rule(p, day)
+                self.rebooked_after[p] |= REBOOKED_AFTER_DNA
                 self._join_list(p)
             else:
                 self.week_scans += 1
@@ -692,6 +718,39 @@ class PolicyRun:
         self.calendar[day] = []
 
     # ----------------------------------------------------------------------------------------
+    def _census_breakdown(self, day: int) -> CensusBreakdown:
+        state_of = np.asarray(self.state_of)
+        on_list = (state_of == WAITING) | (state_of == BOOKED)
+        over = np.flatnonzero(on_list & (day - self.clock_start >= SIX_WEEKS_DAYS))
+        population = self.population
+        rebooked = np.asarray(self.rebooked_after)[over]
+        at_start = (over < population.starting_list_size) & (population.clock_start[over] <= -SIX_WEEKS_DAYS)
+        dna = ~at_start & (rebooked & REBOOKED_AFTER_DNA > 0)
+        cancelled = ~at_start & ~dna & (rebooked & REBOOKED_AFTER_CANCELLING > 0)
+        rest = ~at_start & ~dna & ~cancelled
+        booked = rest & (state_of[over] == BOOKED)
+        names = self.state
+        icb_of_trust = np.asarray(names.trust_icb)
+
+        def counts(labels: list[str], index: np.ndarray) -> dict[str, int]:
+            found = np.bincount(index, minlength=len(labels))
+            return {label: int(n) for label, n in zip(labels, found, strict=True) if n}
+
+        return CensusBreakdown(
+            waiting=int(on_list.sum()),
+            over_6_weeks=len(over),
+            over_6_weeks_at_the_start=int(at_start.sum()),
+            after_did_not_attend=int(dna.sum()),
+            after_cancelling=int(cancelled.sum()),
+            booked_for_6_weeks_or_more=int(booked.sum()),
+            not_booked=int((rest & ~booked).sum()),
+            by_modality=counts(names.modalities, population.modality[over]),
+            by_icb=counts(names.icbs, icb_of_trust[population.trust[over]]),
+            by_travel_tolerance_km=counts(
+                [f"{km:g}" for km in self.a.tolerance_extra_km], population.tolerance[over]
+            ),
+        )
+
     def _measure(self, week: int, day: int) -> WeekOutcome:
         state_of = np.asarray(self.state_of)
         on_list = (state_of == WAITING) | (state_of == BOOKED)

@@ -19,8 +19,8 @@ class WeekOutcome:
     icb_median_wait_weeks: dict[str, float]
     icb_spread_weeks: float  # longest ICB median minus shortest
     bookings: int
-    cancellations: int
-    refilled: int
+    cancellations: int  # made this week, of slots whose day came within the run
+    refilled: int  # of those, the slots someone else booked
     scans: int
     did_not_attend: int
     moved_cross_trust: int
@@ -55,6 +55,37 @@ class PolicySummary:
 
 
 @dataclass(frozen=True)
+class CensusBreakdown:
+    """Who is waiting 6 weeks or more at the last census, and why, each patient counted once in
+    the first cause that applies (in this order)."""
+
+    waiting: int  # on the list at the census
+    over_6_weeks: int
+    over_6_weeks_at_the_start: int  # on the starting list and already 6 weeks or more on day 0
+    after_did_not_attend: int  # booked again after a DNA, the clock still running
+    after_cancelling: int  # booked again after cancelling their own appointment
+    booked_for_6_weeks_or_more: int  # booked once, for a scan at 6 weeks' wait or more
+    not_booked: int  # never booked: no slot within their travel tolerance yet
+    by_modality: dict[str, int]
+    by_icb: dict[str, int]
+    by_travel_tolerance_km: dict[str, int]  # extra km beyond their nearest site they will go
+
+
+@dataclass(frozen=True)
+class CensusBound:
+    census_day: int
+    must_be_scanned: int  # clocks started 6 weeks or more before the census, plus urgent since
+    scans_per_slot: float  # at best, after DNAs and cancellations on the day
+    shortfall_by_modality: dict[str, int]  # travelling anywhere in the network
+    shortfall_within_tolerance: int  # with each patient's travel tolerance
+    shortfall_within_tolerance_by_modality: dict[str, int]
+
+    @property
+    def shortfall_anywhere(self) -> int:
+        return sum(self.shortfall_by_modality.values())
+
+
+@dataclass(frozen=True)
 class PolicyOutcome:
     policy: str
     title: str
@@ -62,6 +93,7 @@ class PolicyOutcome:
     weeks: list[WeekOutcome]
     summary: PolicySummary
     seconds: float
+    census: CensusBreakdown | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +106,9 @@ class SimulationOutcome:
     calibration: dict[str, Any]
     assumptions: dict[str, Any]
     policies: list[PolicyOutcome] = field(default_factory=list)
+    # the fewest any policy could leave waiting 6 weeks or more at the last census (bound.py);
+    # None when clocks restart on a DNA or cancellation, which the bound does not model
+    bound: CensusBound | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

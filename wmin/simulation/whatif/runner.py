@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .assumptions import Assumptions
+from .bound import census_bound
 from .engine import PolicyRun, build_geometry
 from .policies import Policy
 from .population import draw_population
@@ -36,6 +37,9 @@ def simulate(
         icbs=dict(zip(state.icbs, state.icb_names, strict=True)),
         calibration=dict(state.calibration),
         assumptions=assumptions.as_dict(),
+        bound=None
+        if assumptions.restart_clock_on_patient_cancel_or_dna
+        else census_bound(state, population, geometry, assumptions, days),
     )
     for i, policy in enumerate(policies):
 
