@@ -98,6 +98,7 @@ class ChoiceFilters:
 class SlotChoice:
     slot_id: int
     starts_at: datetime
+    reasons: tuple[str, ...] = ()  # why the optimiser ranked it here, for a clerk to read out
 
 
 @dataclass(frozen=True)
@@ -160,8 +161,13 @@ def choices_for(
     filters: ChoiceFilters,
     now: datetime,
     per_site: int = PER_SITE,
+    modality_label: str = "site",
 ) -> Choices:
     """Every site that can do the referral's exam: those with slots that suit, best first, then the rest.
+
+    The one shortlist of the hub: the patient's choice page and the clerk's booking shortlist
+    (`booking.worklist.shortlist`) both read it. `modality_label` words the reasons ("Nearest CT
+    with a slot this week" for a clerk, "Nearest site…" for a patient).
 
     Raises UnknownPostcode only for the work postcode (validate it first); an unknown home postcode
     leaves the ranking by date alone, with a note.
@@ -199,7 +205,7 @@ def choices_for(
             suitable_sites.append(site)
 
     rows = _earliest_rows(slots, modality_id, [s.pk for s in suitable_sites], filters, earliest, depth=per_site)
-    entries = _rank(referral, rows, suitable_sites, filters, origin, work if home else None, earliest, now, per_site)
+    entries = _rank(rows, suitable_sites, filters, origin, work if home else None, earliest, now, per_site, modality_label)
 
     by_site = {site.pk: site for site in suitable_sites}
     ranked: list[SiteChoice] = []
@@ -214,7 +220,7 @@ def choices_for(
                 travel_km=km,
                 travel_minutes=minutes,
                 from_work=from_work,
-                slots=tuple(SlotChoice(e.slot_id, e.starts_at) for e in site_entries),
+                slots=tuple(SlotChoice(e.slot_id, e.starts_at, tuple(e.reasons)) for e in site_entries),
                 first_available=first_available.get(site_id),
                 highlights=tuple(r for r in site_entries[0].reasons if _is_highlight(r)),
             )
@@ -302,7 +308,7 @@ def _earliest_rows(
     site's id. A window function over the pool, the ORM building 47 arms, or `id IN (…) OR id IN
     (…)` (a sequential scan on PostgreSQL) were each many times slower.
     """
-    if not site_ids:
+    if not site_ids or slots.query.is_empty():  # a role that sees no pool (a manager) gets no slots
         return []
     arm = (
         _open_slots(slots, modality_id, earliest, filters)
@@ -361,7 +367,6 @@ def _no_slot_reason(filters: ChoiceFilters, first_available: datetime | None) ->
 
 
 def _rank(
-    referral: Referral,
     rows: Iterable[tuple[int, int, datetime]],
     sites: list[Site],
     filters: ChoiceFilters,
@@ -370,6 +375,7 @@ def _rank(
     earliest: datetime,
     now: datetime,
     per_site: int,
+    modality_label: str,
 ) -> list[ShortlistEntry]:
     rows = list(rows)
     if not rows:
@@ -397,7 +403,7 @@ def _rank(
         time_of_day=filters.time_of_day,
         travel_weight=1.0 if origin else 0.0,
     )
-    return shortlist(needs, table, now=now, per_site=per_site, modality_label="site")
+    return shortlist(needs, table, now=now, per_site=per_site, modality_label=modality_label)
 
 
 def _is_highlight(reason: str) -> bool:
