@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
 
+from wmin.component_cache import ComponentCache
+
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
     return reverse(name, args=args or None, kwargs=kwargs or None)
@@ -42,6 +44,7 @@ def environment(**options: Any) -> Environment:
         service_name="Book an imaging appointment",
         network_name="West Midlands Imaging Network",
         debug=settings.DEBUG,
+        nhsuk_cached=ComponentCache(env),
     )
     env.filters.update(local=local, day=day)
     return env

@@ -9,6 +9,7 @@ Pure core (no Django, numpy in, dataclasses out), one module per question the hu
 - `backfill`  for one freed slot, whom to offer it to first.
 - `chains`    for one freed slot, the best chain of booked patients moving earlier (CP-SAT).
 
-`services` is the only module that touches the database: it loads rows into the core and records
-what the core proposes (offers, never bookings).
+`services` loads rows into the core for allocation and backfill and records what the core proposes
+(offers, never bookings). The shortlist's database side is `booking.services.choices`, the one path
+that the patient's choice page and the clerk's shortlist share.
 """

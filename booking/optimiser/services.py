@@ -18,8 +18,7 @@ from functools import cache
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import F, Q
 
 from booking.models import (
     Booking,
@@ -35,8 +34,7 @@ from booking.models import (
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.offers import OPEN_OFFER_STATUSES, Offer
 from booking.models.referrals import PRIORITY_WEIGHT
-from booking.services.choices import ChoiceFilters, earliest_allowed, local_day_bounds, patient_origin
-from slots.geography import UnknownPostcode, centroids, locate
+from slots.geography import centroids
 from slots.models import Site, Slot, SlotStatus
 
 from .allocate import (
@@ -65,8 +63,7 @@ from .backfill import (
     unbooked_score_bound,
 )
 from .chains import ChainPlan, best_chain, chain_patients
-from .shortlist import NETWORK_TIMEZONE, PatientNeeds, ShortlistEntry, SlotOption, SlotTable, shortlist
-from .travel import TravelMode as CoreTravelMode
+from .shortlist import NETWORK_TIMEZONE, SlotOption
 from .travel import great_circle_km, great_circle_limit
 
 # Notice a patient needs before a slot: the same rules as the clerk's worklist and the choice page.
@@ -86,114 +83,6 @@ CHAIN_MAX_MOVES = 4
 CHAIN_MOVERS = 3  # booked patients whose move a chain considers (each costs a ranking of their slot)
 CHAIN_TAKERS = 3  # waiting patients ranked for each slot a mover would free
 CHAIN_TIME_LIMIT_SECONDS = 0.5
-TIME_OF_DAY_DEPTH = 40  # slots per site fetched when a time of day is filtered in numpy
-
-
-# Shortlist ------------------------------------------------------------------------------------
-
-
-def shortlist_for_referral(
-    referral: Referral,
-    *,
-    now: datetime,
-    filters: ChoiceFilters | None = None,
-    per_site: int = 3,
-    limit: int | None = None,
-) -> list[ShortlistEntry]:
-    """The best open pool slots per site for the referral's exam, sites ordered by their best slot.
-
-    Within one site travel is the same for every slot, so the best slots of a site are its earliest
-    ones that pass the filters: SQL keeps the first few per site (a window function) and numpy does
-    the rest. `filters` defaults to the preferences saved on the referral.
-    """
-    filters = filters or ChoiceFilters.saved_for(referral)
-    earliest = earliest_allowed(referral, filters, now=now)
-    home = patient_origin(referral)
-    work = _locate_or_none(filters.work_postcode)
-    origin = home or work
-    modality_id = referral.exam_type.modality_id
-    sites = {
-        pk: (name, kind == "cdc", lat, lon, step_free, loop, bariatric)
-        for pk, name, kind, lat, lon, step_free, loop, bariatric in Site.objects.filter(
-            scanners__modality_id=modality_id
-        )
-        .distinct()
-        .values_list(
-            "pk", "name", "kind", "latitude", "longitude", "step_free", "hearing_loop", "bariatric_scanner"
-        )
-    }
-    suitable = [
-        pk
-        for pk, (*_, step_free, loop, bariatric) in sites.items()
-        if (step_free or not filters.needs_step_free)
-        and (loop or not filters.needs_hearing_loop)
-        and (bariatric or not filters.needs_bariatric)
-    ]
-    depth = per_site if filters.time_of_day == "any" else max(per_site, TIME_OF_DAY_DEPTH)
-    rows = _earliest_slots_per_site(modality_id, suitable, earliest, filters.unavailable_dates, depth)
-    if not rows:
-        return []
-    table = SlotTable.from_columns(
-        slot_id=[r[0] for r in rows],
-        site_id=[r[1] for r in rows],
-        starts_at=[r[2] for r in rows],
-        step_free=[sites[r[1]][4] for r in rows],
-        hearing_loop=[sites[r[1]][5] for r in rows],
-        bariatric=[sites[r[1]][6] for r in rows],
-        sites={pk: sites[pk][:4] for pk in {r[1] for r in rows}},
-    )
-    needs = PatientNeeds(
-        origin=origin or (0.0, 0.0),
-        alt_origin=work if home else None,
-        mode=CoreTravelMode(filters.travel_mode),
-        earliest=earliest,
-        max_travel_km=filters.max_travel_km if origin else None,
-        needs_step_free=filters.needs_step_free,
-        needs_hearing_loop=filters.needs_hearing_loop,
-        needs_bariatric=filters.needs_bariatric,
-        unavailable_dates=filters.unavailable_dates,
-        time_of_day=filters.time_of_day,
-        travel_weight=1.0 if origin else 0.0,  # no location: rank by date alone
-    )
-    label = referral.exam_type.modality.code
-    return shortlist(needs, table, now=now, per_site=per_site, limit=limit, modality_label=label)
-
-
-def _earliest_slots_per_site(
-    modality_id: int, site_ids: list[int], earliest: datetime, unavailable: frozenset[date], depth: int
-) -> list[tuple[int, int, datetime]]:
-    if not site_ids:
-        return []
-    open_slots = Slot.objects.filter(
-        modality_id=modality_id,
-        status=SlotStatus.OPEN,
-        pooled=True,
-        starts_at__gte=earliest,
-        site_id__in=site_ids,
-    )
-    for day in sorted(unavailable):
-        start, end = local_day_bounds(day)
-        open_slots = open_slots.exclude(starts_at__gte=start, starts_at__lt=end)
-    ranked = (
-        open_slots.annotate(
-            place=Window(
-                RowNumber(), partition_by=[F("site_id")], order_by=[F("starts_at").asc(), F("pk").asc()]
-            )
-        )
-        .filter(place__lte=depth)
-        .order_by()
-        .values_list("pk", "site_id", "starts_at")
-    )
-    return list(ranked)
-
-
-def _locate_or_none(postcode: str) -> tuple[float, float] | None:
-    if not postcode:
-        return None
-    try:
-        return locate(postcode)
-    except UnknownPostcode:
-        return None
 
 
 # Network allocation ----------------------------------------------------------------------------

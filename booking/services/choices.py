@@ -1,14 +1,14 @@
 """The patient's choice: every site that can do their exam, ranked by travel and earliest date.
 
-A thin adapter between the database and the optimiser's pure shortlist
-(`booking.optimiser.shortlist`): it runs at most three small queries, whatever the size of
-the pool, and hands the optimiser a small `SlotTable`:
+The one shortlist of the hub (the patient's choice page, and the clerk's booking shortlist in
+`booking.worklist.shortlist`). A thin adapter between the database and the optimiser's pure
+shortlist (`booking.optimiser.shortlist`): it runs two small queries, whatever the size of the
+pool, and hands the optimiser a small `SlotTable`:
 
 1. the sites with a scanner for the exam's modality (~47 rows), each with its first open slot
    (the indicative wait), by one index probe per site;
-2. per site, its K earliest open slots that pass the filters SQL can apply (dates, notice)
-   (K = 3, or more when a time of day is asked for, which is applied in numpy);
-3. only when a time-of-day filter left a site short: that site's next slots, deeper.
+2. per site, its K earliest open slots that pass the patient's filters (notice, dates, time of
+   day, all in SQL), by one index walk per site.
 
 Callers pass the querysets they are allowed to see (`wmin.accounts.scope`), so the choice never
 reaches past the user's scope.
@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractHour
 
 from booking.models import Referral, TravelMode
@@ -52,6 +53,7 @@ TIME_OF_DAY_HOURS: dict[str, dict[str, int]] = {
     "evening": {"local_hour__gte": 17},
 }
 _SITE_PLACEHOLDER = -7_340_001  # stands for "this site's id" in the compiled per-site query
+_SITE_LIST = "site_list"  # PostgreSQL: the per-site query's correlation to the list of sites
 SITE_LIST_LENGTH = 30
 TIMES_OF_DAY: dict[str, str] = {
     "any": "Any time",
@@ -98,6 +100,7 @@ class ChoiceFilters:
 class SlotChoice:
     slot_id: int
     starts_at: datetime
+    reasons: tuple[str, ...] = ()  # why the optimiser ranked it here, for a clerk to read out
 
 
 @dataclass(frozen=True)
@@ -160,8 +163,13 @@ def choices_for(
     filters: ChoiceFilters,
     now: datetime,
     per_site: int = PER_SITE,
+    modality_label: str = "site",
 ) -> Choices:
     """Every site that can do the referral's exam: those with slots that suit, best first, then the rest.
+
+    The one shortlist of the hub: the patient's choice page and the clerk's booking shortlist
+    (`booking.worklist.shortlist`) both read it. `modality_label` words the reasons ("Nearest CT
+    with a slot this week" for a clerk, "Nearest site…" for a patient).
 
     Raises UnknownPostcode only for the work postcode (validate it first); an unknown home postcode
     leaves the ranking by date alone, with a note.
@@ -199,7 +207,7 @@ def choices_for(
             suitable_sites.append(site)
 
     rows = _earliest_rows(slots, modality_id, [s.pk for s in suitable_sites], filters, earliest, depth=per_site)
-    entries = _rank(referral, rows, suitable_sites, filters, origin, work if home else None, earliest, now, per_site)
+    entries = _rank(rows, suitable_sites, filters, origin, work if home else None, earliest, now, per_site, modality_label)
 
     by_site = {site.pk: site for site in suitable_sites}
     ranked: list[SiteChoice] = []
@@ -214,7 +222,7 @@ def choices_for(
                 travel_km=km,
                 travel_minutes=minutes,
                 from_work=from_work,
-                slots=tuple(SlotChoice(e.slot_id, e.starts_at) for e in site_entries),
+                slots=tuple(SlotChoice(e.slot_id, e.starts_at, tuple(e.reasons)) for e in site_entries),
                 first_available=first_available.get(site_id),
                 highlights=tuple(r for r in site_entries[0].reasons if _is_highlight(r)),
             )
@@ -294,22 +302,40 @@ def _first_open_start(slots: QuerySet[Slot], modality_id: int, earliest: datetim
 def _earliest_rows(
     slots: QuerySet[Slot], modality_id: int, site_ids: list[int], filters: ChoiceFilters, earliest: datetime, *, depth: int
 ) -> list[tuple[int, int, datetime]]:
-    """The `depth` earliest suitable slots of each site, in one query of one index probe per site.
+    """The `depth` earliest suitable slots of each site, in one query of one index walk per site.
 
-    `id IN (SELECT * FROM (first N at site 1) UNION ALL SELECT * FROM (first N at site 2) …)`:
-    each arm walks the (site, start) index for N rows; the outer query fetches those rows by key.
-    The arm is compiled once by the ORM (so the caller's scope applies) and repeated with each
-    site's id. A window function over the pool, the ORM building 47 arms, or `id IN (…) OR id IN
-    (…)` (a sequential scan on PostgreSQL) were each many times slower.
+    The per-site query is compiled by the ORM from the caller's queryset (so its scope applies).
+    A window function over the pool, the ORM building 47 arms, or `id IN (…) OR id IN (…)` (a
+    sequential scan on PostgreSQL) were each many times slower.
     """
-    if not site_ids:
+    if not site_ids or slots.query.is_empty():  # a role that sees no pool (a manager) gets no slots
         return []
+    suitable = _open_slots(slots, modality_id, earliest, filters)
+    if connections[slots.db].vendor == "postgresql":
+        return _earliest_rows_lateral(suitable, site_ids, depth)
+    return _earliest_rows_union(suitable, site_ids, depth)
+
+
+def _earliest_rows_lateral(suitable: QuerySet[Slot], site_ids: list[int], depth: int) -> list[tuple[int, int, datetime]]:
+    """PostgreSQL: `unnest(site ids) CROSS JOIN LATERAL (first N at that site)`: the per-site query
+    is planned once (a UNION ALL of 47 copies took 5-12 ms to plan, more than it took to run)."""
     arm = (
-        _open_slots(slots, modality_id, earliest, filters)
-        .filter(site_id=_SITE_PLACEHOLDER)
+        suitable.filter(site_id=RawSQL(f"{_SITE_LIST}.id", ()))
         .order_by("starts_at", "pk")
-        .values("pk")[:depth]
+        .values_list("pk", "site_id", "starts_at")[:depth]
     )
+    arm_sql, arm_params = arm.query.sql_with_params()
+    sql = f"SELECT site_arm.* FROM unnest(%s::bigint[]) AS {_SITE_LIST}(id) CROSS JOIN LATERAL ({arm_sql}) AS site_arm"
+    with connections[suitable.db].cursor() as cursor:
+        cursor.execute(sql, [site_ids, *arm_params])
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def _earliest_rows_union(suitable: QuerySet[Slot], site_ids: list[int], depth: int) -> list[tuple[int, int, datetime]]:
+    """Elsewhere (SQLite): `id IN (SELECT * FROM (first N at site 1) UNION ALL …)`: each arm walks the
+    (site, start) index for N rows; the outer query fetches those rows by key. The arm is compiled
+    once and repeated with each site's id in place of a placeholder."""
+    arm = suitable.filter(site_id=_SITE_PLACEHOLDER).order_by("starts_at", "pk").values("pk")[:depth]
     arm_sql, arm_params = arm.query.sql_with_params()
     placeholder_at = [i for i, value in enumerate(arm_params) if value == _SITE_PLACEHOLDER]
     if len(placeholder_at) != 1:  # the compiled query no longer looks as this function expects
@@ -320,8 +346,9 @@ def _earliest_rows(
         arm_values[placeholder_at[0]] = site_id
         arms.append(f"SELECT * FROM ({arm_sql}) AS site_arm_{number}")
         params.extend(arm_values)
+    connection = connections[suitable.db]
     pk = f"{connection.ops.quote_name(Slot._meta.db_table)}.{connection.ops.quote_name('id')}"
-    chosen = Slot.objects.extra(where=[f"{pk} IN ({' UNION ALL '.join(arms)})"], params=params)
+    chosen = Slot.objects.using(suitable.db).extra(where=[f"{pk} IN ({' UNION ALL '.join(arms)})"], params=params)
     return list(chosen.order_by().values_list("pk", "site_id", "starts_at"))
 
 
@@ -361,7 +388,6 @@ def _no_slot_reason(filters: ChoiceFilters, first_available: datetime | None) ->
 
 
 def _rank(
-    referral: Referral,
     rows: Iterable[tuple[int, int, datetime]],
     sites: list[Site],
     filters: ChoiceFilters,
@@ -370,6 +396,7 @@ def _rank(
     earliest: datetime,
     now: datetime,
     per_site: int,
+    modality_label: str,
 ) -> list[ShortlistEntry]:
     rows = list(rows)
     if not rows:
@@ -397,7 +424,7 @@ def _rank(
         time_of_day=filters.time_of_day,
         travel_weight=1.0 if origin else 0.0,
     )
-    return shortlist(needs, table, now=now, per_site=per_site, modality_label="site")
+    return shortlist(needs, table, now=now, per_site=per_site, modality_label=modality_label)
 
 
 def _is_highlight(reason: str) -> bool:

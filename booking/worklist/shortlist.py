@@ -1,9 +1,10 @@
 """The shortlist a clerk books from on a patient's behalf: every site in the network, with reasons.
 
-The ranking is the optimiser's (`booking.optimiser.services.shortlist_for_referral`: travel from the
-patient's postcode district and days to the slot, after the needs saved on the referral), the same
-one the patient sees online. This module adds, for each slot, which trust's RIS will be told of the
-booking (one query over the network's sites, which are public).
+The ranking is the patient's own choice page's (`booking.services.choices.choices_for`: travel
+from the patient's postcode district and days to the slot, after the needs saved on the referral),
+so a clerk on the phone and the patient online see the same best slots. This module flattens it to
+slots and adds, for each, which trust's RIS will be told of the booking (one query over the
+network's sites, which are public).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from booking.models import Referral
-from booking.optimiser.services import shortlist_for_referral
+from booking.services.choices import ChoiceFilters, Choices, SiteChoice, SlotChoice, choices_for
 from wmin.accounts.scope import pool_slots_for, sites
 
 if TYPE_CHECKING:
@@ -58,28 +59,41 @@ def shortlist_for(
 ) -> Shortlist:
     """The best slots in the network pool for this referral, at most PER_SITE per site (about 4 queries).
 
-    Only slots in the user's scope (`pool_slots_for`) are kept: a role that sees no pool gets nothing.
+    Only slots in the user's scope (`pool_slots_for`) are considered: a role that sees no pool gets nothing.
     """
-    ranked = shortlist_for_referral(referral, now=now, per_site=PER_SITE, limit=limit + len(exclude_slot_ids))
-    visible = set(pool_slots_for(user).filter(pk__in=[e.slot_id for e in ranked]).values_list("pk", flat=True))
-    entries = [e for e in ranked if e.slot_id in visible and e.slot_id not in exclude_slot_ids][:limit]
-    if not entries:
+    choices = choices_for(
+        referral,
+        slots=pool_slots_for(user),
+        sites=sites(),
+        filters=ChoiceFilters.saved_for(referral),
+        now=now,
+        per_site=PER_SITE,
+        modality_label=referral.exam_type.modality.code,
+    )
+    picked = _best_slots(choices, exclude_slot_ids, limit)
+    if not picked:
         return Shortlist((), "No open slot in the network suits this patient's saved needs.")
-    at = {site.pk: site for site in sites().filter(pk__in={e.site_id for e in entries})}
+    at = {site.pk: site for site in sites().filter(pk__in={choice.site.pk for choice, _ in picked})}
     return Shortlist(
         tuple(
             ShortlistRow(
-                slot_id=e.slot_id,
-                site_name=e.site_name,
-                site_is_cdc=at[e.site_id].is_cdc,
-                starts_at=e.starts_at,
-                trust_name=str(at[e.site_id].trust),
-                trust_accepts_srm=at[e.site_id].trust.accepts_srm,
-                other_trust=at[e.site_id].trust_id != referral.trust_id,
-                travel_km=e.travel_km,
-                travel_minutes=e.travel_minutes,
-                reasons=tuple(e.reasons),
+                slot_id=slot.slot_id,
+                site_name=choice.site.name,
+                site_is_cdc=choice.site.is_cdc,
+                starts_at=slot.starts_at,
+                trust_name=str(at[choice.site.pk].trust),
+                trust_accepts_srm=at[choice.site.pk].trust.accepts_srm,
+                other_trust=choice.site.trust_id != referral.trust_id,
+                travel_km=choice.travel_km if choices.origin_known else None,
+                travel_minutes=choice.travel_minutes if choices.origin_known else None,
+                reasons=slot.reasons,
             )
-            for e in entries
+            for choice, slot in picked
         )
     )
+
+
+def _best_slots(choices: Choices, exclude_slot_ids: tuple[int, ...], limit: int) -> list[tuple[SiteChoice, SlotChoice]]:
+    """The ranked sites' slots in rank order (sites by their best slot, then each site's own order)."""
+    flat = ((choice, slot) for choice in choices.ranked for slot in choice.slots if slot.slot_id not in exclude_slot_ids)
+    return list(flat)[:limit]

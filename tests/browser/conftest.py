@@ -87,3 +87,14 @@ def assert_accessible(page: object) -> None:
 @pytest.fixture
 def accessible():
     return assert_accessible
+
+
+def sign_in_as_patient(page: object, base_url: str, referral: object) -> None:
+    """Sign in with the referral's booking reference and the factories' date of birth (27 March 1958)."""
+    page.goto(base_url + "/accounts/patient/sign-in/")
+    page.fill("#id_booking_reference", referral.booking_reference)
+    page.fill("#id_dob_day", "27")
+    page.fill("#id_dob_month", "3")
+    page.fill("#id_dob_year", "1958")
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/my-scan/")

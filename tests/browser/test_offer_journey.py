@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from booking.models import BookingStatus, OfferStatus
 from booking.services.bookings import cancel_booking, confirm_booking
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in_as_patient
 from tests.factories import ReferralFactory, ScannerFactory, SiteFactory, SlotFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,13 +34,7 @@ def test_a_freed_slot_is_offered_and_the_patient_accepts_it_in_the_browser(live_
     assert offer.status == OfferStatus.SENT
 
     # Then the waiting patient signs in and sees the offer on their home page
-    page.goto(live_server.url + "/accounts/patient/sign-in/")
-    page.fill("#id_booking_reference", referral.booking_reference)
-    page.fill("#id_dob_day", "27")
-    page.fill("#id_dob_month", "3")
-    page.fill("#id_dob_year", "1958")
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url("**/my-scan/")
+    sign_in_as_patient(page, live_server.url, referral)
     assert "We can offer you an earlier appointment" in page.locator("main").inner_text()
     assert_accessible(page)
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from booking.models import Booking, BookingStatus
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in_as_patient
 from tests.factories import ScannerFactory, SiteFactory, SlotFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -120,12 +120,7 @@ def test_the_choice_filters_work_without_javascript(live_server, chromium_browse
     context = chromium_browser.new_context(java_script_enabled=False, bypass_csp=True)
     page = context.new_page()
     try:
-        page.goto(live_server.url + "/accounts/patient/sign-in/")
-        page.fill("#id_booking_reference", referral.booking_reference)
-        page.fill("#id_dob_day", "27")
-        page.fill("#id_dob_month", "3")
-        page.fill("#id_dob_year", "1958")
-        page.click("button:has-text('Continue')")
+        sign_in_as_patient(page, live_server.url, referral)
         page.goto(f"{live_server.url}/my-scan/scans/{referral.pk}/choose/")
         page.get_by_label("Step-free access").check()
         page.get_by_role("button", name="Update appointments").click()

@@ -5,42 +5,12 @@ import pytest
 from booking.models import Booking, Offer, OfferSource, OfferStatus, Priority, ReferralStatus
 from booking.optimiser import services
 from booking.optimiser.backfill import rank_backfill
-from booking.optimiser.services import backfill_freed_slot, run_network_allocation, shortlist_for_referral
+from booking.optimiser.services import backfill_freed_slot, run_network_allocation
 from slots.models import Slot
-from tests.factories import BookingFactory, ExamTypeFactory, ModalityFactory
-from tests.optimiser.network_builders import NOW, SHREWSBURY, site_with_scanner, slot_at, waiting_referral
+from tests.factories import BookingFactory, ExamTypeFactory
+from tests.optimiser.network_builders import NOW, site_with_scanner, slot_at, waiting_referral
 
 pytestmark = pytest.mark.django_db
-
-def test_shortlist_offers_only_open_pool_slots_of_the_exam_modality_after_the_notice(ct, ct_exam):
-    site = site_with_scanner(ct)
-    mri = ModalityFactory(code="MR")
-    good = [slot_at(site, ct, hours=72), slot_at(site, ct, hours=120)]
-    slot_at(site, ct, hours=96, pooled=False)
-    slot_at(site, ct, hours=100, status="booked")
-    slot_at(site, mri, hours=80)
-    slot_at(site, ct, hours=6)  # inside the 24-hour minimum notice
-    referral = waiting_referral(ct_exam)
-
-    entries = shortlist_for_referral(referral, now=NOW)
-
-    assert [e.slot_id for e in entries] == [s.pk for s in good]
-    assert entries[0].summary.startswith("Nearest CT")
-
-
-def test_shortlist_respects_unavailable_dates_and_travel_limit(ct, ct_exam):
-    near = site_with_scanner(ct)
-    far = site_with_scanner(ct, SHREWSBURY)
-    monday, tuesday = slot_at(near, ct, hours=72), slot_at(near, ct, hours=96)
-    slot_at(far, ct, hours=30)
-    referral = waiting_referral(
-        ct_exam, max_travel_km=20, unavailable_dates=[monday.starts_at.date().isoformat()]
-    )
-
-    entries = shortlist_for_referral(referral, now=NOW)
-
-    assert [e.slot_id for e in entries] == [tuesday.pk]
-
 
 def test_network_allocation_proposes_offers_not_bookings_and_serves_the_urgent_first(ct, ct_exam):
     site = site_with_scanner(ct)

@@ -12,6 +12,7 @@ from booking.models import Hold
 from booking.services.holds import hold_slot
 from slots.models import SlotStatus
 from tests.factories import ModalityFactory, ReferralFactory, ScannerFactory, SiteFactory, SlotFactory
+from tests.patient.choice_network import add_sites_with_slots, local
 from wmin.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -30,19 +31,14 @@ def network_for(referral):
     ScannerFactory(site=mri_only, modality=ModalityFactory(code="MR"))
     start = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=2)
     slots = {
-        "near_late": SlotFactory(site=near, modality=modality, starts_at=_local(start + dt.timedelta(days=20), 9)),
-        "near_afternoon": SlotFactory(site=near, modality=modality, starts_at=_local(start + dt.timedelta(days=21), 14)),
-        "cdc_soon": SlotFactory(site=cdc, modality=modality, starts_at=_local(start + dt.timedelta(days=1), 9)),
-        "cdc_later": SlotFactory(site=cdc, modality=modality, starts_at=_local(start + dt.timedelta(days=2), 10)),
-        "far_soon": SlotFactory(site=far, modality=modality, starts_at=_local(start, 11)),
-        "booked": SlotFactory(site=near, modality=modality, starts_at=_local(start, 9), status=SlotStatus.BOOKED),
+        "near_late": SlotFactory(site=near, modality=modality, starts_at=local(start + dt.timedelta(days=20), 9)),
+        "near_afternoon": SlotFactory(site=near, modality=modality, starts_at=local(start + dt.timedelta(days=21), 14)),
+        "cdc_soon": SlotFactory(site=cdc, modality=modality, starts_at=local(start + dt.timedelta(days=1), 9)),
+        "cdc_later": SlotFactory(site=cdc, modality=modality, starts_at=local(start + dt.timedelta(days=2), 10)),
+        "far_soon": SlotFactory(site=far, modality=modality, starts_at=local(start, 11)),
+        "booked": SlotFactory(site=near, modality=modality, starts_at=local(start, 9), status=SlotStatus.BOOKED),
     }
     return {"near": near, "cdc": cdc, "far": far, "mri_only": mri_only, "slots": slots}
-
-
-def _local(moment, hour):
-    local = timezone.localtime(moment).replace(hour=hour, minute=0)
-    return local.astimezone(dt.UTC)
 
 
 def choices_url(referral):
@@ -187,16 +183,6 @@ def test_all_times_at_one_site(patient_client, referral, network_for):
     assert patient_client.get(mri_url).status_code == 404
 
 
-def _add_sites_with_slots(referral, count: int, *, first: int) -> None:
-    modality = referral.exam_type.modality
-    start = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=3)
-    for n in range(first, first + count):
-        site = SiteFactory(name=f"Site {n}", latitude=52.3 + n / 100, longitude=-1.9, step_free=n % 2 == 0)
-        ScannerFactory(site=site, modality=modality)
-        for day in range(4):
-            SlotFactory(site=site, modality=modality, starts_at=_local(start + dt.timedelta(days=day), 9 + n % 8))
-
-
 FILTERED = (
     "?filtered=1&time_of_day=morning&needs=step_free&max_travel_km=60&travel_mode=public_transport"
     "&work_postcode=CV1+2AA&unavailable_dates=25%2F12%2F2026"
@@ -213,9 +199,9 @@ def test_the_choice_page_makes_the_same_few_queries_for_3_sites_or_30(patient_cl
             assert patient_client.get(choices_url(referral) + query).status_code == 200
         return len(captured)
 
-    _add_sites_with_slots(referral, 3, first=0)
+    add_sites_with_slots(referral, 3, first=0)
     with_3 = queries_for_page()
-    _add_sites_with_slots(referral, 27, first=3)
+    add_sites_with_slots(referral, 27, first=3)
     with_30 = queries_for_page()
     assert with_30 == with_3
     assert with_30 <= 20

@@ -23,9 +23,12 @@ from wmin.audit.models import AuditAction
 from wmin.audit.trail import record
 
 from .access import active_booking, patient_required
-from .presenters import ChoicePage, days_of
+from .presenters import ChoicePage, days_of, sites_to_show
 
-CHOICES_PARTIAL = "booking/patient/_choices.jinja"
+CHOICES_PAGE = "booking/patient/choices.jinja"
+CHOICES_PARTIAL = "booking/patient/_choices.jinja"  # htmx: a filter changed
+NEXT_SITES_PARTIAL = "booking/patient/_next_sites.jinja"  # htmx: "Show more sites"
+SITE_LIST_ID = "site-list"
 
 
 @require_GET
@@ -81,27 +84,38 @@ def hold(request: HttpRequest, referral_id: int) -> HttpResponse:
 def choice_page(
     request: HttpRequest, referral: Referral, data: QueryDict, *, booking_error: str = "", status: int = 200
 ) -> HttpResponse:
-    """The whole choice page, or just its results when htmx asks; also where booking errors land."""
+    """The whole choice page, or just its results (or the next sites) when htmx asks; also where
+    booking errors land. `?show=` lists more of the ranked sites, a page at a time."""
     now = timezone.now()
     form = ChoiceFiltersForm(data, saved=ChoiceFilters.saved_for(referral), today=timezone.localdate(now))
     filters = form.filters()
     choices = choices_for(referral, slots=pool_slots_for(request.user), sites=sites(), filters=filters, now=now)
     booking = active_booking(request, referral) if referral.status == "booked" else None
     record(AuditAction.VIEW, referral, summary="Patient viewed their choice of sites", patient_id=referral.patient_id)
+    page = ChoicePage(choices, filters.travel_mode, now, sites_to_show(data.get("show")))
+    filter_query = _filter_query(data)
+    choose_url = reverse("booking:patient-choices", kwargs={"referral_id": referral.pk})
     context = {
         "referral": referral,
         "waiting": ReferralPresenter(referral, now),
         "form": form,
         "times_of_day": TIMES_OF_DAY,
-        "page": ChoicePage(choices, filters.travel_mode, now),
+        "page": page,
         "booking": booking,
         "can_change": booking is None or patient_may_change(booking, now=now),
         "booking_error": booking_error,
-        "filter_query": _filter_query(data),
-        "choose_url": reverse("booking:patient-choices", kwargs={"referral_id": referral.pk}),
+        "filter_query": filter_query,
+        "choose_url": choose_url,
+        "more_url": f"{choose_url}?{filter_query}&show={page.next_show}" if filter_query else f"{choose_url}?show={page.next_show}",
+        "site_list_id": SITE_LIST_ID,
     }
-    template = CHOICES_PARTIAL if request.htmx and not booking_error else "booking/patient/choices.jinja"
-    return render(request, template, context, status=status)
+    return render(request, _choice_template(request, booking_error), context, status=status)
+
+
+def _choice_template(request: HttpRequest, booking_error: str) -> str:
+    if not request.htmx or booking_error:
+        return CHOICES_PAGE
+    return NEXT_SITES_PARTIAL if request.htmx.target == SITE_LIST_ID else CHOICES_PARTIAL
 
 
 def _filter_query(data: QueryDict) -> str:

@@ -11,6 +11,8 @@ from booking.models import Booking, TravelMode
 from booking.services.choices import Choices, SiteChoice, SlotChoice
 
 KM_PER_MILE = 1.609344
+SITES_PER_PAGE = 10  # site cards per page of the choice list: rendering them is most of the page's time
+MOST_SITES_SHOWN = 200
 TRAVEL_MODE_WORDS = {
     TravelMode.CAR: "by car",
     TravelMode.PUBLIC_TRANSPORT: "by public transport",
@@ -130,23 +132,65 @@ class SiteCard:
         return [SlotButton(s.slot_id, s.starts_at) for s in self.choice.slots]
 
 
+def sites_to_show(text: str | None) -> int:
+    """How many ranked sites the choice page lists, from its `?show=`: whole pages, at least one."""
+    try:
+        wanted = int(text or SITES_PER_PAGE)
+    except ValueError:
+        return SITES_PER_PAGE
+    pages = -(-min(max(wanted, 1), MOST_SITES_SHOWN) // SITES_PER_PAGE)
+    return pages * SITES_PER_PAGE
+
+
 @dataclass(frozen=True)
 class ChoicePage:
+    """The choice page's words and cards; it lists the best `show` ranked sites, a page at a time."""
+
     choices: Choices
     travel_mode: str
     now: datetime
+    show: int = SITES_PER_PAGE
 
     @property
     def ranked(self) -> list[SiteCard]:
-        return [SiteCard(c, self.travel_mode, self.now, self.choices.origin_known) for c in self.choices.ranked]
+        """The cards the whole page lists: the best `show` sites."""
+        return self._cards(self.choices.ranked[: self.show])
+
+    @property
+    def newest(self) -> list[SiteCard]:
+        """The cards "Show more sites" adds: the last page of the `show`."""
+        return self._cards(self.choices.ranked[self.newest_from - 1 : self.show])
+
+    @property
+    def newest_from(self) -> int:
+        """The rank (from 1) of the first card "Show more sites" adds."""
+        return max(1, self.show - SITES_PER_PAGE + 1)
 
     @property
     def unsuitable(self) -> list[SiteCard]:
-        return [SiteCard(c, self.travel_mode, self.now, self.choices.origin_known) for c in self.choices.unsuitable]
+        return self._cards(self.choices.unsuitable)
+
+    @property
+    def more_to_show(self) -> bool:
+        return len(self.choices.ranked) > self.show
+
+    @property
+    def next_show(self) -> int:
+        return self.show + SITES_PER_PAGE
+
+    @property
+    def shown_text(self) -> str:
+        """'Showing 10 of 37 sites…', once there is more than one page of them; else nothing."""
+        suitable = len(self.choices.ranked)
+        if suitable <= SITES_PER_PAGE:
+            return ""
+        if not self.more_to_show:
+            return f"Showing all {suitable} sites with appointments that suit you."
+        return f"Showing {self.show} of {suitable} sites with appointments that suit you, best first."
 
     @property
     def next_best(self) -> list[tuple[SiteCard, SlotButton]]:
-        return [(card, card.slots[0]) for card in self.ranked[:3] if card.slots]
+        return [(card, card.slots[0]) for card in self._cards(self.choices.next_best()) if card.slots]
 
     @property
     def summary(self) -> str:
@@ -156,6 +200,9 @@ class ChoicePage:
             return "No sites in the network can do this scan yet."
         sites = "site" if offering == 1 else "sites"
         return f"{offering} {sites} can do this scan. {suitable} {'has' if suitable == 1 else 'have'} appointments that suit you."
+
+    def _cards(self, choices: list[SiteChoice]) -> list[SiteCard]:
+        return [SiteCard(c, self.travel_mode, self.now, self.choices.origin_known) for c in choices]
 
 
 def days_of(slots: list[SlotChoice]) -> list[tuple[str, list[SlotButton]]]:
