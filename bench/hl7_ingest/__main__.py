@@ -1,5 +1,5 @@
 """HL7 ingest over MLLP: python -m bench.hl7_ingest [--messages 2000] [--connections 8] [--workers 8]
-[--processes 1] [--group-runners 1]
+[--processes 1] [--group-runners 4]
 
 Generates N SIU messages (S24 releases, then S12 local bookings of some of them and of new slots),
 starts `manage.py run_mllp` in its own process (its own core) against a fresh benchmark database
@@ -257,7 +257,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=8, help="the listener's worker threads")
     parser.add_argument("--processes", type=int, default=1, help="listener processes sharing the port")
-    parser.add_argument("--group-runners", type=int, default=1,
+    parser.add_argument("--group-runners", type=int, default=4,
                         help="groups of frames each listener applies at once (MLLP_GROUP_RUNNERS)")
     parser.add_argument("--profile", action="store_true", help="also profile ingest in this process")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
 DEFAULT_WORKERS = 8
-GROUP_RUNNERS = 1  # groups in the database at once (settings.MLLP_GROUP_RUNNERS for run_mllp)
+GROUP_RUNNERS = 4  # groups in the database at once (settings.MLLP_GROUP_RUNNERS for run_mllp)
 MAX_GROUP = 64
 READ_CHUNK = 65536
 SHUTDOWN_GRACE_SECONDS = 15.0

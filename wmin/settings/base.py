@@ -236,7 +236,7 @@ MLLP_PORT = env_int("MLLP_PORT", 2575, minimum=0)
 MLLP_TLS_CERT = env_optional("MLLP_TLS_CERT")
 MLLP_TLS_KEY = env_optional("MLLP_TLS_KEY")
 # Groups of frames in the database at once (wmin/feeds/listener.py); bench/hl7_ingest compares them.
-MLLP_GROUP_RUNNERS = env_int("MLLP_GROUP_RUNNERS", 1, minimum=1)
+MLLP_GROUP_RUNNERS = env_int("MLLP_GROUP_RUNNERS", 4, minimum=1)
 HUB_APPLICATION = "WMIN-HUB"
 HUB_FACILITY = "WMIN"
 
