@@ -12,6 +12,13 @@ from tests.optimiser.network_builders import NOW, site_with_scanner, slot_at, wa
 
 pytestmark = pytest.mark.django_db
 
+@pytest.fixture(autouse=True)
+def _chain_planner_unhurried(monkeypatch):
+    """These tests are about which chain is planned, not how fast: a loaded CI machine must not
+    turn CP-SAT's 0.5 s production limit into a 'feasible' or empty plan."""
+    monkeypatch.setattr(services, "CHAIN_TIME_LIMIT_SECONDS", 20.0)
+
+
 def test_network_allocation_proposes_offers_not_bookings_and_serves_the_urgent_first(ct, ct_exam):
     site = site_with_scanner(ct)
     only_slot = slot_at(site, ct, hours=50)
