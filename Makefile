@@ -27,8 +27,8 @@ demo-reset: install
 	$(PY) manage.py setup_demo
 
 # Three passes: the unit, feed, API and optimiser tests in parallel; the browser tests (Playwright's
-# sync API keeps an event loop running in its worker for the whole session, which breaks asyncio
-# code in later tests on that worker); and, serially, the failure tests, which stop and restart the
+# sync API keeps an event loop running in its worker while a browser module runs, so they stay
+# apart from the asyncio code of the feed tests); and, serially, the failure tests, which stop and restart the
 # real PostgreSQL, Redis and Celery worker. Exit 5 (nothing selected) is fine for the last two.
 test: install
 	$(PY) manage.py makemigrations --check --dry-run
