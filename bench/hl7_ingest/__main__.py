@@ -1,5 +1,5 @@
 """HL7 ingest over MLLP: python -m bench.hl7_ingest [--messages 2000] [--connections 8] [--workers 8]
-[--processes 1] [--group-runners 4]
+[--processes 1] [--group-runners N]
 
 Generates N SIU messages (S24 releases, then S12 local bookings of some of them and of new slots),
 starts `manage.py run_mllp` in its own process (its own core) against a fresh benchmark database
@@ -257,18 +257,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=8, help="the listener's worker threads")
     parser.add_argument("--processes", type=int, default=1, help="listener processes sharing the port")
-    parser.add_argument("--group-runners", type=int, default=4,
-                        help="groups of frames each listener applies at once (MLLP_GROUP_RUNNERS)")
+    parser.add_argument("--group-runners", type=int, default=None,
+                        help="groups of frames each listener applies at once (default: MLLP_GROUP_RUNNERS)")
     parser.add_argument("--profile", action="store_true", help="also profile ingest in this process")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
 
     env, database = bench_environment()
-    env["MLLP_GROUP_RUNNERS"] = str(args.group_runners)
+    if args.group_runners is not None:
+        env["MLLP_GROUP_RUNNERS"] = str(args.group_runners)
     os.environ.update({k: v for k, v in env.items() if k in ("DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY",
                                                              "DJANGO_ALLOWED_HOSTS", "LOG_LEVEL")})
     os.environ.pop("REDIS_URL", None)
-    for key in ("DATABASE_URL", "SQLITE_FILE"):
+    for key in ("DATABASE_URL", "SQLITE_FILE", "MLLP_GROUP_RUNNERS"):
         if key in env:
             os.environ[key] = env[key]
     sys.path.insert(0, str(ROOT))
@@ -279,6 +280,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connection
 
     seed()
@@ -308,7 +310,8 @@ def main() -> None:
     stored = InboundMessage.objects.filter(control_id__in=[f"B{n:09d}" for n in range(args.messages)]).count()
     rate = args.messages / seconds
     print(f"\n{args.messages} SIU messages (S24/S12, {size:.0f} bytes avg), {args.connections} connections, "
-          f"{args.processes} listener process(es) x {args.workers} workers, {args.group_runners} group runner(s), "
+          f"{args.processes} listener process(es) x {args.workers} workers, "
+          f"{settings.MLLP_GROUP_RUNNERS} group runners, "
           f"{os.cpu_count()} CPUs, {database}")
     print(f"{'':34}{'msg/s':>9}{'p50 ms':>9}{'p95 ms':>9}")
     print(f"{'ingest over MLLP (store+apply+ACK)':34}{rate:9.0f}{percentile(latencies, .5) * 1000:9.1f}"

@@ -11,7 +11,7 @@ from django.db import connection, connections
 from slots.models import Slot, SlotStatus
 from tests.feeds.conftest import ack_code, ack_field, make_trust
 from tests.feeds.helpers import Feed
-from wmin.feeds.ingest import receive_together
+from wmin.feeds.ingest import apply_together
 from wmin.feeds.models import InboundMessage, InboundStatus
 from wmin.feeds.simulator.messages import RisStyle
 
@@ -41,7 +41,11 @@ class Statements:
 
 
 def together(*payloads: bytes) -> list[bytes | None]:
-    return receive_together([(payload, PEER) for payload in payloads])
+    """The replies, in order, as the listener gives them: the group's, then each frame it left."""
+    replies, leftovers = apply_together([(payload, PEER) for payload in payloads])
+    for index, answer in leftovers:
+        replies[index] = answer()
+    return [replies[index] for index in range(len(payloads))]
 
 
 def test_a_group_is_stored_with_one_insert_and_answered_with_one_update(feed):

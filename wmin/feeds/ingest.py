@@ -42,6 +42,7 @@ from django.utils import timezone
 from wmin.audit.context import Actor, acting_as
 
 from .models import FeedProfile, InboundMessage, InboundStatus
+from .rows import insert_returning_id
 
 if TYPE_CHECKING:
     from wmin.feeds.hl7.model import MessageHeader, ParsedMessage
@@ -118,18 +119,6 @@ def receive_frame(payload: bytes, *, peer: str) -> list[Ack]:
         ack=batch_reply(acks).decode(_codec(acks[0].encoding), errors="replace"),
     )
     return acks
-
-
-def receive_together(frames: Sequence[tuple[bytes, str]]) -> list[bytes | None]:
-    """The replies to frames that arrived together on different connections, in the same order.
-
-    `apply_together`, then each frame it leaves, one after another. None for a frame that could
-    not be stored (close that connection without an ACK so the RIS sends it again).
-    """
-    replies, leftovers = apply_together(frames)
-    for index, answer in leftovers:
-        replies[index] = answer()
-    return [replies[index] for index in range(len(frames))]
 
 
 def apply_together(
@@ -579,13 +568,7 @@ def _insert_row(raw: bytes, peer: str, fields: dict[str, str]) -> InboundMessage
         '"trigger", status, error_code, error, ack, attempts, history) '
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', '', '', 1, '[]')"
     )
-    with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(sql + " RETURNING id", params)
-            pk = cursor.fetchone()[0]
-        else:
-            cursor.execute(sql, params)
-            pk = cursor.lastrowid
+    pk = insert_returning_id(sql, params)
     return InboundMessage(pk=pk, received_at=received_at, peer=peer, raw=raw, attempts=1, **fields)
 
 
@@ -703,8 +686,6 @@ def _apply_together(arrivals: list[_Arrival], stored: dict[int, InboundMessage])
         # A content error, a lost race for a new slot, a bug: nothing of the group was applied.
         log.info("hl7.group_fell_back", extra={"messages": len(arrivals)}, exc_info=True)
         return {}
-    for arrival, params in zip(arrivals, outcomes, strict=True):
-        _remember_outcome(stored[arrival.index], params)
     return answers
 
 

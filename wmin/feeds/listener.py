@@ -3,7 +3,7 @@
 asyncio owns the sockets; the Django work (store, parse, apply) runs through `asyncio.to_thread` on a
 bounded pool of worker threads, so many connections wait on the network at once. Frames that arrive
 while the database is busy wait in one queue and are taken as a group by the next free runner
-(`ingest.receive_together`: one INSERT and one transaction for the group, so a burst from many
+(`ingest.apply_together`: one INSERT and one transaction for the group, so a burst from many
 trusts shares its commits; a quiet feed's group is one message and waits for nothing). Each
 connection has its own MllpDecoder and sends its next frame's reply only after the last one, so its
 ACKs go back in the order its messages came. A bad frame is stored
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
 DEFAULT_WORKERS = 8
-GROUP_RUNNERS = 4  # groups in the database at once (settings.MLLP_GROUP_RUNNERS for run_mllp)
 MAX_GROUP = 64
 READ_CHUNK = 65536
 SHUTDOWN_GRACE_SECONDS = 15.0
@@ -74,7 +73,7 @@ class MllpListener:
     handle: Callable[[bytes, str], bytes] | None = None  # tests and the bench may swap the ingest
     thread_initializer: Callable[[], None] | None = None
     pool: DjangoWorkerPool | None = None
-    group_runners: int = GROUP_RUNNERS
+    group_runners: int | None = None  # groups in the database at once; None: settings.MLLP_GROUP_RUNNERS
     max_group: int = MAX_GROUP
     _queue: asyncio.Queue | None = None
     _runners: list[asyncio.Task] = field(default_factory=list)
@@ -92,10 +91,9 @@ class MllpListener:
         )
         loop.set_default_executor(self.pool)  # asyncio.to_thread runs on this bounded pool
         if self.handle is None:
+            runners = self.group_runners or settings.MLLP_GROUP_RUNNERS
             self._queue = asyncio.Queue()
-            self._runners = [
-                asyncio.create_task(self._run_groups()) for _ in range(max(1, min(self.group_runners, self.max_workers)))
-            ]
+            self._runners = [asyncio.create_task(self._run_groups()) for _ in range(max(1, min(runners, self.max_workers)))]
         if sock is not None:
             self._server = await asyncio.start_server(
                 self._serve_connection, sock=sock, ssl=self.ssl_context, limit=READ_CHUNK * 4
@@ -213,19 +211,17 @@ class MllpListener:
                 replies, leftovers = await asyncio.to_thread(
                     self._handle_group, [(payload, peer) for payload, peer, _ in group]
                 )
-            except Exception:
+            except Exception:  # not stored: close those connections without an ACK
                 log.exception("hl7.group_failed", extra={"messages": len(group)})
-                replies, leftovers = {}, []
+                for future in futures:
+                    _resolve(future, None)
+                continue
             for index, reply in replies.items():
                 _resolve(futures[index], reply)
             for index, answer in leftovers:
                 task = asyncio.create_task(self._answer_alone(answer, futures[index]))
                 self._alone.add(task)
                 task.add_done_callback(self._alone.discard)
-            left = {index for index, _ in leftovers}
-            for index, future in enumerate(futures):  # none waits for ever: unanswered means not stored
-                if index not in replies and index not in left:
-                    _resolve(future, None)
 
     async def _answer_alone(self, answer: Callable[[], bytes | None], future: asyncio.Future) -> None:
         try:
@@ -250,17 +246,14 @@ class MllpListener:
             close_old_connections()
 
     def _handle(self, payload: bytes, peer: str) -> bytes | None:
-        """In a worker thread: the reply to one frame, or None when it could not be stored."""
-        close_old_connections()
+        """In a worker thread: the swapped-in `handle`'s reply to one frame, or None if it failed."""
+        assert self.handle is not None
+        handle = self.handle
         try:
-            if self.handle is not None:
-                return self.handle(payload, peer)
-            return ingest.receive(payload, peer=peer)
+            return self._call(lambda: handle(payload, peer))  # type: ignore[return-value]
         except Exception:
             log.exception("hl7.receive_failed", extra={"peer": peer, "bytes": len(payload)})
             return None
-        finally:
-            close_old_connections()
 
 
 def _resolve(future: asyncio.Future, reply: bytes | None) -> None:
@@ -318,12 +311,7 @@ async def serve(
 ) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully."""
     context = tls_context()
-    listener = MllpListener(
-        max_workers=max_workers,
-        max_message_bytes=max_message_bytes,
-        ssl_context=context,
-        group_runners=settings.MLLP_GROUP_RUNNERS,
-    )
+    listener = MllpListener(max_workers=max_workers, max_message_bytes=max_message_bytes, ssl_context=context)
     bound_host, bound_port = await listener.start(host, port, sock=sock)
     if on_ready is not None:
         on_ready(bound_host, bound_port, context is not None)

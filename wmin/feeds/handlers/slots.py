@@ -60,6 +60,7 @@ from wmin.audit.trail import record
 from wmin.feeds.hl7.errors import ContentError
 from wmin.feeds.models import SlotReleaseMode
 from wmin.feeds.outbox import placer_appointment_id, told_by_ris
+from wmin.feeds.rows import insert_returning_id
 
 from . import FeedContext, Outcome, aware, bodies
 
@@ -364,14 +365,7 @@ def _insert_slot(*, now: datetime, **values: object) -> Slot:
     sql = (
         f"INSERT INTO {Slot._meta.db_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
     )
-    with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(sql + " RETURNING id", params)
-            pk = cursor.fetchone()[0]
-        else:
-            cursor.execute(sql, params)
-            pk = cursor.lastrowid
-    slot = Slot(pk=pk, **values)
+    slot = Slot(pk=insert_returning_id(sql, params), **values)
     slot.active_booking_id = None
     return slot
 
