@@ -32,7 +32,8 @@ class Statements:
         self.sql: list[str] = []
 
     def __call__(self, execute, sql, params, many, context):
-        self.sql.append(" ".join(sql.replace('"', "").split()))
+        for statement in sql.split("; "):  # some go in one round trip with the next
+            self.sql.append(" ".join(statement.replace('"', "").split()))
         return execute(sql, params, many, context)
 
     def count(self, verb: str, table: str) -> int:

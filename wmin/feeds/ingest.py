@@ -658,13 +658,12 @@ def _apply_together(arrivals: list[_Arrival], stored: dict[int, InboundMessage])
     outcomes: list[list[Any]] = []
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:  # a long lock wait fails the group over to one by one
-                    cursor.execute(f"SET LOCAL lock_timeout = '{GROUP_LOCK_TIMEOUT_MS}ms'")
             verdicts = [
                 _check(stored[a.index], a.text, a.header, "", a.peer) for a in arrivals
             ]
-            with slots_locked_together((v.parsed, v.profile) for v in verdicts if v.parsed and v.profile):
+            # A long lock wait fails the group over to one message at a time.
+            read_together = ((v.parsed, v.profile) for v in verdicts if v.parsed and v.profile)
+            with slots_locked_together(read_together, lock_timeout_ms=GROUP_LOCK_TIMEOUT_MS):
                 for arrival, verdict in zip(arrivals, verdicts, strict=True):
                     row = stored[arrival.index]
                     if verdict.parsed is None:

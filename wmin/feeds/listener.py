@@ -25,12 +25,13 @@ import signal
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connection, connections
 
 from . import ingest
 from .models import InboundMessage, InboundStatus
@@ -42,6 +43,7 @@ DEFAULT_WORKERS = 8
 MAX_GROUP = 64
 READ_CHUNK = 65536
 SHUTDOWN_GRACE_SECONDS = 15.0
+CONNECTION_CHECK_SECONDS = 1.0
 
 
 class DjangoWorkerPool(ThreadPoolExecutor):
@@ -239,11 +241,12 @@ class MllpListener:
 
     @staticmethod
     def _call(step: Callable[[], object]) -> object:
-        close_old_connections()
+        _check_connection_if_due()
         try:
             return step()
         finally:
-            close_old_connections()
+            if connection.errors_occurred:
+                close_old_connections()  # a broken connection is closed now, not at the next check
 
     def _handle(self, payload: bytes, peer: str) -> bytes | None:
         """In a worker thread: the swapped-in `handle`'s reply to one frame, or None if it failed."""
@@ -254,6 +257,19 @@ class MllpListener:
         except Exception:
             log.exception("hl7.receive_failed", extra={"peer": peer, "bytes": len(payload)})
             return None
+
+
+_checked = threading.local()
+
+
+def _check_connection_if_due() -> None:
+    """Django's per-request connection check (age, errors, and a health-check round trip), at most
+    once a second per worker thread: under load a connection used a moment ago needs no `SELECT 1`
+    before every group, and one that broke since is closed as soon as a statement fails on it."""
+    now = time.monotonic()
+    if connection.errors_occurred or now - getattr(_checked, "at", float("-inf")) >= CONNECTION_CHECK_SECONDS:
+        close_old_connections()
+        _checked.at = now
 
 
 def _resolve(future: asyncio.Future, reply: bytes | None) -> None:
