@@ -30,11 +30,14 @@ class SlotQuerySet(models.QuerySet["Slot"]):
 
 
 class Slot(models.Model):
-    site = models.ForeignKey("slots.Site", on_delete=models.PROTECT, related_name="slots")
+    # Site, modality and trust are each the leading column of an index below (slot_site_day,
+    # slot_search, slot_ris_id_unique_per_trust), so they take no index of their own: every slot
+    # the feeds write or change pays for each index it is in.
+    site = models.ForeignKey("slots.Site", on_delete=models.PROTECT, related_name="slots", db_index=False)
     scanner = models.ForeignKey(
         "slots.Scanner", on_delete=models.SET_NULL, null=True, blank=True, related_name="slots"
     )
-    modality = models.ForeignKey("slots.Modality", on_delete=models.PROTECT, related_name="slots")
+    modality = models.ForeignKey("slots.Modality", on_delete=models.PROTECT, related_name="slots", db_index=False)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     status = models.CharField(max_length=12, choices=SlotStatus.choices, default=SlotStatus.OPEN)
@@ -42,7 +45,7 @@ class Slot(models.Model):
     ris_slot_id = models.CharField(
         max_length=80, help_text="The RIS's filler appointment id (SCH-2); unique within the trust"
     )
-    trust = models.ForeignKey("slots.Trust", on_delete=models.PROTECT, related_name="slots")
+    trust = models.ForeignKey("slots.Trust", on_delete=models.PROTECT, related_name="slots", db_index=False)
     version = models.PositiveIntegerField(
         default=0, help_text="Raised by each applied event; events older than the slot's are ignored"
     )

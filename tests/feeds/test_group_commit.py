@@ -8,9 +8,13 @@ import time
 import pytest
 from django.db import connection, connections
 
-from slots.models import Slot, SlotStatus
+from booking.models import Booking, BookingChannel, BookingStatus, Referral, ReferralStatus
+from booking.services.bookings import confirm_booking
+from booking.signals import slot_freed
+from slots.models import Modality, Slot, SlotStatus, Trust
+from tests.factories import ExamTypeFactory, ReferralFactory
 from tests.feeds.conftest import ack_code, ack_field, make_trust
-from tests.feeds.helpers import Feed
+from tests.feeds.helpers import Feed, sim_patient
 from wmin.feeds.ingest import apply_together
 from wmin.feeds.models import InboundMessage, InboundStatus
 from wmin.feeds.simulator.messages import RisStyle
@@ -153,6 +157,66 @@ def test_a_group_reads_and_locks_the_slots_it_names_in_one_query(feed):
         replies = together(*[feed.siu("S23", f"K{n}") for n in range(4)])
     assert [ack_code(r) for r in replies] == ["AA"] * 4
     assert statements.count("SELECT", "slots_slot") == 1
+    assert statements.count("UPDATE", "slots_slot") == 1  # the four changes in one statement
     assert set(Slot.objects.filter(ris_slot_id__startswith="K").values_list("status", "version")) == {
         (SlotStatus.BLOCKED, 2)
     }
+
+
+def test_slots_released_together_are_written_with_one_insert(feed):
+    statements = Statements()
+    with connection.execute_wrapper(statements):
+        replies = together(*[feed.siu("S24", f"N{n}") for n in range(6)])
+    assert [ack_code(r) for r in replies] == ["AA"] * 6
+    assert statements.count("INSERT", "slots_slot") == 1
+    assert Slot.objects.filter(ris_slot_id__startswith="N", status=SlotStatus.OPEN, pooled=True, version=1).count() == 6
+
+
+def test_a_slot_released_and_booked_in_one_group_is_inserted_once_already_booked(feed):
+    statements = Statements()
+    with connection.execute_wrapper(statements):
+        replies = together(feed.siu("S24", "RB"), feed.siu("S24", "OTHER"), feed.siu("S12", "RB"))
+    assert [ack_code(r) for r in replies] == ["AA"] * 3
+    assert (statements.count("INSERT", "slots_slot"), statements.count("UPDATE", "slots_slot")) == (1, 0)
+    slot = Slot.objects.get(ris_slot_id="RB")
+    assert (slot.status, slot.pooled, slot.version) == (SlotStatus.BOOKED, False, 2)
+
+
+def test_a_local_booking_in_a_group_books_the_waiting_patient_once(feed):
+    trust = Trust.objects.get(ods_code="RRK")
+    referral = ReferralFactory(trust=trust, exam_type=ExamTypeFactory(code="CHEAD", modality=Modality.objects.get(code="CT")))
+    patient = sim_patient(referral.patient)
+    together(feed.siu("S24", "W2"))
+    statements = Statements()
+    with connection.execute_wrapper(statements):
+        replies = together(feed.siu("S24", "W1"), feed.siu("S12", "W1", patient=patient), feed.siu("S12", "W2", patient=patient))
+    assert [ack_code(r) for r in replies] == ["AA"] * 3
+    # The group's patients asked about once, then the one referral to book loaded.
+    assert statements.count("SELECT", "booking_referral") == 2
+    booking = Booking.objects.get(referral=referral)
+    assert (booking.slot.ris_slot_id, booking.channel, booking.status) == ("W1", BookingChannel.RIS, BookingStatus.CONFIRMED)
+    assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.BOOKED
+    assert set(Slot.objects.filter(ris_slot_id__in=["W1", "W2"]).values_list("status", flat=True)) == {SlotStatus.BOOKED}
+
+
+def test_a_cancelled_hub_booking_in_a_group_frees_its_slot_after_the_earlier_slots_are_written(feed):
+    together(feed.siu("S24", "HB"))
+    trust = Trust.objects.get(ods_code="RRK")
+    referral = ReferralFactory(trust=trust, exam_type=ExamTypeFactory(code="CHEAD", modality=Modality.objects.get(code="CT")))
+    slot = Slot.objects.get(ris_slot_id="HB")
+    booking = confirm_booking(referral, slot.pk, channel=BookingChannel.CLERK, now=slot.created_at, notify=False)
+    seen_when_freed: list[int] = []
+
+    def freed(sender, slot_id, **kwargs):
+        seen_when_freed.append(Slot.objects.filter(ris_slot_id__in=["BEFORE1", "BEFORE2"]).count())
+
+    slot_freed.connect(freed)
+    try:
+        replies = together(feed.siu("S24", "BEFORE1"), feed.siu("S24", "BEFORE2"), feed.siu("S15", "HB"), feed.siu("S24", "AFTER"))
+    finally:
+        slot_freed.disconnect(freed)
+    assert [ack_code(r) for r in replies] == ["AA"] * 4
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    assert seen_when_freed and set(seen_when_freed) == {2}  # the hook sees the group's earlier slots
+    assert Slot.objects.filter(ris_slot_id__in=["BEFORE1", "BEFORE2", "AFTER"]).count() == 3

@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -132,6 +132,8 @@ def apply_event(event: SlotEvent, ctx: FeedContext, *, action: str | None = None
             f"Slot {slot_id}: {action} event of {event_time:%Y-%m-%d %H:%M:%S} is older than the slot's last "
             f"({slot.last_event_at:%Y-%m-%d %H:%M:%S}); recorded, not applied",
         )
+    if slot is not None and slot.active_booking_id is not None:
+        forget_slots_read_together()  # the booking services read and change slots and referrals
     with told_by_ris(ctx.trust.pk):
         if slot is None:
             return _create(slot_id, event, action, event_time, ctx)
@@ -169,7 +171,7 @@ def _create(slot_id: str, event: SlotEvent, action: str, event_time: datetime, c
     status, pooled = _SLOT_STATE[action] or (SlotStatus.BOOKED, False)
     # No savepoint: if another connection creates this slot at the same moment the unique constraint
     # fails the whole transaction and ingest applies the message again, on top of theirs, by version.
-    slot = _insert_slot(
+    row = dict(
         trust_id=ctx.trust.pk,
         ris_slot_id=slot_id,
         site_id=place.site_id,
@@ -182,10 +184,16 @@ def _create(slot_id: str, event: SlotEvent, action: str, event_time: datetime, c
         last_event_at=event_time,
         now=ctx.now,
     )
+    books = action in SAYS_BOOKED
+    frees = action == CANCELLED and pooled and starts_at > ctx.now
+    if not books and not frees and _insert_later(**row):
+        return Outcome(True, "")
+    slot = _insert_slot(**row)
     note = ""
-    if action in SAYS_BOOKED:
+    if books:
         note = _link_local_booking(slot, event, ctx)
-    elif action == CANCELLED and pooled and starts_at > ctx.now:
+    elif frees:
+        _write_held_back()
         slot_freed.send(sender=Slot, slot_id=slot.pk)
     return Outcome(True, note)
 
@@ -231,6 +239,7 @@ def _update(slot: Slot, event: SlotEvent, action: str, event_time: datetime, ctx
         _save(slot, target, changes, event_time, ctx)
         starts_at = changes.get("starts_at", slot.starts_at)
         if not freed_by_service and not was_free and starts_at > ctx.now:
+            _write_held_back()
             slot_freed.send(sender=Slot, slot_id=slot.pk)
         return Outcome(True, "; ".join(notes))
     elif action in (RESCHEDULED, MODIFIED) and booking is None and slot.status in (SlotStatus.OPEN, SlotStatus.HELD):
@@ -283,7 +292,7 @@ def _save(
             values["status_changed_at"] = ctx.now
         if pooled != slot.pooled:
             values["pooled"] = pooled
-    _update_slot(slot.pk, event_time, values)
+    _update_slot(slot, event_time, values)
 
 
 # The slot rows: plain SQL on the listener's hot path ---------------------------------------------
@@ -299,10 +308,15 @@ _DATETIMES = frozenset({"starts_at", "ends_at", "status_changed_at", "last_event
 
 def _locked_slot(trust_id: int, slot_id: str) -> Slot | None:
     """The slot, locked for this transaction, with the id of its active hub booking (one query,
-    or none when `slots_locked_together` read it for this message's group)."""
-    together = getattr(_group, "slots", None)
-    if together is not None and (trust_id, slot_id) in together:
-        return together.pop((trust_id, slot_id))  # once: after this message it may have changed
+    or none when `slots_locked_together` read it, or holds it back, for this message's group)."""
+    group = _current_group()
+    if group is not None:
+        key = (trust_id, slot_id)
+        if key in group.read:
+            return group.read.pop(key)  # once: after this message it may have changed
+        if key in group.held:
+            return group.held[key]  # new in this group: later events change the row to insert
+        group.write()  # this read must see the group's earlier changes
     found = _locked_slots(trust_id, [slot_id])
     return found[0] if found else None
 
@@ -354,7 +368,37 @@ def _slot_converters() -> list[tuple[int, tuple[list, object]]]:
     return converters
 
 
+@dataclass
+class _Together:
+    """A group's slots: those read (and locked) for it, and its writes not yet sent.
+
+    New slots whose id nothing needs at once are held back (`held`; a later event in the group for
+    the same slot changes the row to insert), and changes to slots without a hub booking wait in
+    `changed`; each kind goes to the database as one statement. For a burst of releases that is one
+    INSERT rather than one per message. `write()` sends them: before any read of slots here,
+    before anything outside this module is told of a slot (a freed slot, a booking), and at the end.
+    `waiting` holds the referrals the group's patients wait on (see `_waiting_referral_ids`).
+    """
+
+    read: dict[tuple[int, str], Slot | None]
+    held: dict[tuple[int, str], Slot] = field(default_factory=dict)
+    changed: list[tuple[int, datetime, dict[str, object]]] = field(default_factory=list)
+    waiting: dict[tuple[int, str, int], list[int]] | None = None
+
+    def write(self) -> None:
+        if self.held:
+            held, self.held = list(self.held.values()), {}
+            _insert_slots(held)
+        if self.changed:
+            changed, self.changed = self.changed, []
+            _update_slots(changed)
+
+
 _group = threading.local()
+
+
+def _current_group() -> _Together | None:
+    return getattr(_group, "together", None)
 
 
 @contextmanager
@@ -362,11 +406,13 @@ def slots_locked_together(
     parsed_messages: Iterable[tuple[ParsedMessage, FeedProfile]], *, lock_timeout_ms: int | None = None
 ) -> Iterator[None]:
     """Lock and read every slot a group of SIU messages names, one query per trust, in id order
-    (so two groups never deadlock); each message's first look at its slot then costs nothing.
+    (so two groups never deadlock); each message's first look at its slot then costs nothing, and
+    the group's simple writes are sent together (`_Together`), all of them before this returns.
     With `lock_timeout_ms` (PostgreSQL), no lock the transaction asks for afterwards is waited on
     for longer; it is set in the same round trip as the first read.
     Inside, a handler that may change other slots calls `forget_slots_read_together`."""
     wanted: dict[int, set[str]] = {}
+    patients: set[tuple[int, str]] = set()
     for parsed, profile in parsed_messages:
         if (parsed.header.message_type or "").upper() != "SIU":
             continue
@@ -374,29 +420,44 @@ def slots_locked_together(
             slot_id = (event.filler_appointment_id or event.placer_appointment_id or "").strip()
             if slot_id and len(slot_id) <= MAX_SLOT_ID:
                 wanted.setdefault(profile.trust_id, set()).add(slot_id)
+            nhs = _digits(event.patient.nhs_number if event.patient else None)
+            if nhs:
+                patients.add((profile.trust_id, nhs))
     first = ""
     if lock_timeout_ms is not None and connection.vendor == "postgresql":
         first = f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'"
-    together: dict[tuple[int, str], Slot | None] = {}
+    read: dict[tuple[int, str], Slot | None] = {}
     for trust_id, slot_ids in wanted.items():
-        together.update({(trust_id, slot_id): None for slot_id in slot_ids})
+        read.update({(trust_id, slot_id): None for slot_id in slot_ids})
         for slot in _locked_slots(trust_id, sorted(slot_ids), first=first):
-            together[(trust_id, slot.ris_slot_id)] = slot
+            read[(trust_id, slot.ris_slot_id)] = slot
         first = ""
     if first:
         with connection.cursor() as cursor:
             cursor.execute(first)
-    _group.slots = together
+    group = _group.together = _Together(read)
+    if patients:
+        group.waiting = _waiting_referrals(sorted(patients))
     try:
         yield
+        group.write()
     finally:
-        _group.slots = None
+        _group.together = None
 
 
 def forget_slots_read_together() -> None:
-    together = getattr(_group, "slots", None)
-    if together:
-        together.clear()
+    """Write what the group holds back and forget what it read (another handler may change it)."""
+    group = _current_group()
+    if group is not None:
+        group.write()
+        group.read.clear()
+        group.waiting = None
+
+
+def _write_held_back() -> None:
+    group = _current_group()
+    if group is not None:
+        group.write()
 
 
 def _insert_slot(*, now: datetime, **values: object) -> Slot:
@@ -411,18 +472,84 @@ def _insert_slot(*, now: datetime, **values: object) -> Slot:
     return slot
 
 
-def _update_slot(slot_id: int, event_time: datetime, values: dict[str, object]) -> None:
+def _insert_later(*, now: datetime, **values: object) -> bool:
+    """Hold a new slot back for the group's one INSERT; False outside a group (insert it now)."""
+    group = _current_group()
+    if group is None or not connection.features.can_return_rows_from_bulk_insert:
+        return False
+    slot = Slot(**values, version=1, status_changed_at=now, created_at=now)
+    slot.active_booking_id = None
+    group.held[(slot.trust_id, slot.ris_slot_id)] = slot
+    return True
+
+
+_INSERTED = (
+    "trust_id", "ris_slot_id", "site_id", "scanner_id", "modality_id", "starts_at", "ends_at", "status", "pooled",
+    "last_event_at", "version", "status_changed_at", "created_at",
+)
+
+
+def _insert_slots(slots: list[Slot]) -> None:
+    """One INSERT for slots held back; each gets its id."""
+    one = f"({', '.join(['%s'] * len(_INSERTED))})"
+    sql = (
+        f"INSERT INTO {Slot._meta.db_table} ({', '.join(_INSERTED)}) VALUES {', '.join([one] * len(slots))} "
+        "RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_adapt(c, getattr(slot, c)) for slot in slots for c in _INSERTED])
+        ids = [found[0] for found in cursor.fetchall()]
+    for pk, slot in zip(ids, slots, strict=True):
+        slot.pk = pk
+        slot._state.adding = False
+
+
+def _update_slot(slot: Slot, event_time: datetime, values: dict[str, object]) -> None:
     unknown = set(values) - _WRITABLE
     if unknown:
         raise ValueError(f"not slot columns the feed writes: {sorted(unknown)}")
-    columns = list(values)
-    assignments = "".join(f", {c} = %s" for c in columns)
-    params = [_adapt("last_event_at", event_time), *(_adapt(c, values[c]) for c in columns), slot_id]
+    if slot.pk is None:  # held back for the group's INSERT: the row to insert changes instead
+        for column, value in values.items():
+            setattr(slot, column, value)
+        slot.version += 1
+        slot.last_event_at = event_time
+        return
+    group = _current_group()
+    if group is not None:
+        group.changed.append((slot.pk, event_time, values))
+    else:
+        _update_slots([(slot.pk, event_time, values)])
+
+
+def _update_slots(changes: list[tuple[int, datetime, dict[str, object]]]) -> None:
+    """Each slot's event: version + 1, its time, its new values; one statement per set of columns
+    on PostgreSQL (UPDATE … FROM VALUES), one per slot elsewhere."""
+    by_columns: dict[tuple[str, ...], list[tuple[int, datetime, dict[str, object]]]] = {}
+    for change in changes:
+        by_columns.setdefault(tuple(change[2]), []).append(change)
+    table = Slot._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Slot._meta.db_table} SET version = version + 1, last_event_at = %s{assignments} WHERE id = %s",
-            params,
-        )
+        for columns, same in by_columns.items():
+            rows = [
+                [slot_id, _adapt("last_event_at", event_time), *(_adapt(c, values[c]) for c in columns)]
+                for slot_id, event_time, values in same
+            ]
+            if connection.vendor != "postgresql" or len(rows) == 1:
+                assignments = "".join(f", {c} = %s" for c in columns)
+                cursor.executemany(
+                    f"UPDATE {table} SET version = version + 1, last_event_at = %s{assignments} WHERE id = %s",
+                    [[*row[1:], row[0]] for row in rows],
+                )
+                continue
+            names = ("id", "last_event_at", *columns)
+            types = [Slot._meta.get_field(name).db_type(connection) for name in names]
+            one = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
+            cursor.execute(
+                f"UPDATE {table} AS s SET version = s.version + 1, "
+                + ", ".join(f"{name} = v.{name}" for name in names[1:])
+                + f" FROM (VALUES {', '.join([one] * len(rows))}) AS v({', '.join(names)}) WHERE s.id = v.id",
+                [value for row in rows for value in row],
+            )
 
 
 def _adapt(column: str, value: object) -> object:
@@ -481,6 +608,7 @@ def _link_local_booking(slot: Slot, event: SlotEvent, ctx: FeedContext) -> str:
     if len(candidates) != 1:
         return ""
     referral = Referral.objects.select_related("patient").get(pk=candidates[0])
+    _write_held_back()  # the slot as this event leaves it, before a booking points at it
     try:
         with transaction.atomic():
             booking = Booking.objects.create(
@@ -503,26 +631,47 @@ def _link_local_booking(slot: Slot, event: SlotEvent, ctx: FeedContext) -> str:
             )
     except IntegrityError:
         return f"referral {referral.booking_reference} could not be linked (already booked)"
+    _referral_booked(ctx.trust.pk, nhs, slot.modality_id, referral.pk)
     return f"referral {referral.booking_reference} booked locally"
 
 
 def _waiting_referral_ids(trust_id: int, nhs_number: str, modality_id: int | None) -> list[int]:
-    """Up to two referrals of this patient waiting at this trust for this modality, locked.
+    """Up to two referrals of this patient waiting at this trust for this modality, locked: the
+    group's, read with its slots, or one query. Plain SQL: every S12 asks this, most find nobody,
+    and the ORM spent longer compiling the query than the database did answering it."""
+    group = _current_group()
+    if group is not None and group.waiting is not None:
+        return group.waiting.get((trust_id, nhs_number, modality_id or 0), [])[:2]
+    return _waiting_referrals([(trust_id, nhs_number)]).get((trust_id, nhs_number, modality_id or 0), [])[:2]
 
-    Plain SQL: every S12 asks this, most find nobody, and the ORM spent longer compiling the
-    query than the database did answering it (bench/hl7_ingest).
-    """
+
+def _waiting_referrals(patients: list[tuple[int, str]]) -> dict[tuple[int, str, int], list[int]]:
+    """(trust, NHS number, modality) → the referrals waiting there, in id order, locked."""
     lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else ""
+    pairs = ", ".join(["(%s, %s)"] * len(patients))
     sql = (
-        f"SELECT r.id FROM {Referral._meta.db_table} r "
+        f"SELECT r.id, r.trust_id, p.nhs_number, e.modality_id FROM {Referral._meta.db_table} r "
         f"JOIN {Patient._meta.db_table} p ON p.id = r.patient_id "
         f"JOIN {ExamType._meta.db_table} e ON e.id = r.exam_type_id "
-        "WHERE r.trust_id = %s AND p.nhs_number = %s AND r.status IN (%s, %s) AND e.modality_id = %s "
-        f"ORDER BY r.id LIMIT 2{lock}"
+        f"WHERE r.status IN (%s, %s) AND (r.trust_id, p.nhs_number) IN ({pairs}) ORDER BY r.id{lock}"
     )
+    params: list[object] = [ReferralStatus.WAITING, ReferralStatus.OFFERED]
+    for trust_id, nhs in patients:
+        params += [trust_id, nhs]
+    waiting: dict[tuple[int, str, int], list[int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [trust_id, nhs_number, ReferralStatus.WAITING, ReferralStatus.OFFERED, modality_id])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, params)
+        for referral_id, trust_id, nhs, modality_id in cursor.fetchall():
+            waiting.setdefault((trust_id, nhs, modality_id), []).append(referral_id)
+    return waiting
+
+
+def _referral_booked(trust_id: int, nhs_number: str, modality_id: int | None, referral_id: int) -> None:
+    group = _current_group()
+    if group is not None and group.waiting is not None:
+        ids = group.waiting.get((trust_id, nhs_number, modality_id or 0), [])
+        if referral_id in ids:
+            ids.remove(referral_id)
 
 
 def _digits(value: str | None) -> str:
