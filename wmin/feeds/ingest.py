@@ -5,7 +5,8 @@ original-mode ACK of its message, or for a batch (BHS … BTS) a batch of ACKs i
 `receive_frame` gives the per-message results. The order is the design's rule:
 
 (a) the raw bytes go into InboundMessage in their own committed transaction, keyed by sending
-    facility + MSH-10 (salvaged with `peek_header`), before anything can fail;
+    facility + MSH-10 (salvaged with `peek_header`), before anything can fail (on PostgreSQL that
+    commit does not wait for the disk; the outcome's commit, which comes before any ACK, does);
 (b) the same key again → the stored ACK, nothing changed, `attempts` counted (a different message
     under a reused key is kept as its own row, linked by `duplicate_of`, never applied on its own);
 (c) no active feed profile lists MSH-4, or the peer is not in its allowed hosts → AR;
@@ -42,7 +43,7 @@ from django.utils import timezone
 from wmin.audit.context import Actor, acting_as
 
 from .models import FeedProfile, InboundMessage, InboundStatus
-from .rows import insert_returning_id
+from .rows import commit_without_waiting_for_disk, insert_returning_id
 
 if TYPE_CHECKING:
     from wmin.feeds.hl7.model import MessageHeader, ParsedMessage
@@ -568,7 +569,9 @@ def _insert_row(raw: bytes, peer: str, fields: dict[str, str]) -> InboundMessage
         '"trigger", status, error_code, error, ack, attempts, history) '
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', '', '', 1, '[]')"
     )
-    pk = insert_returning_id(sql, params)
+    # Its commit need not wait for the disk: no ACK goes out before the row's outcome is committed
+    # durably, and a crash before that loses no message the RIS was told we have.
+    pk = insert_returning_id(sql, params, first=commit_without_waiting_for_disk())
     return InboundMessage(pk=pk, received_at=received_at, peer=peer, raw=raw, attempts=1, **fields)
 
 
@@ -633,9 +636,12 @@ def _store_together(arrivals: list[_Arrival]) -> dict[int, InboundMessage]:
         f'"trigger", status, error_code, error, ack, attempts, history) VALUES {rows} '
         "ON CONFLICT DO NOTHING RETURNING id, sending_facility, control_id"
     )
+    first = commit_without_waiting_for_disk()  # as for one message: the ACKs wait for a durable commit
     try:
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(f"{first}; {sql}" if first else sql, params)
+            if first:
+                cursor.nextset()
             inserted = {(facility, control_id): pk for pk, facility, control_id in cursor.fetchall()}
     except DatabaseError:
         log.warning("hl7.store_together_failed", exc_info=True)
