@@ -13,7 +13,7 @@ from booking.services.bookings import confirm_booking
 from booking.signals import slot_freed
 from slots.models import Modality, Slot, SlotStatus, Trust
 from tests.factories import ExamTypeFactory, ReferralFactory
-from tests.feeds.conftest import ack_code, ack_field, make_trust
+from tests.feeds.conftest import MllpClient, ack_code, ack_field, make_trust, running_listener
 from tests.feeds.helpers import Feed, sim_patient
 from wmin.feeds.ingest import apply_together
 from wmin.feeds.models import InboundMessage, InboundStatus
@@ -220,3 +220,28 @@ def test_a_cancelled_hub_booking_in_a_group_frees_its_slot_after_the_earlier_slo
     assert booking.status == BookingStatus.CANCELLED
     assert seen_when_freed and set(seen_when_freed) == {2}  # the hook sees the group's earlier slots
     assert Slot.objects.filter(ris_slot_id__in=["BEFORE1", "BEFORE2", "AFTER"]).count() == 3
+
+
+def test_the_next_frames_of_busy_connections_are_gathered_into_one_group(feed):
+    with running_listener(group_linger=1.0) as thread:
+        clients = [MllpClient((thread.host, thread.port)) for _ in range(3)]
+        try:
+            for n, client in enumerate(clients):  # each connection is now busy sending
+                assert ack_code(client.exchange(feed.siu("S24", f"WARM{n}"))) == "AA"
+            groups_before = thread.listener.groups_applied
+            for n, client in enumerate(clients):
+                client.send(feed.siu("S24", f"BURST{n}"))
+                time.sleep(0.05)  # well inside the linger
+            assert [ack_code(client.receive()) for client in clients] == ["AA"] * 3
+            assert thread.listener.groups_applied - groups_before == 1
+        finally:
+            for client in clients:
+                client.close()
+
+
+def test_a_connection_sending_alone_is_not_kept_waiting_for_others(feed):
+    with running_listener(group_linger=5.0) as thread, MllpClient((thread.host, thread.port)) as client:
+        for n in range(3):
+            started = time.monotonic()
+            assert ack_code(client.exchange(feed.siu("S24", f"ALONE{n}"))) == "AA"
+            assert time.monotonic() - started < 2.5  # not the five-second linger

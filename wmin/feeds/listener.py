@@ -4,7 +4,9 @@ asyncio owns the sockets; the Django work (store, parse, apply) runs through `as
 bounded pool of worker threads, so many connections wait on the network at once. Frames that arrive
 while the database is busy wait in one queue and are taken as a group by the next free runner
 (`ingest.apply_together`: one INSERT and one transaction for the group, so a burst from many
-trusts shares its commits; a quiet feed's group is one message and waits for nothing). Each
+trusts shares its commits). The runner gathering a group waits up to GROUP_LINGER_SECONDS for the
+next frames of the other connections that are busy sending; a quiet feed's group is one message
+and waits for nothing. Each
 connection has its own MllpDecoder and sends its next frame's reply only after the last one, so its
 ACKs go back in the order its messages came. A bad frame is stored
 and answered like any other; an oversized frame is dropped by the decoder, recorded and answered AR;
@@ -44,6 +46,11 @@ MAX_GROUP = 64
 READ_CHUNK = 65536
 SHUTDOWN_GRACE_SECONDS = 15.0
 CONNECTION_CHECK_SECONDS = 1.0
+# A runner waits this long at most for the frames of connections that are busy sending: their ACKs
+# just went out, their next frames are on the way, and one group of eight costs little more than
+# one of one. A connection is busy if it sent a frame in the last BUSY_SECONDS; alone, no wait.
+GROUP_LINGER_SECONDS = 0.002
+BUSY_SECONDS = 0.25
 
 
 class DjangoWorkerPool(ThreadPoolExecutor):
@@ -78,12 +85,18 @@ class MllpListener:
     group_runners: int | None = None  # groups in the database at once; None: settings.MLLP_GROUP_RUNNERS
     max_group: int = MAX_GROUP
     _queue: asyncio.Queue | None = None
+    _gathering: asyncio.Lock | None = None
     _runners: list[asyncio.Task] = field(default_factory=list)
     _alone: set[asyncio.Task] = field(default_factory=set)
     _server: asyncio.base_events.Server | None = None
     _connections: set[asyncio.Task] = field(default_factory=set)
     _busy: set[asyncio.Task] = field(default_factory=set)
     _stopping: bool = False
+    group_linger: float = GROUP_LINGER_SECONDS
+    _last_frame_at: dict[asyncio.Task, float] = field(default_factory=dict)
+    _applying: int = 0  # frames in the database with the runners' groups
+    groups_applied: int = 0
+    frames_grouped: int = 0
 
     async def start(self, host: str, port: int, *, sock: socket.socket | None = None) -> tuple[str, int]:
         """Listen on host:port, or on an already listening socket shared with sibling processes."""
@@ -95,6 +108,7 @@ class MllpListener:
         if self.handle is None:
             runners = self.group_runners or settings.MLLP_GROUP_RUNNERS
             self._queue = asyncio.Queue()
+            self._gathering = asyncio.Lock()
             self._runners = [asyncio.create_task(self._run_groups()) for _ in range(max(1, min(runners, self.max_workers)))]
         if sock is not None:
             self._server = await asyncio.start_server(
@@ -189,6 +203,7 @@ class MllpListener:
             pass
         finally:
             self._connections.discard(task)
+            self._last_frame_at.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), timeout=2)
@@ -197,7 +212,11 @@ class MllpListener:
     async def _reply(self, payload: bytes, peer: str) -> bytes | None:
         if self._queue is None:
             return await asyncio.to_thread(self._handle, payload, peer)
-        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes | None] = loop.create_future()
+        task = asyncio.current_task()
+        if task is not None:
+            self._last_frame_at[task] = loop.time()
         self._queue.put_nowait((payload, peer, future))
         return await future
 
@@ -205,10 +224,11 @@ class MllpListener:
         """Take whatever frames are waiting (up to max_group), apply them together, answer each."""
         assert self._queue is not None
         while True:
-            group = [await self._queue.get()]
-            while len(group) < self.max_group and not self._queue.empty():
-                group.append(self._queue.get_nowait())
+            group = await self._take_group()
             futures = [future for _, _, future in group]
+            self._applying += len(group)
+            self.groups_applied += 1
+            self.frames_grouped += len(group)
             try:
                 replies, leftovers = await asyncio.to_thread(
                     self._handle_group, [(payload, peer) for payload, peer, _ in group]
@@ -218,12 +238,46 @@ class MllpListener:
                 for future in futures:
                     _resolve(future, None)
                 continue
+            finally:
+                self._applying -= len(group)
             for index, reply in replies.items():
                 _resolve(futures[index], reply)
             for index, answer in leftovers:
                 task = asyncio.create_task(self._answer_alone(answer, futures[index]))
                 self._alone.add(task)
                 task.add_done_callback(self._alone.discard)
+
+    async def _take_group(self) -> list[tuple[bytes, str, asyncio.Future]]:
+        """The frames waiting, up to max_group; while other busy connections have yet to send
+        theirs, wait for them up to `group_linger` from the first. One runner gathers at a time,
+        so runners do not split a burst between them; the others are free to take the frames
+        that come while its group is in the database."""
+        assert self._queue is not None and self._gathering is not None
+        async with self._gathering:
+            return await self._gather()
+
+    async def _gather(self) -> list[tuple[bytes, str, asyncio.Future]]:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        group = [await self._queue.get()]
+        deadline = loop.time() + self.group_linger
+        while len(group) < self.max_group:
+            if not self._queue.empty():
+                group.append(self._queue.get_nowait())
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0 or len(group) >= self._frames_expected(loop.time()):
+                break
+            try:
+                group.append(await asyncio.wait_for(self._queue.get(), remaining))
+            except TimeoutError:
+                break
+        return group
+
+    def _frames_expected(self, now: float) -> int:
+        """Frames a group may soon hold: one per busy connection, less those being applied."""
+        busy = sum(1 for at in self._last_frame_at.values() if now - at < BUSY_SECONDS)
+        return busy - self._applying
 
     async def _answer_alone(self, answer: Callable[[], bytes | None], future: asyncio.Future) -> None:
         try:
