@@ -263,7 +263,7 @@ def _check(row: InboundMessage, text: str, header: MessageHeader | None, header_
 
     # (d), (e) parse
     try:
-        parsed = parse.parse_message(text)
+        parsed = parse.parse_message(text, None if header_error else header)  # a salvaged header is read again
     except UnparseableMessage as exc:
         return _Verdict(header, InboundStatus.REJECTED, "AR", "", exc.reason or "Unparseable message")
     except ContentError as exc:

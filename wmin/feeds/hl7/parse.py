@@ -151,9 +151,10 @@ def _usable_encoding_characters(chars: str) -> bool:
 # Messages --------------------------------------------------------------------------------------
 
 
-def parse_message(text: str) -> ParsedMessage:
-    """The header and the body of one cleaned message. Raises UnparseableMessage or ContentError."""
-    header = peek_header(text)
+def parse_message(text: str, header: MessageHeader | None = None) -> ParsedMessage:
+    """The header and the body of one cleaned message. Raises UnparseableMessage or ContentError.
+    `header`, when the caller has already peeked it from this text, is not read again."""
+    header = header or peek_header(text)
     reader = reader_for(text, header)
     handler = _handler_for(header)
     if not header.control_id.strip():
