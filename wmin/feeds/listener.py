@@ -51,6 +51,10 @@ CONNECTION_CHECK_SECONDS = 1.0
 # one of one. A connection is busy if it sent a frame in the last BUSY_SECONDS; alone, no wait.
 GROUP_LINGER_SECONDS = 0.002
 BUSY_SECONDS = 0.25
+# While one group is in the database, the next gathers the frames that come and waits for that
+# group's connections to send again, so the two become one group rather than two halves; unless
+# the first takes longer than this (a lock wait), when the next goes on without it.
+STALLED_SECONDS = 0.05
 
 
 class DjangoWorkerPool(ThreadPoolExecutor):
@@ -93,8 +97,11 @@ class MllpListener:
     _busy: set[asyncio.Task] = field(default_factory=set)
     _stopping: bool = False
     group_linger: float = GROUP_LINGER_SECONDS
+    group_stall: float = STALLED_SECONDS
+    busy_window: float = BUSY_SECONDS
     _last_frame_at: dict[asyncio.Task, float] = field(default_factory=dict)
     _applying: int = 0  # frames in the database with the runners' groups
+    _stirred: asyncio.Event = field(default_factory=asyncio.Event)  # a frame came or a group ended
     groups_applied: int = 0
     frames_grouped: int = 0
 
@@ -218,6 +225,7 @@ class MllpListener:
         if task is not None:
             self._last_frame_at[task] = loop.time()
         self._queue.put_nowait((payload, peer, future))
+        self._stirred.set()
         return await future
 
     async def _run_groups(self) -> None:
@@ -240,6 +248,7 @@ class MllpListener:
                 continue
             finally:
                 self._applying -= len(group)
+                self._stirred.set()
             for index, reply in replies.items():
                 _resolve(futures[index], reply)
             for index, answer in leftovers:
@@ -250,8 +259,9 @@ class MllpListener:
     async def _take_group(self) -> list[tuple[bytes, str, asyncio.Future]]:
         """The frames waiting, up to max_group; while other busy connections have yet to send
         theirs, wait for them up to `group_linger` from the first. One runner gathers at a time,
-        so runners do not split a burst between them; the others are free to take the frames
-        that come while its group is in the database."""
+        so runners do not split a burst between them. Frames that come while another group is in
+        the database wait for it to end (up to `group_stall`), then gather with the frames its
+        connections send next; past that, they go on beside it."""
         assert self._queue is not None and self._gathering is not None
         async with self._gathering:
             return await self._gather()
@@ -260,23 +270,32 @@ class MllpListener:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
         group = [await self._queue.get()]
-        deadline = loop.time() + self.group_linger
+        first_at = loop.time()
+        deadline = first_at + self.group_linger
         while len(group) < self.max_group:
             if not self._queue.empty():
                 group.append(self._queue.get_nowait())
                 continue
-            remaining = deadline - loop.time()
-            if remaining <= 0 or len(group) >= self._frames_expected(loop.time()):
+            now = loop.time()
+            if self._applying and now - first_at < self.group_stall:
+                await self._stir(first_at + self.group_stall - now)
+                deadline = max(deadline, loop.time() + self.group_linger)
+                continue
+            remaining = deadline - now
+            if remaining <= 0 or len(group) >= self._frames_expected(now):
                 break
-            try:
-                group.append(await asyncio.wait_for(self._queue.get(), remaining))
-            except TimeoutError:
-                break
+            await self._stir(remaining)
         return group
+
+    async def _stir(self, timeout: float) -> None:
+        """Wait until a frame comes or a group ends, for `timeout` at most."""
+        self._stirred.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stirred.wait(), timeout)
 
     def _frames_expected(self, now: float) -> int:
         """Frames a group may soon hold: one per busy connection, less those being applied."""
-        busy = sum(1 for at in self._last_frame_at.values() if now - at < BUSY_SECONDS)
+        busy = sum(1 for at in self._last_frame_at.values() if now - at < self.busy_window)
         return busy - self._applying
 
     async def _answer_alone(self, answer: Callable[[], bytes | None], future: asyncio.Future) -> None:
