@@ -354,7 +354,7 @@ def _locked_slots(trust_id: int, slot_ids: list[str], *, first: str = "") -> lis
 # Slot rows read by a plain cursor are built as the ORM would build them (Model.from_db, with the
 # backend's converters: SQLite returns datetimes as text, booleans as integers), without its
 # per-query set-up, which cost more than the query on this path.
-_SLOT_FIELDS = [field.attname for field in Slot._meta.concrete_fields]
+_SLOT_FIELDS = [column.attname for column in Slot._meta.concrete_fields]
 _converters_by_vendor: dict[str, list[tuple[int, tuple[list, object]]]] = {}
 
 
