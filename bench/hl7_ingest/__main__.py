@@ -14,6 +14,8 @@ Without --connections/--processes it runs two shapes of load, each on a fresh da
 - 32 connections (the network's 15 trusts with a scheduling and an order feed each, and two to
   spare) to two listener processes, one per core: the load the hub takes from the whole network,
   which is what its ingest rate is.
+Each message goes on the next connection, so a slot's S12 races its S24 on another connection;
+--by-slot sends each slot's events on one connection, in order, as a RIS sends them.
 With --profile it also runs a slice of the messages through ingest in this process under cProfile
 and prints where the time goes.
 """
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -161,6 +164,20 @@ def core_parse_rate(messages: list[bytes]) -> float:
     for message in messages:
         parse_message(clean(message)[0].text)
     return len(messages) / (time.perf_counter() - started)
+
+
+def into_lanes(messages: list[bytes], connections: int, *, by_slot: bool = False) -> list[list[bytes]]:
+    """The messages for each connection, in order: one message each in turn, so a slot's S12 goes
+    on another connection than its S24, at the same moment (a race the hub settles by slot
+    version, and the harder load); with `by_slot`, each slot's events on one connection, one after
+    another, as a RIS sends them."""
+    if not by_slot:
+        return [messages[i::connections] for i in range(connections)]
+    lanes: list[list[bytes]] = [[] for _ in range(connections)]
+    for message in messages:
+        slot_id = message.split(b"\rSCH|", 1)[1].split(b"|", 2)[1]  # SCH-2, the RIS's slot id
+        lanes[zlib.crc32(slot_id) % connections].append(message)
+    return lanes
 
 
 async def send_all(host: str, port: int, lanes: list[list[bytes]]) -> tuple[float, list[float], dict[str, int]]:
@@ -300,8 +317,8 @@ def measure(shape: Shape, args: argparse.Namespace, env: dict[str, str], databas
 
     process, host, port = start_listener(env, args.workers, shape.processes)
     try:
-        lanes = [messages[i :: shape.connections] for i in range(shape.connections)]
-        asyncio.run(send_all(host, port, [warm_up[i :: shape.connections] for i in range(shape.connections)]))
+        lanes = into_lanes(messages, shape.connections, by_slot=args.by_slot)
+        asyncio.run(send_all(host, port, into_lanes(warm_up, shape.connections, by_slot=args.by_slot)))
         listener_cpu, database_cpu, own_cpu = _cpu_seconds(process.pid), _database_cpu(), time.process_time()
         seconds, latencies, codes = asyncio.run(send_all(host, port, lanes))
         listener_cpu = _cpu_seconds(process.pid) - listener_cpu
@@ -339,6 +356,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="the listener's worker threads")
     parser.add_argument("--group-runners", type=int, default=None,
                         help="groups of frames each listener applies at once (default: MLLP_GROUP_RUNNERS)")
+    parser.add_argument("--by-slot", action="store_true",
+                        help="send each slot's events on one connection, as a RIS does (see into_lanes)")
     parser.add_argument("--profile", action="store_true", help="also profile ingest in this process")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -21,6 +22,7 @@ from wmin.feeds.simulator.messages import RisStyle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PEER = "127.0.0.1:5000"
+T0_SLOT = dt.datetime(2030, 1, 7, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -245,3 +247,35 @@ def test_a_connection_sending_alone_is_not_kept_waiting_for_others(feed):
             started = time.monotonic()
             assert ack_code(client.exchange(feed.siu("S24", f"ALONE{n}"))) == "AA"
             assert time.monotonic() - started < 2.5  # not the five-second linger
+
+
+def test_two_groups_naming_the_same_new_slot_take_turns_rather_than_both_inserting_it(feed):
+    if connection.vendor != "postgresql":
+        pytest.skip("slot key locks are PostgreSQL advisory locks; SQLite has one writer at a time")
+    from django.db import transaction
+
+    from wmin.feeds.handlers.slots import slots_locked_together
+    from wmin.feeds.hl7 import parse_message
+    from wmin.feeds.models import FeedProfile
+
+    profile = FeedProfile.objects.get(trust__ods_code="RRK")
+    other_group: list[list[bytes | None]] = []
+    booked = feed.siu("S12", "TURN")
+    with transaction.atomic():  # a group in the database that names slot TURN, not yet created
+        parsed = parse_message(feed.siu("S24", "TURN").decode())
+        with slots_locked_together([(parsed, profile)]):
+            waiting = threading.Thread(
+                target=lambda: (other_group.append(together(booked)), connections.close_all())
+            )
+            waiting.start()
+            time.sleep(0.5)
+            assert not other_group  # it waits for this group: it does not insert TURN beside it
+            Slot.objects.create(  # this group creates the slot, as its S24 would
+                trust=profile.trust, ris_slot_id="TURN", site=profile.trust.sites.first(),
+                modality=Modality.objects.get(code="CT"), starts_at=T0_SLOT, ends_at=T0_SLOT + dt.timedelta(minutes=20),
+                version=1, last_event_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=30),
+            )
+    waiting.join(30)
+    assert [ack_code(r) for r in other_group[0]] == ["AA"]
+    slot = Slot.objects.get(ris_slot_id="TURN")
+    assert (slot.status, slot.version) == (SlotStatus.BOOKED, 2)  # applied on top, by version

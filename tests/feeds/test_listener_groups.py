@@ -76,3 +76,29 @@ def test_a_frame_that_comes_while_a_group_is_in_the_database_joins_the_next_grou
 def test_a_frame_goes_on_beside_a_group_that_stalls(slow_groups):
     late_frame_and_next_round(slow_groups(group_stall=0.05))
     assert SlowGroups.sizes[:2] == [3, 1]  # it did not wait the half second for the first group
+
+
+def test_listeners_sharing_a_socket_take_new_connections_in_turn(transactional_db):
+    import socket
+
+    shared = socket.create_server(("127.0.0.1", 0), backlog=64)
+    counts = [0, 0]
+    threads = [
+        ListenerThread("127.0.0.1", 0, connection_counts=counts, count_index=index, sock=shared)
+        for index in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    clients: list[MllpClient] = []
+    try:
+        clients = [MllpClient(shared.getsockname()) for _ in range(10)]  # all at once, as after a restart
+        deadline = time.monotonic() + 10
+        while sum(counts) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(counts) == [5, 5], counts  # asyncio's own server would take them as they came
+    finally:
+        for client in clients:
+            client.close()
+        for thread in threads:
+            thread.stop()
+        shared.close()

@@ -658,39 +658,48 @@ def _store_together(arrivals: list[_Arrival]) -> dict[int, InboundMessage]:
 
 def _apply_together(arrivals: list[_Arrival], stored: dict[int, InboundMessage]) -> dict[int, Ack]:
     """(c)-(f) for the group in one transaction: every message's ACK, or none if any failed."""
+    for attempt in range(2):
+        try:
+            return _apply_group(arrivals, stored)
+        except IntegrityError:
+            # Another group created one of this group's new slots a moment ago and has committed
+            # (the insert waited for it): apply the group again, on top of theirs, by version.
+            if attempt:
+                break
+            log.info("hl7.group_retried", extra={"messages": len(arrivals)}, exc_info=True)
+        except Exception:
+            # A content error, a lock waited on too long, a bug: nothing of the group was applied.
+            log.info("hl7.group_fell_back", extra={"messages": len(arrivals)}, exc_info=True)
+            return {}
+    log.info("hl7.group_fell_back", extra={"messages": len(arrivals)})
+    return {}
+
+
+def _apply_group(arrivals: list[_Arrival], stored: dict[int, InboundMessage]) -> dict[int, Ack]:
     from .handlers.slots import slots_locked_together
 
     answers: dict[int, Ack] = {}
     outcomes: list[list[Any]] = []
-    try:
-        with transaction.atomic():
-            verdicts = [
-                _check(stored[a.index], a.text, a.header, "", a.peer) for a in arrivals
-            ]
-            # A long lock wait fails the group over to one message at a time.
-            read_together = ((v.parsed, v.profile) for v in verdicts if v.parsed and v.profile)
-            with slots_locked_together(read_together, lock_timeout_ms=GROUP_LOCK_TIMEOUT_MS):
-                for arrival, verdict in zip(arrivals, verdicts, strict=True):
-                    row = stored[arrival.index]
-                    if verdict.parsed is None:
-                        text, code, error_code = _answer_text(
-                            row, verdict.header, verdict.code, verdict.error_code, verdict.reason, verdict.location
-                        )
-                        outcomes.append(
-                            _outcome_params(row, verdict.status, text, error_code, verdict.reason, applied=False)
-                        )
-                    else:
-                        assert verdict.header is not None and verdict.profile is not None
-                        status, text, note, applied = _dispatch(row, verdict.parsed, verdict.header, verdict.profile)
-                        code = "AA"
-                        outcomes.append(_outcome_params(row, status, text, "", note, applied=applied))
-                    answers[arrival.index] = Ack(text, _codec(arrival.encoding), code, row.pk)
-            if _write_outcomes(outcomes) != len(outcomes):
-                raise _AlreadyAcknowledged("")  # someone answered one meanwhile: undo, go one by one
-    except Exception:
-        # A content error, a lost race for a new slot, a bug: nothing of the group was applied.
-        log.info("hl7.group_fell_back", extra={"messages": len(arrivals)}, exc_info=True)
-        return {}
+    with transaction.atomic():
+        verdicts = [_check(stored[a.index], a.text, a.header, "", a.peer) for a in arrivals]
+        # A long lock wait fails the group over to one message at a time.
+        read_together = ((v.parsed, v.profile) for v in verdicts if v.parsed and v.profile)
+        with slots_locked_together(read_together, lock_timeout_ms=GROUP_LOCK_TIMEOUT_MS):
+            for arrival, verdict in zip(arrivals, verdicts, strict=True):
+                row = stored[arrival.index]
+                if verdict.parsed is None:
+                    text, code, error_code = _answer_text(
+                        row, verdict.header, verdict.code, verdict.error_code, verdict.reason, verdict.location
+                    )
+                    outcomes.append(_outcome_params(row, verdict.status, text, error_code, verdict.reason, applied=False))
+                else:
+                    assert verdict.header is not None and verdict.profile is not None
+                    status, text, note, applied = _dispatch(row, verdict.parsed, verdict.header, verdict.profile)
+                    code = "AA"
+                    outcomes.append(_outcome_params(row, status, text, "", note, applied=applied))
+                answers[arrival.index] = Ack(text, _codec(arrival.encoding), code, row.pk)
+        if _write_outcomes(outcomes) != len(outcomes):
+            raise _AlreadyAcknowledged("")  # someone answered one meanwhile: undo, go one by one
     return answers
 
 

@@ -28,7 +28,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableSequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -55,6 +55,9 @@ BUSY_SECONDS = 0.25
 # group's connections to send again, so the two become one group rather than two halves; unless
 # the first takes longer than this (a lock wait), when the next goes on without it.
 STALLED_SECONDS = 0.05
+# Processes sharing one listening socket take new connections in turn: one that holds more than a
+# sibling leaves a waiting connection to it for this long (if the sibling is slow, it takes it).
+BALANCE_WAIT_SECONDS = 0.05
 
 
 class DjangoWorkerPool(ThreadPoolExecutor):
@@ -104,6 +107,11 @@ class MllpListener:
     _stirred: asyncio.Event = field(default_factory=asyncio.Event)  # a frame came or a group ended
     groups_applied: int = 0
     frames_grouped: int = 0
+    # With a socket shared by sibling processes: every process's connection count (shared memory),
+    # and which is this one's. None: accept whatever comes.
+    connection_counts: MutableSequence[int] | None = None
+    count_index: int = 0
+    _accepting: asyncio.Task | None = None
 
     async def start(self, host: str, port: int, *, sock: socket.socket | None = None) -> tuple[str, int]:
         """Listen on host:port, or on an already listening socket shared with sibling processes."""
@@ -117,6 +125,11 @@ class MllpListener:
             self._queue = asyncio.Queue()
             self._gathering = asyncio.Lock()
             self._runners = [asyncio.create_task(self._run_groups()) for _ in range(max(1, min(runners, self.max_workers)))]
+        if sock is not None and self.connection_counts is not None:
+            sock.setblocking(False)
+            self._accepting = asyncio.create_task(self._accept_in_turn(sock))
+            address = sock.getsockname()
+            return address[0], address[1]
         if sock is not None:
             self._server = await asyncio.start_server(
                 self._serve_connection, sock=sock, ssl=self.ssl_context, limit=READ_CHUNK * 4
@@ -133,6 +146,8 @@ class MllpListener:
         self._stopping = True
         if self._server is not None:
             self._server.close()
+        if self._accepting is not None:
+            self._accepting.cancel()
         for task in list(self._connections):
             if task not in self._busy:
                 task.cancel()  # idle: waiting for bytes that may never come
@@ -165,6 +180,55 @@ class MllpListener:
     @property
     def connection_count(self) -> int:
         return len(self._connections)
+
+    async def _accept_in_turn(self, sock: socket.socket) -> None:
+        """Accept from a socket shared with sibling processes, the least loaded first.
+
+        asyncio's own server takes every connection waiting each time the socket is readable, so
+        when the RIS all connect at once (a restart) one process would take them all and the
+        other cores would sit idle.
+        """
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            await _readable(loop, sock)
+            since = loop.time()
+            while self._more_loaded_than_a_sibling() and loop.time() - since < BALANCE_WAIT_SECONDS:
+                await asyncio.sleep(0.002)
+            try:
+                accepted, _ = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                continue  # a sibling took it
+            except OSError:
+                log.exception("hl7.accept_failed")
+                await asyncio.sleep(0.1)
+                continue
+            accepted.setblocking(False)
+            self._counted(+1)  # now, before another accept: the task that serves it starts later
+            adopting = asyncio.create_task(self._adopt(accepted))  # a slow TLS handshake holds up no other
+            self._alone.add(adopting)
+            adopting.add_done_callback(self._alone.discard)
+
+    async def _adopt(self, accepted: socket.socket) -> None:
+        """Serve an accepted connection as asyncio's server would (with the TLS handshake, if any)."""
+        reader = asyncio.StreamReader(limit=READ_CHUNK * 4)
+        protocol = asyncio.StreamReaderProtocol(reader, self._serve_connection)
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(
+                lambda: protocol, accepted, ssl=self.ssl_context
+            )
+        except (ConnectionError, ssl.SSLError, OSError):
+            log.info("hl7.connection_refused_at_handshake", exc_info=True)
+            accepted.close()
+            self._counted(-1)
+
+    def _more_loaded_than_a_sibling(self) -> bool:
+        counts = self.connection_counts
+        assert counts is not None
+        return counts[self.count_index] > min(counts)
+
+    def _counted(self, change: int) -> None:
+        if self.connection_counts is not None:
+            self.connection_counts[self.count_index] += change
 
     # One connection ----------------------------------------------------------------------------
 
@@ -210,6 +274,7 @@ class MllpListener:
             pass
         finally:
             self._connections.discard(task)
+            self._counted(-1)
             self._last_frame_at.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
@@ -345,6 +410,16 @@ def _check_connection_if_due() -> None:
         _checked.at = now
 
 
+async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    """Until the socket has a connection waiting (or had: a sibling process may take it first)."""
+    ready = loop.create_future()
+    loop.add_reader(sock.fileno(), lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
+
+
 def _resolve(future: asyncio.Future, reply: bytes | None) -> None:
     if not future.done():
         future.set_result(reply)
@@ -397,10 +472,15 @@ async def serve(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     on_ready: Callable[[str, int, bool], None] | None = None,
     sock: socket.socket | None = None,
+    connection_counts: MutableSequence[int] | None = None,
+    count_index: int = 0,
 ) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully."""
     context = tls_context()
-    listener = MllpListener(max_workers=max_workers, max_message_bytes=max_message_bytes, ssl_context=context)
+    listener = MllpListener(
+        max_workers=max_workers, max_message_bytes=max_message_bytes, ssl_context=context,
+        connection_counts=connection_counts, count_index=count_index,
+    )
     bound_host, bound_port = await listener.start(host, port, sock=sock)
     if on_ready is not None:
         on_ready(bound_host, bound_port, context is not None)
@@ -427,22 +507,24 @@ def serve_processes(
     """Pre-fork: one listening socket, `processes` listener processes accepting from it.
 
     Python runs one thread at a time per process, and the listener spends its CPU in the database
-    driver and the ORM; more processes use more cores. A connection stays with the process that
-    accepted it, so its ACKs stay in order; duplicates and slot versions are settled in the database,
+    driver and the ORM; more processes use more cores. They take new connections in turn, the one
+    with fewest first. A connection stays with the process that accepted it, so its ACKs stay in order; duplicates and slot versions are settled in the database,
     so processes need not know of each other. SIGINT/SIGTERM to this parent stops every child gracefully.
     """
     import os
+    from multiprocessing.sharedctypes import RawArray
 
     listening = socket.create_server((host, port), reuse_port=False, backlog=512)
     bound_host, bound_port = listening.getsockname()[:2]
+    counts = RawArray("i", processes)  # each child writes only its own: no lock needed
     children: list[int] = []
-    for _ in range(processes):
+    for index in range(processes):
         pid = os.fork()
         if pid == 0:  # the child: its own event loop, threads and database connections
             code = 0
             try:
                 asyncio.run(serve(host, port, max_workers=max_workers, max_message_bytes=max_message_bytes,
-                                  sock=listening))
+                                  sock=listening, connection_counts=counts, count_index=index))
             except BaseException:
                 log.exception("hl7.listener_child_failed")
                 code = 1
@@ -474,8 +556,10 @@ def serve_processes(
 class ListenerThread:
     """The listener on its own event loop in a background thread (tests, the simulator, the bench)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: object) -> None:
-        self.host, self.port = host, port
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, sock: socket.socket | None = None, **options: object
+    ) -> None:
+        self.host, self.port, self.sock = host, port, sock
         self.options = options
         self.listener: MllpListener | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -507,7 +591,9 @@ class ListenerThread:
         asyncio.set_event_loop(self.loop)
         try:
             self.listener = MllpListener(**self.options)  # type: ignore[arg-type]
-            self.host, self.port = self.loop.run_until_complete(self.listener.start(self.host, self.port))
+            self.host, self.port = self.loop.run_until_complete(
+                self.listener.start(self.host, self.port, sock=self.sock)
+            )
         except BaseException as exc:
             self._error = exc
             self._ready.set()

@@ -31,9 +31,10 @@ catalogue itself, knows as an exam or a modality; none → AE 103 (fix the map, 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -321,9 +322,12 @@ def _locked_slot(trust_id: int, slot_id: str) -> Slot | None:
     return found[0] if found else None
 
 
-def _locked_slots(trust_id: int, slot_ids: list[str], *, first: str = "") -> list[Slot]:
+def _locked_slots(
+    trust_id: int, slot_ids: list[str], *, before: Sequence[tuple[str, list[object]]] | None = None
+) -> list[Slot]:
     """The trust's slots with these ids, locked in id order, each with `active_booking_id`.
-    `first`, a statement without parameters, goes to the database in the same round trip."""
+    `before`: statements sent ahead in the same round trip; by default, the lock on each of these
+    slot keys (`_key_locks`)."""
     lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
     statuses = ", ".join(["%s"] * len(ACTIVE_BOOKING_STATUSES))
     wanted = ", ".join(["%s"] * len(slot_ids))
@@ -333,9 +337,11 @@ def _locked_slots(trust_id: int, slot_ids: list[str], *, first: str = "") -> lis
         f"LIMIT 1) AS active_booking_id FROM {Slot._meta.db_table} s "
         f"WHERE s.trust_id = %s AND s.ris_slot_id IN ({wanted}) ORDER BY s.id{lock}"
     )
+    statements = [*(_key_locks([(trust_id, slot_id) for slot_id in slot_ids]) if before is None else before)]
+    statements.append((sql, [*ACTIVE_BOOKING_STATUSES, trust_id, *slot_ids]))
     with connection.cursor() as cursor:
-        cursor.execute(f"{first}; {sql}" if first else sql, [*ACTIVE_BOOKING_STATUSES, trust_id, *slot_ids])
-        if first:
+        cursor.execute("; ".join(text for text, _ in statements), [p for _, params in statements for p in params])
+        for _ in statements[1:]:
             cursor.nextset()
         rows = cursor.fetchall()
     converters = _slot_converters()
@@ -349,6 +355,22 @@ def _locked_slots(trust_id: int, slot_ids: list[str], *, first: str = "") -> lis
         slot.active_booking_id = values[-1]
         slots.append(slot)
     return slots
+
+
+def _key_locks(keys: Iterable[tuple[int, str]]) -> list[tuple[str, list[object]]]:
+    """PostgreSQL: the statement that takes this transaction's lock on each (trust, slot id), whether
+    the slot exists yet or not, in one order for every transaction. Two that name the same new slot
+    then take turns rather than both inserting it (one would fail and apply again) or each holding
+    what the other waits for (a deadlock)."""
+    if connection.vendor != "postgresql":
+        return []
+    ids = sorted({_key_lock_id(trust_id, slot_id) for trust_id, slot_id in keys})
+    return [("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [ids])] if ids else []
+
+
+def _key_lock_id(trust_id: int, slot_id: str) -> int:
+    digest = hashlib.blake2b(f"wmin.slot:{trust_id}:{slot_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 # Slot rows read by a plain cursor are built as the ORM would build them (Model.from_db, with the
@@ -387,7 +409,10 @@ class _Together:
 
     def write(self) -> None:
         if self.held:
-            held, self.held = list(self.held.values()), {}
+            # In key order: two groups inserting some of the same new slots then wait for each
+            # other one way round, never both ways (a deadlock, until PostgreSQL notices).
+            held = sorted(self.held.values(), key=lambda slot: (slot.trust_id, slot.ris_slot_id))
+            self.held = {}
             _insert_slots(held)
         if self.changed:
             changed, self.changed = self.changed, []
@@ -408,8 +433,9 @@ def slots_locked_together(
     """Lock and read every slot a group of SIU messages names, one query per trust, in id order
     (so two groups never deadlock); each message's first look at its slot then costs nothing, and
     the group's simple writes are sent together (`_Together`), all of them before this returns.
-    With `lock_timeout_ms` (PostgreSQL), no lock the transaction asks for afterwards is waited on
-    for longer; it is set in the same round trip as the first read.
+    Every slot key it names is locked first (`_key_locks`), new slots too. With `lock_timeout_ms`
+    (PostgreSQL), no lock the transaction asks for is waited on for longer; both go in the same
+    round trip as the first read.
     Inside, a handler that may change other slots calls `forget_slots_read_together`."""
     wanted: dict[int, set[str]] = {}
     patients: set[tuple[int, str]] = set()
@@ -423,18 +449,19 @@ def slots_locked_together(
             nhs = _digits(event.patient.nhs_number if event.patient else None)
             if nhs:
                 patients.add((profile.trust_id, nhs))
-    first = ""
+    before: list[tuple[str, list[object]]] = []
     if lock_timeout_ms is not None and connection.vendor == "postgresql":
-        first = f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'"
+        before.append((f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", []))
+    before += _key_locks((trust_id, slot_id) for trust_id, slot_ids in wanted.items() for slot_id in slot_ids)
     read: dict[tuple[int, str], Slot | None] = {}
     for trust_id, slot_ids in wanted.items():
         read.update({(trust_id, slot_id): None for slot_id in slot_ids})
-        for slot in _locked_slots(trust_id, sorted(slot_ids), first=first):
+        for slot in _locked_slots(trust_id, sorted(slot_ids), before=before):
             read[(trust_id, slot.ris_slot_id)] = slot
-        first = ""
-    if first:
+        before = []
+    if before:
         with connection.cursor() as cursor:
-            cursor.execute(first)
+            cursor.execute("; ".join(text for text, _ in before), [p for _, params in before for p in params])
     group = _group.together = _Together(read)
     if patients:
         group.waiting = _waiting_referrals(sorted(patients))
