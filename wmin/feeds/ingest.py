@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -43,7 +44,7 @@ from django.utils import timezone
 from wmin.audit.context import Actor, acting_as
 
 from .models import FeedProfile, InboundMessage, InboundStatus
-from .rows import commit_without_waiting_for_disk, insert_returning_id
+from .rows import commit_without_waiting_for_disk, execute_together, insert_returning_id
 
 if TYPE_CHECKING:
     from wmin.feeds.hl7.model import MessageHeader, ParsedMessage
@@ -433,14 +434,17 @@ def _reject_unreadable(payload: bytes, peer: str, reason: str) -> Ack:
 
 def _write_outcome(row: InboundMessage, status: str, ack: str, error_code: str, error: str, *, applied: bool) -> None:
     """Record the outcome once: only the first worker to answer this row writes its ACK."""
-    params = _outcome_params(row, status, ack, error_code, error, applied=applied)
+    applied_at = timezone.now() if applied else None
+    params = _outcome_params(row, status, ack, error_code, error, applied_at=applied_at)
     with connection.cursor() as cursor:
         cursor.execute(_outcome_sql(), params)
         updated = cursor.rowcount
     if not updated:
         current = InboundMessage.objects.filter(pk=row.pk).values_list("ack", flat=True).first() or ""
         raise _AlreadyAcknowledged(current)
-    _remember_outcome(row, params)
+    row.status, row.ack, row.error_code, row.error = params[:4]
+    if applied_at is not None:
+        row.applied_at = applied_at
 
 
 def _outcome_sql() -> str:
@@ -451,17 +455,10 @@ def _outcome_sql() -> str:
 
 
 def _outcome_params(
-    row: InboundMessage, status: str, ack: str, error_code: str, error: str, *, applied: bool
+    row: InboundMessage, status: str, ack: str, error_code: str, error: str, *, applied_at: datetime | None
 ) -> list[Any]:
-    applied_at = timezone.now() if applied else None
     return [status, ack, error_code[:8], _clip(error, 4000), row.trust_id,
             connection.ops.adapt_datetimefield_value(applied_at), row.pk]
-
-
-def _remember_outcome(row: InboundMessage, params: list[Any]) -> None:
-    row.status, row.ack, row.error_code, row.error = params[0], params[1], params[2], params[3]
-    if params[5] is not None:
-        row.applied_at = timezone.now()
 
 
 # Storing first -------------------------------------------------------------------------------
@@ -555,23 +552,28 @@ def _wait_for_ack(message_id: int) -> str:
     return ""
 
 
+# The raw row as every message is first stored: its key fields, the model's defaults written out.
+_RAW_COLUMNS = (
+    'received_at, peer, raw, sending_facility, control_id, message_type, "trigger", status, error_code, error, '
+    "ack, attempts, history"
+)
+_RAW_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, '', '', '', 1, '[]')"
+
+
+def _raw_params(stamp: object, peer: str, raw: bytes, fields: dict[str, str]) -> list[object]:
+    return [stamp, peer, raw, fields["sending_facility"], fields["control_id"], fields["message_type"],
+            fields["trigger"], InboundStatus.RECEIVED]
+
+
 def _insert_row(raw: bytes, peer: str, fields: dict[str, str]) -> InboundMessage:
     """INSERT the raw message. Plain SQL: this runs for every message and the ORM's create costs
-    twice the CPU here (see bench/hl7_ingest); the model's own defaults are written out below."""
-    table = InboundMessage._meta.db_table
+    twice the CPU here (see bench/hl7_ingest)."""
     received_at = timezone.now()
-    params = [
-        connection.ops.adapt_datetimefield_value(received_at), peer, raw, fields["sending_facility"],
-        fields["control_id"], fields["message_type"], fields["trigger"], InboundStatus.RECEIVED,
-    ]
-    sql = (
-        f"INSERT INTO {table} (received_at, peer, raw, sending_facility, control_id, message_type, "
-        '"trigger", status, error_code, error, ack, attempts, history) '
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', '', '', 1, '[]')"
-    )
+    params = _raw_params(connection.ops.adapt_datetimefield_value(received_at), peer, raw, fields)
+    sql = f"INSERT INTO {InboundMessage._meta.db_table} ({_RAW_COLUMNS}) VALUES {_RAW_VALUES}"
     # Its commit need not wait for the disk: no ACK goes out before the row's outcome is committed
     # durably, and a crash before that loses no message the RIS was told we have.
-    pk = insert_returning_id(sql, params, first=commit_without_waiting_for_disk())
+    pk = insert_returning_id(sql, params, before=commit_without_waiting_for_disk())
     return InboundMessage(pk=pk, received_at=received_at, peer=peer, raw=raw, attempts=1, **fields)
 
 
@@ -622,26 +624,17 @@ def _store_together(arrivals: list[_Arrival]) -> dict[int, InboundMessage]:
     """(a) One INSERT, committed, for every arrival whose key is new: frame index → its row."""
     if not arrivals or not connection.features.can_return_rows_from_bulk_insert or connection.in_atomic_block:
         return {}
-    table = InboundMessage._meta.db_table
     received_at = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(received_at)
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, '', '', '', 1, '[]')"] * len(arrivals))
-    params: list[Any] = []
-    for a in arrivals:
-        f = a.fields
-        params += [stamp, a.peer, a.raw, f["sending_facility"], f["control_id"], f["message_type"], f["trigger"],
-                   InboundStatus.RECEIVED]
+    params = [value for a in arrivals for value in _raw_params(stamp, a.peer, a.raw, a.fields)]
     sql = (
-        f"INSERT INTO {table} (received_at, peer, raw, sending_facility, control_id, message_type, "
-        f'"trigger", status, error_code, error, ack, attempts, history) VALUES {rows} '
-        "ON CONFLICT DO NOTHING RETURNING id, sending_facility, control_id"
+        f"INSERT INTO {InboundMessage._meta.db_table} ({_RAW_COLUMNS}) VALUES "
+        f"{', '.join([_RAW_VALUES] * len(arrivals))} ON CONFLICT DO NOTHING RETURNING id, sending_facility, control_id"
     )
-    first = commit_without_waiting_for_disk()  # as for one message: the ACKs wait for a durable commit
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f"{first}; {sql}" if first else sql, params)
-            if first:
-                cursor.nextset()
+            # As for one message: the commit need not wait for the disk, the ACKs wait for a durable one.
+            execute_together(cursor, [*commit_without_waiting_for_disk(), (sql, params)])
             inserted = {(facility, control_id): pk for pk, facility, control_id in cursor.fetchall()}
     except DatabaseError:
         log.warning("hl7.store_together_failed", exc_info=True)
@@ -691,12 +684,13 @@ def _apply_group(arrivals: list[_Arrival], stored: dict[int, InboundMessage]) ->
                     text, code, error_code = _answer_text(
                         row, verdict.header, verdict.code, verdict.error_code, verdict.reason, verdict.location
                     )
-                    outcomes.append(_outcome_params(row, verdict.status, text, error_code, verdict.reason, applied=False))
+                    outcomes.append(_outcome_params(row, verdict.status, text, error_code, verdict.reason, applied_at=None))
                 else:
                     assert verdict.header is not None and verdict.profile is not None
                     status, text, note, applied = _dispatch(row, verdict.parsed, verdict.header, verdict.profile)
                     code = "AA"
-                    outcomes.append(_outcome_params(row, status, text, "", note, applied=applied))
+                    applied_at = timezone.now() if applied else None
+                    outcomes.append(_outcome_params(row, status, text, "", note, applied_at=applied_at))
                 answers[arrival.index] = Ack(text, _codec(arrival.encoding), code, row.pk)
         if _write_outcomes(outcomes) != len(outcomes):
             raise _AlreadyAcknowledged("")  # someone answered one meanwhile: undo, go one by one

@@ -6,9 +6,8 @@ while the database is busy wait in one queue and are taken as a group by the nex
 (`ingest.apply_together`: one INSERT and one transaction for the group, so a burst from many
 trusts shares its commits). The runner gathering a group waits up to GROUP_LINGER_SECONDS for the
 next frames of the other connections that are busy sending; a quiet feed's group is one message
-and waits for nothing. Each
-connection has its own MllpDecoder and sends its next frame's reply only after the last one, so its
-ACKs go back in the order its messages came. A bad frame is stored
+and waits for nothing. Each connection has its own MllpDecoder and sends its next frame's reply
+only after the last one, so its ACKs go back in the order its messages came. A bad frame is stored
 and answered like any other; an oversized frame is dropped by the decoder, recorded and answered AR;
 neither stops the connection. If the message cannot even be stored (the database is down) the
 connection is closed without an ACK, so the RIS sends it again rather than dropping it.
@@ -106,9 +105,8 @@ class MllpListener:
     _applying: int = 0  # frames in the database with the runners' groups
     _stirred: asyncio.Event = field(default_factory=asyncio.Event)  # a frame came or a group ended
     groups_applied: int = 0
-    frames_grouped: int = 0
     # With a socket shared by sibling processes: every process's connection count (shared memory),
-    # and which is this one's. None: accept whatever comes.
+    # and which is this one's.
     connection_counts: MutableSequence[int] | None = None
     count_index: int = 0
     _accepting: asyncio.Task | None = None
@@ -125,19 +123,16 @@ class MllpListener:
             self._queue = asyncio.Queue()
             self._gathering = asyncio.Lock()
             self._runners = [asyncio.create_task(self._run_groups()) for _ in range(max(1, min(runners, self.max_workers)))]
-        if sock is not None and self.connection_counts is not None:
+        if sock is not None:
+            if self.connection_counts is None:
+                self.connection_counts = [0]  # no siblings: each connection is taken as it comes
             sock.setblocking(False)
             self._accepting = asyncio.create_task(self._accept_in_turn(sock))
             address = sock.getsockname()
             return address[0], address[1]
-        if sock is not None:
-            self._server = await asyncio.start_server(
-                self._serve_connection, sock=sock, ssl=self.ssl_context, limit=READ_CHUNK * 4
-            )
-        else:
-            self._server = await asyncio.start_server(
-                self._serve_connection, host, port, ssl=self.ssl_context, limit=READ_CHUNK * 4, reuse_address=True
-            )
+        self._server = await asyncio.start_server(
+            self._serve_connection, host, port, ssl=self.ssl_context, limit=READ_CHUNK * 4, reuse_address=True
+        )
         address = self._server.sockets[0].getsockname()
         return address[0], address[1]
 
@@ -301,7 +296,6 @@ class MllpListener:
             futures = [future for _, _, future in group]
             self._applying += len(group)
             self.groups_applied += 1
-            self.frames_grouped += len(group)
             try:
                 replies, leftovers = await asyncio.to_thread(
                     self._handle_group, [(payload, peer) for payload, peer, _ in group]
@@ -508,8 +502,9 @@ def serve_processes(
 
     Python runs one thread at a time per process, and the listener spends its CPU in the database
     driver and the ORM; more processes use more cores. They take new connections in turn, the one
-    with fewest first. A connection stays with the process that accepted it, so its ACKs stay in order; duplicates and slot versions are settled in the database,
-    so processes need not know of each other. SIGINT/SIGTERM to this parent stops every child gracefully.
+    with fewest first. A connection stays with the process that accepted it, so its ACKs stay in
+    order; duplicates and slot versions are settled in the database. SIGINT/SIGTERM to this parent
+    stops every child gracefully.
     """
     import os
     from multiprocessing.sharedctypes import RawArray

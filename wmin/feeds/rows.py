@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection
 
+Statement = tuple[str, Sequence[object]]
 
-def insert_returning_id(sql: str, params: Sequence[object], *, first: str = "") -> int:
-    """Run one `INSERT ... VALUES (...)` and return the new row's id. `first`, a statement without
-    parameters (PostgreSQL), goes in the same round trip and the same transaction."""
+
+def execute_together(cursor: Any, statements: Sequence[Statement]) -> None:
+    """Send the statements in one round trip (PostgreSQL runs them in order, in one transaction
+    unless told otherwise) and leave the cursor on the last one's result. Only the last may
+    return rows the caller wants."""
+    cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+    for _ in statements[1:]:
+        cursor.nextset()
+
+
+def insert_returning_id(sql: str, params: Sequence[object], *, before: Sequence[Statement] = ()) -> int:
+    """Run one `INSERT ... VALUES (...)` and return the new row's id; `before` goes ahead of it in
+    the same round trip (`execute_together`)."""
     with connection.cursor() as cursor:
         if connection.features.can_return_columns_from_insert:
-            cursor.execute(f"{first}; {sql} RETURNING id" if first else f"{sql} RETURNING id", params)
-            if first:
-                cursor.nextset()
+            execute_together(cursor, [*before, (f"{sql} RETURNING id", params)])
             return cursor.fetchone()[0]
-        cursor.execute(sql, params)
+        execute_together(cursor, [*before, (sql, params)])
         return cursor.lastrowid
 
 
-def commit_without_waiting_for_disk() -> str:
+def commit_without_waiting_for_disk() -> list[Statement]:
     """The statement that lets an autocommit statement's commit return before its log record is on
-    disk (PostgreSQL; "" elsewhere). Safe only for rows the caller commits again, durably, before
+    disk (PostgreSQL; none elsewhere). Safe only for rows the caller commits again, durably, before
     telling anyone: the log is flushed in order, so that later commit makes this one durable too."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return ""
-    return "SET LOCAL synchronous_commit = off"
+        return []
+    return [("SET LOCAL synchronous_commit = off", [])]

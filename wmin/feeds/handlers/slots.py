@@ -61,7 +61,7 @@ from wmin.audit.trail import record
 from wmin.feeds.hl7.errors import ContentError
 from wmin.feeds.models import SlotReleaseMode
 from wmin.feeds.outbox import placer_appointment_id, told_by_ris
-from wmin.feeds.rows import insert_returning_id
+from wmin.feeds.rows import Statement, execute_together, insert_returning_id
 
 from . import FeedContext, Outcome, aware, bodies
 
@@ -322,9 +322,7 @@ def _locked_slot(trust_id: int, slot_id: str) -> Slot | None:
     return found[0] if found else None
 
 
-def _locked_slots(
-    trust_id: int, slot_ids: list[str], *, before: Sequence[tuple[str, list[object]]] | None = None
-) -> list[Slot]:
+def _locked_slots(trust_id: int, slot_ids: list[str], *, before: Sequence[Statement] | None = None) -> list[Slot]:
     """The trust's slots with these ids, locked in id order, each with `active_booking_id`.
     `before`: statements sent ahead in the same round trip; by default, the lock on each of these
     slot keys (`_key_locks`)."""
@@ -340,9 +338,7 @@ def _locked_slots(
     statements = [*(_key_locks([(trust_id, slot_id) for slot_id in slot_ids]) if before is None else before)]
     statements.append((sql, [*ACTIVE_BOOKING_STATUSES, trust_id, *slot_ids]))
     with connection.cursor() as cursor:
-        cursor.execute("; ".join(text for text, _ in statements), [p for _, params in statements for p in params])
-        for _ in statements[1:]:
-            cursor.nextset()
+        execute_together(cursor, statements)
         rows = cursor.fetchall()
     converters = _slot_converters()
     slots = []
@@ -357,7 +353,7 @@ def _locked_slots(
     return slots
 
 
-def _key_locks(keys: Iterable[tuple[int, str]]) -> list[tuple[str, list[object]]]:
+def _key_locks(keys: Iterable[tuple[int, str]]) -> list[Statement]:
     """PostgreSQL: the statement that takes this transaction's lock on each (trust, slot id), whether
     the slot exists yet or not, in one order for every transaction. Two that name the same new slot
     then take turns rather than both inserting it (one would fail and apply again) or each holding
@@ -449,7 +445,7 @@ def slots_locked_together(
             nhs = _digits(event.patient.nhs_number if event.patient else None)
             if nhs:
                 patients.add((profile.trust_id, nhs))
-    before: list[tuple[str, list[object]]] = []
+    before: list[Statement] = []
     if lock_timeout_ms is not None and connection.vendor == "postgresql":
         before.append((f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", []))
     before += _key_locks((trust_id, slot_id) for trust_id, slot_ids in wanted.items() for slot_id in slot_ids)
@@ -459,9 +455,9 @@ def slots_locked_together(
         for slot in _locked_slots(trust_id, sorted(slot_ids), before=before):
             read[(trust_id, slot.ris_slot_id)] = slot
         before = []
-    if before:
+    if before:  # no slot to read: the lock timeout alone
         with connection.cursor() as cursor:
-            cursor.execute("; ".join(text for text, _ in before), [p for _, params in before for p in params])
+            execute_together(cursor, before)
     group = _group.together = _Together(read)
     if patients:
         group.waiting = _waiting_referrals(sorted(patients))
@@ -487,15 +483,15 @@ def _write_held_back() -> None:
         group.write()
 
 
-def _insert_slot(*, now: datetime, **values: object) -> Slot:
-    values = {**values, "version": 1, "status_changed_at": now, "created_at": now}
-    columns = list(values)
-    params = [_adapt(c, values[c]) for c in columns]
-    sql = (
-        f"INSERT INTO {Slot._meta.db_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    slot = Slot(pk=insert_returning_id(sql, params), **values)
+def _new_slot(*, now: datetime, **values: object) -> Slot:
+    slot = Slot(**values, version=1, status_changed_at=now, created_at=now)
     slot.active_booking_id = None
+    return slot
+
+
+def _insert_slot(*, now: datetime, **values: object) -> Slot:
+    slot = _new_slot(now=now, **values)
+    _insert_slots([slot])
     return slot
 
 
@@ -504,8 +500,7 @@ def _insert_later(*, now: datetime, **values: object) -> bool:
     group = _current_group()
     if group is None or not connection.features.can_return_rows_from_bulk_insert:
         return False
-    slot = Slot(**values, version=1, status_changed_at=now, created_at=now)
-    slot.active_booking_id = None
+    slot = _new_slot(now=now, **values)
     group.held[(slot.trust_id, slot.ris_slot_id)] = slot
     return True
 
@@ -517,15 +512,16 @@ _INSERTED = (
 
 
 def _insert_slots(slots: list[Slot]) -> None:
-    """One INSERT for slots held back; each gets its id."""
+    """One INSERT for new slots; each gets its id."""
     one = f"({', '.join(['%s'] * len(_INSERTED))})"
-    sql = (
-        f"INSERT INTO {Slot._meta.db_table} ({', '.join(_INSERTED)}) VALUES {', '.join([one] * len(slots))} "
-        "RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_adapt(c, getattr(slot, c)) for slot in slots for c in _INSERTED])
-        ids = [found[0] for found in cursor.fetchall()]
+    sql = f"INSERT INTO {Slot._meta.db_table} ({', '.join(_INSERTED)}) VALUES "
+    params = [_adapt(c, getattr(slot, c)) for slot in slots for c in _INSERTED]
+    if len(slots) == 1:
+        ids = [insert_returning_id(sql + one, params)]
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql + ", ".join([one] * len(slots)) + " RETURNING id", params)
+            ids = [found[0] for found in cursor.fetchall()]
     for pk, slot in zip(ids, slots, strict=True):
         slot.pk = pk
         slot._state.adding = False
@@ -664,16 +660,19 @@ def _link_local_booking(slot: Slot, event: SlotEvent, ctx: FeedContext) -> str:
 
 def _waiting_referral_ids(trust_id: int, nhs_number: str, modality_id: int | None) -> list[int]:
     """Up to two referrals of this patient waiting at this trust for this modality, locked: the
-    group's, read with its slots, or one query. Plain SQL: every S12 asks this, most find nobody,
-    and the ORM spent longer compiling the query than the database did answering it."""
+    group's, read with its slots, or one query."""
     group = _current_group()
     if group is not None and group.waiting is not None:
-        return group.waiting.get((trust_id, nhs_number, modality_id or 0), [])[:2]
-    return _waiting_referrals([(trust_id, nhs_number)]).get((trust_id, nhs_number, modality_id or 0), [])[:2]
+        waiting = group.waiting
+    else:
+        waiting = _waiting_referrals([(trust_id, nhs_number)])
+    return waiting.get((trust_id, nhs_number, modality_id or 0), [])[:2]
 
 
 def _waiting_referrals(patients: list[tuple[int, str]]) -> dict[tuple[int, str, int], list[int]]:
-    """(trust, NHS number, modality) → the referrals waiting there, in id order, locked."""
+    """(trust, NHS number, modality) → the referrals waiting there, in id order, locked. Plain SQL:
+    every S12 asks this, most find nobody, and the ORM spent longer compiling the query than the
+    database did answering it."""
     lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else ""
     pairs = ", ".join(["(%s, %s)"] * len(patients))
     sql = (
