@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from wmin.accounts.models import Role
-from wmin.accounts.scope import sites
+from accounts.models import Role
+from accounts.scope import sites
 
 
 @require_GET

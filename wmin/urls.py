@@ -7,7 +7,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("accessibility/", home.accessibility, name="accessibility"),
     path("health/", health.health, name="health"),
-    path("accounts/", include("wmin.accounts.urls")),
+    path("accounts/", include("accounts.urls")),
     path("sites/", include("slots.urls")),
     path("network/", include("wmin.network.urls")),
     path("", include("booking.urls")),

@@ -141,8 +141,8 @@ def _signed_in_clients(count: int, seed: int) -> list[tuple[object, str]]:
     from django.test import Client
     from django.urls import reverse
 
+    from accounts.models import Role, User
     from booking.models import Referral, ReferralStatus
-    from wmin.accounts.models import Role, User
 
     ids = list(Referral.objects.filter(status=ReferralStatus.WAITING).values_list("pk", flat=True)[:20_000])
     chosen = random.Random(seed).sample(ids, min(count, len(ids)))
@@ -159,7 +159,7 @@ def _signed_in_clients(count: int, seed: int) -> list[tuple[object, str]]:
             user.save()
         client = Client()
         client.handler = handler
-        client.force_login(user, backend="wmin.accounts.backends.PatientReferenceBackend")
+        client.force_login(user, backend="accounts.backends.PatientReferenceBackend")
         clients.append((client, reverse("booking:patient-choices", kwargs={"referral_id": referral.pk})))
     return clients
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from django.http import Http404
 
+from accounts.scope import bookings_for, pool_slots_for, referrals_for
 from booking.models import Booking, Referral
 from slots.models import Slot
-from wmin.accounts.scope import bookings_for, pool_slots_for, referrals_for
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 
 def get_referral_or_404(user: User, referral_id: int) -> Referral:

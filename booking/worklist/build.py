@@ -1,6 +1,6 @@
 """Build a clerk's worklist: plain querysets, scoped to the clerk's trust and the network pool.
 
-Patients come only through `wmin.accounts.scope` (the clerk's own trust); slots from the network
+Patients come only through `accounts.scope` (the clerk's own trust); slots from the network
 pool. Another trust's patient appears only as a `SiteBooking` (booked at one of this trust's
 sites) with the few details the receiving trust needs. A fixed number of queries whatever the
 size of the lists: one per kind of item, and one more for the freed slots' backfill offers and
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q
 from django.urls import reverse
 
+from accounts.scope import bookings_for, pool_slots_for, referrals_for
 from booking.models import (
     Booking,
     BookingQuerySet,
@@ -31,7 +32,6 @@ from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.offers import OPEN_OFFER_STATUSES
 from booking.presenters import SIX_WEEKS
 from slots.models import Slot, SlotQuerySet, SlotStatus
-from wmin.accounts.scope import bookings_for, pool_slots_for, referrals_for
 from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 
 from .candidates import candidates_for_slots
@@ -51,7 +51,7 @@ from .items import (
 )
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 FREED_SLOT_HORIZON = timedelta(days=14)  # "starts soon": worth a phone call to fill
 BREACH_WARNING = timedelta(weeks=1)  # referrals within a week of 6 weeks are "about to breach"

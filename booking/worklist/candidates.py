@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from accounts.scope import referrals_for
 from booking.models import Booking, Priority, ReferralStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.referrals import PRIORITY_WEIGHT
@@ -27,12 +28,11 @@ from booking.optimiser.services import DEFAULT_NOTICE_HOURS, SHORT_NOTICE_HOURS,
 from booking.optimiser.travel import TravelMode
 from slots.geography import centroids
 from slots.models import Slot
-from wmin.accounts.scope import referrals_for
 
 from .items import Candidate
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 MAX_POOL = 5000  # oldest waiters first; bounds the work for a very long list
 

@@ -14,7 +14,7 @@ from .candidates import candidates_for_slots
 from .items import BackfillProgress, Candidate, SlotRef
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 
 @dataclass(frozen=True)

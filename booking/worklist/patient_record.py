@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Prefetch
 from django.http import Http404
 
+from accounts.scope import bookings_for, patients_for, referrals_for
 from booking.models import (
     Booking,
     BookingStatus,
@@ -23,13 +24,12 @@ from booking.models import (
     ReferralStatus,
 )
 from booking.presenters import ReferralPresenter
-from wmin.accounts.scope import bookings_for, patients_for, referrals_for
 from wmin.feeds.models import OutboundMessage
 
 from .contacts import ContactRow, contact_log
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 _STATUS_LABELS = dict(BookingStatus.choices)
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch
 
-from wmin.accounts.scope import patients_for, referrals_for
+from accounts.scope import patients_for, referrals_for
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 MAX_MATCHES = 20
 

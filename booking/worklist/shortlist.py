@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from accounts.scope import pool_slots_for, sites
 from booking.models import Referral
 from booking.services.choices import ChoiceFilters, Choices, SiteChoice, SlotChoice, choices_for
-from wmin.accounts.scope import pool_slots_for, sites
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 PER_SITE = 2
 

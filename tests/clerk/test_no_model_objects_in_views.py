@@ -1,4 +1,4 @@
-"""Views reach data only through the user's scope (wmin.accounts.scope), never `Model.objects`.
+"""Views reach data only through the user's scope (accounts.scope), never `Model.objects`.
 
 An AST lint over every module under booking/views/, wmin/network/views.py and wmin/api/: any
 attribute access `<Name>.objects` fails, whatever the name. Nothing is allowed.
@@ -50,4 +50,4 @@ def test_the_lint_catches_model_objects(tmp_path):
 @pytest.mark.parametrize("path", checked_modules(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_no_model_objects_in_views(path):
     uses = model_objects_uses(path)
-    assert not uses, "Reach data through wmin.accounts.scope, not Model.objects:\n" + "\n".join(uses)
+    assert not uses, "Reach data through accounts.scope, not Model.objects:\n" + "\n".join(uses)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.models import Role
+from accounts.scope import sites
 from booking.services.choices import ChoiceFilters, choices_for
 from booking.worklist.shortlist import shortlist_for
 from slots.models import Slot
 from tests.factories import ModalityFactory, UserFactory
 from tests.optimiser.network_builders import NOW, SHREWSBURY, site_with_scanner, slot_at, waiting_referral
-from wmin.accounts.models import Role
-from wmin.accounts.scope import sites
 
 pytestmark = pytest.mark.django_db
 

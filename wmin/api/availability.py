@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Q
 
+from accounts.models import User
+from accounts.scope import pool_slots_for, sites
 from slots.models import ExamType, Modality, SlotQuerySet
-from wmin.accounts.models import User
-from wmin.accounts.scope import pool_slots_for, sites
 
 from .nearby import Near, sites_within
 

@@ -41,7 +41,7 @@ from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from wmin.audit.context import Actor, acting_as
+from audit.context import Actor, acting_as
 
 from .models import FeedProfile, InboundMessage, InboundStatus
 from .rows import commit_without_waiting_for_disk, execute_together, insert_returning_id

@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from wmin.accounts.models import Role
-from wmin.accounts.roles import require_role
-from wmin.accounts.scope import sites as network_sites
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
+from accounts.models import Role
+from accounts.roles import require_role
+from accounts.scope import sites as network_sites
+from audit.models import AuditAction
+from audit.trail import record
 from wmin.celery import delay_or_report
 from wmin.simulation.whatif import Policy
 from wmin.simulation.whatif import csv_rows as whatif_csv_rows

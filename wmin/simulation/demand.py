@@ -156,7 +156,7 @@ def clear_synthetic_demand() -> None:
 
         OutboundMessage.objects.all().delete()
         Booking.objects.all().delete()
-        from wmin.accounts.models import User
+        from accounts.models import User
 
         User.objects.filter(patient__isnull=False).delete()
         Referral.objects.all().delete()

@@ -5,13 +5,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.models import Role
+from accounts.roles import require_role
+from accounts.scope import referrals_for
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import Priority
 from booking.presenters import ReferralPresenter, waiting_list_summary
-from wmin.accounts.models import Role
-from wmin.accounts.roles import require_role
-from wmin.accounts.scope import referrals_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .navigation import page_or_partial
 

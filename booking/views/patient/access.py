@@ -13,9 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from accounts.models import Role
+from accounts.scope import bookings_for, get_referral_or_404
 from booking.models import Booking, Referral
-from wmin.accounts.models import Role
-from wmin.accounts.scope import bookings_for, get_referral_or_404
 
 View = Callable[..., HttpResponse]
 

@@ -8,6 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.scope import get_referral_or_404, patients_for
+from audit.models import AuditAction
+from audit.trail import record
 from booking.forms.patient import CancelForm, ConfirmForm, ShortNoticeForm
 from booking.models import Booking, BookingChannel, Referral
 from booking.services import attendance, holds
@@ -21,9 +24,6 @@ from booking.services.patients import (
     record_needs,
     set_short_notice_opt_in,
 )
-from wmin.accounts.scope import get_referral_or_404, patients_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .access import active_booking, patient_required, with_active_booking
 from .calendar import appointment_ics

@@ -11,6 +11,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.scope import get_referral_or_404, pool_slots_for, sites
+from audit.models import AuditAction
+from audit.trail import record
 from booking.forms.patient import ChoiceFiltersForm, HoldForm
 from booking.models import Referral
 from booking.presenters import ReferralPresenter
@@ -18,9 +21,6 @@ from booking.services import holds
 from booking.services.choices import TIMES_OF_DAY, ChoiceFilters, choices_for, slots_at_site
 from booking.services.errors import BookingError
 from booking.services.patients import ensure_patient_may_change, patient_may_change, save_choice_preferences
-from wmin.accounts.scope import get_referral_or_404, pool_slots_for, sites
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .access import active_booking, patient_required
 from .presenters import ChoicePage, days_of, sites_to_show

@@ -6,12 +6,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.scope import bookings_for, offers_for, referrals_for, sites
+from audit.models import AuditAction
+from audit.trail import record
 from booking.forms.patient import ShortNoticeForm
 from booking.models import OfferStatus
 from booking.presenters import ReferralPresenter
-from wmin.accounts.scope import bookings_for, offers_for, referrals_for, sites
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .access import patient_required
 from .presenters import AppointmentView, when

@@ -8,13 +8,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts.scope import offers_for
+from audit.models import AuditAction
+from audit.trail import record
 from booking.forms.patient import OfferAnswerForm
 from booking.models import BookingChannel, OfferStatus
 from booking.services.errors import BookingError
 from booking.services.offers import accept_offer, decline_offer
-from wmin.accounts.scope import offers_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .access import patient_required
 from .presenters import when

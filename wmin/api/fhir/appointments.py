@@ -25,13 +25,13 @@ from pydantic import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import User
+from accounts.scope import bookings_for, pool_slots_for, referrals_for
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import Booking, BookingStatus, Referral
 from booking.services.bookings import cancellation_reason
 from booking.services.errors import AlreadyBooked, BookingError, HoldExpired, SlotUnavailable
-from wmin.accounts.models import User
-from wmin.accounts.scope import bookings_for, pool_slots_for, referrals_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from ..bookings import book, cancel
 from . import shapes, systems

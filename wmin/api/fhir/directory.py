@@ -9,8 +9,8 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
+from accounts.scope import modalities, scanners, sites
 from slots.models import Modality, Site
-from wmin.accounts.scope import modalities, scanners, sites
 
 from . import systems
 from .search import tokens

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from wmin.accounts.scope import sites
+from accounts.scope import sites
 
 from ..nearby import sites_within
 from . import directory, shapes, systems

@@ -16,8 +16,8 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.scope import pool_slots_for, sites
 from slots.models import SlotQuerySet, SlotStatus
-from wmin.accounts.scope import pool_slots_for, sites
 
 from ..nearby import sites_within
 from . import directory, shapes

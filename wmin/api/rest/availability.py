@@ -7,8 +7,8 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 
+from accounts.scope import pool_slots_for
 from slots.models import SlotQuerySet
-from wmin.accounts.scope import pool_slots_for
 
 from ..availability import SlotResults, pool_slots
 from .base import ListView

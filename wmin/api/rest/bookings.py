@@ -14,12 +14,12 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import Role
+from accounts.scope import bookings_for, pool_slots_for, referrals_for
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import Booking
 from booking.services.errors import BookingError
-from wmin.accounts.models import Role
-from wmin.accounts.scope import bookings_for, pool_slots_for, referrals_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from ..bookings import book, cancel
 from .base import ApiView, DetailView, ListView

@@ -9,11 +9,11 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from accounts.scope import exam_types, modalities
 from booking.models import BookingStatus, OfferStatus, Priority, ReferralStatus
 from slots.geography import UnknownPostcode, locate
 from slots.models import ExamType, Modality
 from slots.models.network import SiteKind
-from wmin.accounts.scope import exam_types, modalities
 
 from .. import settings as api_settings
 from ..availability import SlotCriteria

@@ -11,12 +11,12 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.scope import offers_for
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import BookingChannel, Offer
 from booking.services.errors import BookingError
 from booking.services.offers import accept_offer, decline_offer
-from wmin.accounts.scope import offers_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .base import ApiView, ListView
 from .bookings import scoped_bookings

@@ -10,10 +10,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.scope import referrals_for
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import Referral
-from wmin.accounts.scope import referrals_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .base import DetailView, ListView
 from .filters import ReferralQuery, validated

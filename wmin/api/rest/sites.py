@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 
+from accounts.scope import sites
 from slots.models import Site
-from wmin.accounts.scope import sites
 
 from .base import DetailView, ListView
 from .filters import SiteQuery, validated
