@@ -6,6 +6,8 @@ from datetime import datetime
 
 from django.db import models
 
+from .scoping import VisibleToQuerySet
+
 
 class Priority(models.TextChoices):
     URGENT = "urgent", "Urgent"
@@ -33,7 +35,10 @@ class TravelMode(models.TextChoices):
     HOSPITAL_TRANSPORT = "hospital_transport", "Hospital transport"
 
 
-class ReferralQuerySet(models.QuerySet["Referral"]):
+class ReferralQuerySet(VisibleToQuerySet):
+    patient_lookup = "patient_id"
+    related = ("patient", "exam_type__modality", "trust")
+
     def waiting(self) -> ReferralQuerySet:
         return self.filter(status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED])
 

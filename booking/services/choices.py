@@ -10,7 +10,7 @@ pool, and hands the optimiser a small `SlotTable`:
 2. per site, its K earliest open slots that pass the patient's filters (notice, dates, time of
    day, all in SQL), by one index walk per site.
 
-Callers pass the querysets they are allowed to see (`accounts.scope`), so the choice never
+Callers pass the querysets they are allowed to see (`Model.objects.visible_to(user)`), so the choice never
 reaches past the user's scope.
 """
 

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from accounts.scope import referrals_for
-from booking.models import Booking, Priority, ReferralStatus
+from booking.models import Booking, Priority, Referral, ReferralStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.referrals import PRIORITY_WEIGHT
 from booking.optimiser.backfill import BackfillCandidate, CandidateTable, rank_backfill
@@ -85,7 +84,7 @@ def _load(user: User, modality_ids: set[int], now: datetime) -> dict[int, tuple[
         "slot__starts_at"
     )[:1]
     values = (
-        referrals_for(user)
+        Referral.objects.visible_to(user)
         .filter(exam_type__modality_id__in=modality_ids)
         .filter(
             Q(status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED])

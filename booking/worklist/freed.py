@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from booking.access import get_pool_slot_or_404
 from slots.models import SlotStatus
 
-from .access import get_pool_slot_or_404
 from .build import backfill_progress, slot_ref
 from .candidates import candidates_for_slots
 from .items import BackfillProgress, Candidate, SlotRef

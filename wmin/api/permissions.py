@@ -1,4 +1,4 @@
-"""Who may call what. The same role scopes as the pages (accounts.scope):
+"""Who may call what. The same role scopes as the pages (`Model.objects.visible_to(user)`):
 
 - patient: their own referrals, offers and bookings
 - clerk and integration system: their own trust's patients; the network's pool slots

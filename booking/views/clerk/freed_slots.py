@@ -12,11 +12,11 @@ from accounts.models import Role
 from accounts.roles import require_role
 from audit.models import AuditAction
 from audit.trail import record
+from booking.access import active_booking_of, get_pool_slot_or_404, get_referral_or_404
 from booking.forms.clerk import ContactMethod, FillSlotForm
 from booking.models import BookingChannel
 from booking.services.bookings import confirm_booking, reschedule_booking
 from booking.services.errors import BookingError
-from booking.worklist.access import active_booking_of, get_pool_slot_or_404, get_referral_or_404
 from booking.worklist.contacts import record_contact
 from booking.worklist.freed import freed_slot_detail
 

@@ -10,7 +10,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.scope import referrals_for
 from audit.models import AuditAction
 from audit.trail import record
 from booking.models import Referral
@@ -27,7 +26,7 @@ class ReferralList(ListView):
     serializer_class = ReferralSerializer
 
     def get_queryset(self) -> QuerySet[Referral]:
-        referrals = referrals_for(self.caller).order_by("clock_start", "pk")
+        referrals = Referral.objects.visible_to(self.caller).order_by("clock_start", "pk")
         if getattr(self, "swagger_fake_view", False):
             return referrals
         params = validated(ReferralQuery, self.request)
@@ -69,7 +68,7 @@ class ReferralDetail(DetailView):
     lookup_field = "pk"
 
     def get_queryset(self) -> QuerySet[Referral]:
-        return referrals_for(self.caller)
+        return Referral.objects.visible_to(self.caller)
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "now": timezone.now()}

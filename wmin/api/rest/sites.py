@@ -6,7 +6,6 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 
-from accounts.scope import sites
 from slots.models import Site
 
 from .base import DetailView, ListView
@@ -15,7 +14,7 @@ from .serializers import SiteSerializer
 
 
 def _directory() -> QuerySet[Site]:
-    return sites().prefetch_related("scanners__modality").order_by("code")
+    return Site.objects.public().prefetch_related("scanners__modality").order_by("code")
 
 
 @extend_schema(tags=["sites"], summary="List the network's imaging sites", parameters=[SiteQuery], auth=[])
