@@ -1,16 +1,11 @@
-"""Patient sign-in: the booking reference on the referral letter plus date of birth."""
+"""What sign-in shares with the backends: how references and postcodes are compared, and how
+lockouts are keyed. The patient backend itself is `booking.patient_sign_in` (it reads referrals)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from django.contrib.auth.backends import BaseBackend
 from django.http import HttpRequest
-
-from booking.models import Referral
-
-from .models import Role, User
 
 
 def normalise_reference(reference: str) -> str:
@@ -19,40 +14,6 @@ def normalise_reference(reference: str) -> str:
 
 def normalise_postcode(postcode: str) -> str:
     return "".join(postcode.split()).upper()
-
-
-class PatientReferenceBackend(BaseBackend):
-    """Authenticates `booking_reference` + `date_of_birth` (+ `postcode` when asked for)."""
-
-    def authenticate(  # type: ignore[override]
-        self,
-        request: HttpRequest | None,
-        booking_reference: str | None = None,
-        date_of_birth: date | None = None,
-        postcode: str | None = None,
-        **kwargs: Any,
-    ) -> User | None:
-        if not booking_reference or date_of_birth is None:
-            return None
-        referral = (
-            Referral.objects.select_related("patient")
-            .filter(booking_reference=normalise_reference(booking_reference))
-            .first()
-        )
-        if referral is None or referral.patient.date_of_birth != date_of_birth:
-            return None
-        if postcode and normalise_postcode(postcode) != normalise_postcode(referral.patient.postcode):
-            return None
-        patient = referral.patient
-        user = User.objects.filter(patient=patient).first()
-        if user is None:
-            user = User(patient=patient, username=f"patient-{patient.pk}", role=Role.PATIENT)
-            user.set_unusable_password()  # patients never have a password; the reference and DOB are the key
-            user.save()
-        return user if user.is_active else None
-
-    def get_user(self, user_id: int) -> User | None:
-        return User.objects.filter(pk=user_id, role=Role.PATIENT).first()
 
 
 def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:

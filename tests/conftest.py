@@ -78,7 +78,7 @@ def patient_user(referral):
 @pytest.fixture
 def patient_client(patient_user) -> Client:
     client = Client()
-    client.force_login(patient_user, backend="accounts.backends.PatientReferenceBackend")
+    client.force_login(patient_user, backend=settings.PATIENT_SIGN_IN_BACKEND)
     return client
 
 

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from django.db import models
 
+from booking.rules.priority import priority_weight
+
 from .scoping import VisibleToQuerySet
 
 
@@ -16,8 +18,6 @@ class Priority(models.TextChoices):
     ROUTINE = "routine", "Routine"
 
 
-# How strongly each priority pulls a patient to the front; the optimiser reads these.
-PRIORITY_WEIGHT = {Priority.URGENT: 8.0, Priority.CANCER: 6.0, Priority.SOON: 2.0, Priority.ROUTINE: 1.0}
 
 
 class ReferralStatus(models.TextChoices):
@@ -94,4 +94,4 @@ class Referral(models.Model):
 
     @property
     def priority_weight(self) -> float:
-        return PRIORITY_WEIGHT[Priority(self.priority)]
+        return priority_weight(self.priority)

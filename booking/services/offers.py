@@ -41,7 +41,8 @@ from booking.models import (
 )
 from booking.models.offers import OPEN_OFFER_STATUSES
 from booking.optimiser.backfill import too_close_to_fill
-from booking.optimiser.services import BACKFILL_RESPONSE_WINDOW, SHORT_NOTICE_HOURS, backfill_freed_slot
+from booking.optimiser.services import BACKFILL_RESPONSE_WINDOW, backfill_freed_slot
+from booking.rules.notice import SHORT_NOTICE_HOURS
 from slots.models import Slot, SlotStatus
 
 from .bookings import confirm_booking, local_text, reschedule_booking

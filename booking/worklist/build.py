@@ -31,6 +31,7 @@ from booking.models import (
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.offers import OPEN_OFFER_STATUSES
 from booking.presenters import SIX_WEEKS
+from booking.rules.waits import BREACH_WARNING_DAYS
 from slots.models import Slot, SlotQuerySet, SlotStatus
 from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 FREED_SLOT_HORIZON = timedelta(days=14)  # "starts soon": worth a phone call to fill
-BREACH_WARNING = timedelta(weeks=1)  # referrals within a week of 6 weeks are "about to breach"
+BREACH_WARNING = timedelta(days=BREACH_WARNING_DAYS)  # referrals this close to 6 weeks are "about to breach"
 EXPIRED_OFFER_LOOKBACK = timedelta(days=14)
 DNA_LOOKBACK = timedelta(days=28)
 INCOMING_LOOKBACK = timedelta(days=14)

@@ -98,9 +98,11 @@ USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Patients sign in with their referral's booking reference, which booking owns.
+PATIENT_SIGN_IN_BACKEND = "booking.patient_sign_in.PatientReferenceBackend"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "accounts.backends.PatientReferenceBackend",
+    PATIENT_SIGN_IN_BACKEND,
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
