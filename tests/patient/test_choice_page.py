@@ -147,9 +147,14 @@ def test_the_page_runs_a_bounded_number_of_queries(patient_client, referral, net
 def test_a_slot_taken_while_choosing_shows_the_next_best_at_once(patient_client, referral, network_for):
     taken = network_for["slots"]["cdc_soon"]
     hold_slot(ReferralFactory(exam_type=referral.exam_type), taken.pk, now=timezone.now())
-    page = patient_client.post(reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}), {"slot_id": taken.pk})
-    body = page.content.decode()
-    assert page.status_code == 409
+    refused = patient_client.post(
+        reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}),
+        {"slot_id": taken.pk, "filter_query": "filtered=1&time_of_day=any&evil=1"},
+    )
+    # Post-redirect-get: the address bar shows the choice page (with the filters), never /hold/.
+    assert refused.status_code == 303
+    assert refused["Location"] == choices_url(referral) + "?filtered=1&time_of_day=any#next-best"
+    body = patient_client.get(refused["Location"]).content.decode()
     assert "someone else is booking that appointment" in body
     assert "The next best appointments for you" in body
     assert "Coventry CDC" in body
@@ -162,16 +167,25 @@ def test_holding_a_slot_goes_to_confirm_and_saves_preferences(patient_client, re
         {"slot_id": slot.pk, "filter_query": "filtered=1&travel_mode=public_transport&needs=step_free"},
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("booking:patient-confirm", kwargs={"referral_id": referral.pk})
+    assert response["Location"] == reverse("booking:patient-confirm", kwargs={"referral_id": referral.pk}) + (
+        f"?hold={Hold.objects.get(referral=referral).pk}"
+    )
     assert Hold.objects.get(referral=referral).slot_id == slot.pk
     referral.refresh_from_db()
     assert (referral.travel_mode, referral.needs_step_free) == ("public_transport", True)
 
 
 def test_hold_without_a_slot_is_explained(patient_client, referral, network_for):
-    page = patient_client.post(reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}), {"slot_id": ""})
-    assert page.status_code == 400
-    assert "Choose an appointment time" in page.content.decode()
+    refused = patient_client.post(reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}), {"slot_id": ""})
+    assert refused.status_code == 303
+    assert "Choose an appointment time" in patient_client.get(refused["Location"]).content.decode()
+    # The message is shown once: reloading the page afterwards shows the page without it.
+    assert "Choose an appointment time" not in patient_client.get(refused["Location"]).content.decode()
+
+
+def test_hold_by_get_goes_to_the_choice_page_not_a_bare_405(patient_client, referral, network_for):
+    response = patient_client.get(reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}))
+    assert (response.status_code, response["Location"]) == (303, choices_url(referral))
 
 
 def test_all_times_at_one_site(patient_client, referral, network_for):
