@@ -72,6 +72,26 @@ def test_filters_work_as_a_plain_get_form(patient_client, referral, network_for)
     assert "No appointments at the times you can do" in body
 
 
+def test_when_nothing_suits_the_patient_is_shown_what_to_change(patient_client, referral, network_for):
+    """Within 10 km, but not on either day the near site has times: nothing suits. Each link drops one
+    of those and keeps the rest."""
+    near_days = [timezone.localtime(network_for["slots"][name].starts_at).strftime("%-d/%-m/%Y")
+                 for name in ("near_late", "near_afternoon")]
+    body = patient_client.get(choices_url(referral), {"filtered": "1", "needs": "step_free", "max_travel_km": "10",
+                                                       "unavailable_dates": ", ".join(near_days)}).content.decode()
+    assert "0 have appointments that suit you" in body
+    assert "No appointments suit everything you asked for" in body
+    without_limit = choices_url(referral) + (
+        "?filtered=1&amp;travel_mode=car&amp;time_of_day=any&amp;needs=step_free&amp;unavailable_dates="
+        + "%2C+".join(day.replace("/", "%2F") for day in near_days)
+    )
+    assert f'<a href="{without_limit}">Show appointments without your 10 km travel limit</a>' in body
+    assert "Show appointments without the dates you cannot do</a>\n        (1 site, the soonest" in body
+    assert "Show appointments without step-free access" not in body  # the near site has it: not what blocks
+    followed = patient_client.get(without_limit.replace("&amp;", "&")).content.decode()
+    assert "1 has appointments that suit you" in followed  # Coventry CDC: step-free, further away
+
+
 def test_dates_i_cannot_do_are_left_out(patient_client, referral, network_for):
     cdc_day = timezone.localtime(network_for["slots"]["cdc_soon"].starts_at).date()
     body = patient_client.get(choices_url(referral), {"filtered": "1", "unavailable_dates": cdc_day.strftime("%d/%m/%Y")}).content.decode()

@@ -21,10 +21,11 @@ from booking.services import holds
 from booking.services.choices import TIMES_OF_DAY, ChoiceFilters, choices_for, slots_at_site
 from booking.services.errors import BookingError
 from booking.services.patients import ensure_patient_may_change, patient_may_change, save_choice_preferences
+from booking.services.relaxing import relaxations
 from slots.models import Site, Slot
 
 from .access import active_booking, patient_required
-from .presenters import ChoicePage, days_of, sites_to_show
+from .presenters import ChoicePage, days_of, filters_query, sites_to_show
 
 CHOICES_PAGE = "booking/patient/choices.jinja"
 CHOICES_PARTIAL = "booking/patient/_choices.jinja"  # htmx: a filter changed
@@ -109,6 +110,9 @@ def choice_page(request: HttpRequest, referral: Referral, data: QueryDict, *, bo
     form = ChoiceFiltersForm(data, saved=ChoiceFilters.saved_for(referral), today=timezone.localdate(now))
     filters = form.filters()
     choices = choices_for(referral, slots=Slot.objects.pool_visible_to(request.user), sites=Site.objects.public(), filters=filters, now=now)
+    # Nothing suits everything asked for: what dropping each one thing would open.
+    unblock = [] if choices.ranked else relaxations(
+        referral, filters, slots=Slot.objects.pool_visible_to(request.user), sites=Site.objects.public(), now=now)
     booking = active_booking(request, referral) if referral.status == "booked" else None
     record(AuditAction.VIEW, referral, summary="Patient viewed their choice of sites", patient_id=referral.patient_id)
     page = ChoicePage(choices, filters.travel_mode, now, sites_to_show(data.get("show")))
@@ -129,6 +133,7 @@ def choice_page(request: HttpRequest, referral: Referral, data: QueryDict, *, bo
         "choose_url": choose_url,
         "more_url": f"{choose_url}?{filter_query}&show={page.next_show}" if filter_query else f"{choose_url}?show={page.next_show}",
         "site_list_id": SITE_LIST_ID,
+        "relaxations": [(r, f"{choose_url}?{filters_query(r.filters)}") for r in unblock],
     }
     return render(request, _choice_template(request, booking_error), context)
 
