@@ -26,6 +26,7 @@ from booking.models import (
     Referral,
     ReferralStatus,
 )
+from booking.patient_links import patient_link
 from booking.signals import (
     booking_cancelled,
     booking_confirmed,
@@ -263,6 +264,8 @@ def appointment_details(booking: Booking) -> dict[str, Any]:
         "site": site.name,
         "site_postcode": site.postcode,
         "preparation": referral.exam_type.preparation or "No special preparation.",
+        "manage_link": patient_link(referral, "appointment"),
+        "choose_link": patient_link(referral, "choose"),
     }
 
 
