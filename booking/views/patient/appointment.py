@@ -26,6 +26,7 @@ from booking.services.patients import (
     record_needs,
     set_short_notice_opt_in,
 )
+from booking.services.reminders import preparation_points
 
 from .access import active_booking, patient_required, with_active_booking
 from .calendar import appointment_ics
@@ -121,6 +122,7 @@ def appointment(request: HttpRequest, referral: Referral, booking: Booking) -> H
         "appointment": AppointmentView(booking),
         "can_change": patient_may_change(booking, now=now),
         "awaiting_confirmation": awaiting_confirmation(booking) and patient_may_change(booking, now=now),
+        "preparation": preparation_points(referral.exam_type),
         "cutoff": when(change_cutoff(booking)),
         "patient": referral.patient,
         "short_notice_form": ShortNoticeForm(),
