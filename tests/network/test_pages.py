@@ -30,6 +30,7 @@ def pages(frozen_clock, finished_simulation, running_simulation) -> list[str]:
         reverse("network:trends")
         + f"?dimension=trust&key={network.trust_a.ods_code}&metric=median_wait_weeks",
         reverse("network:map"),
+        reverse("network:capacity"),
         reverse("network:optimiser-runs"),
         reverse("network:simulations"),
         reverse("network:simulation", args=[done]),
@@ -43,7 +44,7 @@ def _with_csv(urls: list[str]) -> list[str]:
     exports = [
         u + ("&" if "?" in u else "?") + "format=csv"
         for u in urls
-        if "/waits/" in u or "/trends/" in u or "/map/" in u or "/optimiser-runs/" in u
+        if "/waits/" in u or "/trends/" in u or "/map/" in u or "/optimiser-runs/" in u or "/capacity/" in u
     ]
     return urls + exports
 

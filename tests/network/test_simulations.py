@@ -103,9 +103,11 @@ def test_results_page_draws_charts_and_says_whether_the_goal_is_met(
     frozen_clock, manager_client, finished_simulation
 ):
     body = manager_client.get(reverse("network:simulation", args=[finished_simulation.pk])).content.decode()
-    assert body.count('<svg class="network-chart"') == 4
-    assert "Share waiting 6 weeks or more, by week" in body
-    assert "the goal of at most 1% waiting 6 weeks or more" in body
+    assert body.count('<svg class="network-chart"') == 5
+    assert "Share waiting 6 weeks or more by the DM01 clock, by week" in body
+    assert "Share waiting 6 weeks or more since referral, by week" in body
+    assert "the goal of at most 1% waiting 6 weeks or more by the DM01 clock" in body
+    assert "The capacity lower bound" in body and "Capacity advice" in body
     assert "Median wait by ICB at the end" in body
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("waits/<str:dimension>/", views.waits, name="waits"),
     path("trends/", views.trends, name="trends"),
     path("map/", views.site_map, name="map"),
+    path("capacity/", views.capacity_advice, name="capacity"),
     path("optimiser-runs/", views.optimiser_runs, name="optimiser-runs"),
     path("optimiser-runs/allocate/", views.allocation_start, name="allocation-start"),
     path("simulations/", views.simulations_page, name="simulations"),

@@ -23,7 +23,7 @@ from wmin.celery import delay_or_report
 from wmin.simulation.whatif import Policy
 from wmin.simulation.whatif import csv_rows as whatif_csv_rows
 
-from . import charts, simulations, snapshots
+from . import capacity, charts, maps, simulations, snapshots
 from .exports import csv_response, wants_csv
 from .measures import formatted
 from .models import Dimension, SimulationStatus
@@ -137,22 +137,7 @@ def _trend_chart(dimension: str, key: str, metric: str, label: str) -> charts.Sp
 @require_GET
 @require_role(*MANAGERS)
 def site_map(request: HttpRequest) -> HttpResponse:
-    groups = snapshots.latest(Dimension.SITE, timezone.now())
-    by_code = {row.key: row.metrics for row in groups.rows}
-    map_sites = [
-        charts.MapSite(
-            code=site.code,
-            name=site.name,
-            trust=site.trust.short_name,
-            kind=site.kind,
-            latitude=site.latitude,
-            longitude=site.longitude,
-            median_wait_weeks=by_code.get(site.code, {}).get("median_wait_weeks"),
-            waiting=by_code.get(site.code, {}).get("waiting") or 0,
-            approximate=site.is_approximate,
-        )
-        for site in Site.objects.public().order_by("name")
-    ]
+    groups, map_sites = maps.map_sites(timezone.now())
     if wants_csv(request):
         header = [
             "site_code",
@@ -288,12 +273,29 @@ def simulation_start(request: HttpRequest) -> HttpResponse:
 @require_role(*MANAGERS)
 def simulation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = simulations.get_simulation_or_404(pk)
+    finished = run.status == SimulationStatus.FINISHED
     context = {
         "navigation_items": navigation("simulations"),
         "run": run,
-        "view": results_view(run.results) if run.status == SimulationStatus.FINISHED else None,
+        "view": results_view(run.results) if finished else None,
+        "advice": capacity.advice_view(run.results, maps.map_sites(timezone.now())[1]) if finished else None,
     }
     return render(request, "network/simulation.jinja", context)
+
+
+@require_GET
+@require_role(*MANAGERS)
+def capacity_advice(request: HttpRequest) -> HttpResponse:
+    run = capacity.latest_advice_run()
+    if wants_csv(request):
+        header, rows = capacity.csv_rows(run.results if run else {})
+        return csv_response("capacity-advice.csv", header, rows, what="the capacity advice")
+    context = {
+        "navigation_items": navigation("capacity"),
+        "run": run,
+        "advice": capacity.advice_view(run.results, maps.map_sites(timezone.now())[1]) if run else None,
+    }
+    return render(request, "network/capacity.jinja", context)
 
 
 @require_GET
