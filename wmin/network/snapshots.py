@@ -5,7 +5,7 @@ waiting list. Taking a snapshot twice on one day replaces that day's rows and ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,13 +31,35 @@ class SeriesPoint:
 
 def take_snapshot(now: datetime) -> int:
     """Compute every group's measures and store them as today's snapshot. Returns the rows written."""
-    day = timezone.localdate(now)
-    rows = compute_groups(now)
+    return _store(timezone.localdate(now), compute_groups(now), taken_at=now)
+
+
+def backfill(now: datetime, *, days: int) -> int:
+    """Snapshots for each of the last `days` days that has none, reconstructed from the waiting
+    list's history (waits.compute_groups(as_of=...)), each marked `reconstructed`; so trend and SPC
+    charts have points from the first day. Days already snapshotted are left as they are. Returns
+    the rows written."""
+    today = timezone.localdate(now)
+    taken = set(WaitSnapshot.objects.filter(date__gte=today - timedelta(days=days)).dates("date", "day"))
+    written = 0
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        if day in taken:
+            continue
+        rows = [
+            GroupRow(r.dimension, r.key, r.label, {**r.metrics, "reconstructed": True})
+            for r in compute_groups(now, as_of=now - timedelta(days=back))
+        ]
+        written += _store(day, rows, taken_at=now)
+    return written
+
+
+def _store(day: date, rows: list[GroupRow], *, taken_at: datetime) -> int:
     with transaction.atomic():
         WaitSnapshot.objects.on(day).delete()
         WaitSnapshot.objects.bulk_create(
             WaitSnapshot(
-                date=day, dimension=r.dimension, key=r.key, label=r.label, metrics=r.metrics, taken_at=now
+                date=day, dimension=r.dimension, key=r.key, label=r.label, metrics=r.metrics, taken_at=taken_at
             )
             for r in rows
         )
