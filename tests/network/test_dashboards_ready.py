@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from booking.models import BookingChannel, BookingStatus, Referral, ReferralStatus
 from tests.conftest import FROZEN_NOW
@@ -13,7 +14,7 @@ from tests.factories import BookingFactory, ExamTypeFactory, SlotFactory, TrustF
 from tests.network.factories import new_referral, small_network
 from wmin.demo.dashboards import prepare_dashboards
 from wmin.network.models import Dimension, SimulationRun, SimulationStatus, WaitSnapshot
-from wmin.network.snapshots import backfill, series
+from wmin.network.snapshots import backfill, series, take_snapshot
 from wmin.network.waits import compute_groups
 from wmin.simulation.demand import SIZES, generate_demand
 
@@ -83,3 +84,13 @@ def test_a_freed_slot_filled_by_any_path_counts_as_refilled(frozen_clock, channe
     )
     beta = next(r for r in compute_groups(FROZEN_NOW) if r.dimension == Dimension.SITE and r.key == "SB1")
     assert (beta.metrics["cancelled_slots"], beta.metrics["refilled_slots"]) == (1, 1)
+
+
+def test_the_overview_trend_says_which_points_were_reconstructed(frozen_clock, manager_client):
+    small_network(FROZEN_NOW)
+    backfill(FROZEN_NOW, days=3)
+    take_snapshot(FROZEN_NOW)
+    body = manager_client.get(reverse("network:overview")).content.decode()
+    trend = body[body.index('id="network-trend-title"') : body.index("</svg>", body.index('id="network-trend-title"'))]
+    assert trend.count("<circle") == 4
+    assert "Points up to 22 November 2026 were reconstructed from the waiting list" in body

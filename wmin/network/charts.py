@@ -141,6 +141,7 @@ class SpcChartView:
     summary: str
     result: SpcResult
     enough_points: bool
+    note: str = ""  # said under the chart, e.g. which points were reconstructed
 
     @property
     def legend(self) -> list[tuple[str, str]]:
@@ -163,6 +164,7 @@ def spc_chart(
     better: Better = Better.LOWER,
     format_value: Callable[[float], str] = lambda v: f"{v:.1f}",
     frame: Frame | None = None,
+    note: str = "",
 ) -> SpcChartView:
     frame = frame or Frame()
     result = analyse(values, better)
@@ -204,6 +206,7 @@ def spc_chart(
         summary=summary,
         result=result,
         enough_points=len(values) >= MINIMUM_POINTS_FOR_LIMITS,
+        note=note,
     )
 
 

@@ -27,6 +27,7 @@ class Groups:
 class SeriesPoint:
     day: date
     value: float
+    reconstructed: bool = False  # back-filled from the waiting list's history, not taken that day
 
 
 def take_snapshot(now: datetime) -> int:
@@ -100,7 +101,9 @@ def series(dimension: str, key: str, metric: str, *, limit: int = 60) -> list[Se
     """One metric of one group over the last `limit` snapshot days, oldest first; gaps are skipped."""
     snapshots = WaitSnapshot.objects.of(dimension).filter(key=key).order_by("-date")[:limit]
     points = [
-        SeriesPoint(s.date, float(s.metrics[metric])) for s in snapshots if s.metrics.get(metric) is not None
+        SeriesPoint(s.date, float(s.metrics[metric]), bool(s.metrics.get("reconstructed")))
+        for s in snapshots
+        if s.metrics.get(metric) is not None
     ]
     return points[::-1]
 

@@ -124,6 +124,7 @@ def _trend_chart(dimension: str, key: str, metric: str, label: str) -> charts.Sp
     title, kind = TREND_METRICS[metric]
     points = snapshots.series(dimension, key, metric)
     better = Better.HIGHER if metric in HIGHER_IS_BETTER else Better.LOWER
+    reconstructed = [p.day for p in points if p.reconstructed]
     return charts.spc_chart(
         [p.day for p in points],
         [p.value for p in points],
@@ -131,6 +132,11 @@ def _trend_chart(dimension: str, key: str, metric: str, label: str) -> charts.Sp
         measure=f"{title} for {label}",
         better=better,
         format_value=lambda v: formatted(v, kind) if kind != "int" else f"{v:,.0f}",
+        note=f"Points up to {max(reconstructed).day} {max(reconstructed):%B %Y} were reconstructed from the "
+        "waiting list's history "
+        "(who was referred by then and not yet scanned or removed), not taken on the day."
+        if reconstructed
+        else "",
     )
 
 
