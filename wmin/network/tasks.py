@@ -8,7 +8,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from . import simulations, snapshots
+from . import allocations, simulations, snapshots
 
 
 @shared_task(name="wmin.network.tasks.take_wait_snapshot")
@@ -20,3 +20,8 @@ def take_wait_snapshot() -> int:
 @shared_task(name="wmin.network.tasks.run_what_if_simulation")
 def run_what_if_simulation(run_id: int) -> bool:
     return simulations.run_simulation(run_id)
+
+
+@shared_task(name="wmin.network.tasks.run_allocation_now")
+def run_allocation_now(request_id: int) -> bool:
+    return allocations.run_allocation(request_id)

@@ -6,7 +6,6 @@ Every page here is for network managers and administrators; every table has a CS
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,14 +15,11 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.models import Role
 from accounts.roles import require_role
-from audit.models import AuditAction
-from audit.trail import record
 from slots.models import Site
-from wmin.celery import delay_or_report
 from wmin.simulation.whatif import Policy
 from wmin.simulation.whatif import csv_rows as whatif_csv_rows
 
-from . import capacity, charts, maps, simulations, snapshots
+from . import allocations, capacity, charts, maps, simulations, snapshots
 from .exports import csv_response, wants_csv
 from .measures import formatted
 from .models import Dimension, SimulationStatus
@@ -234,14 +230,25 @@ def optimiser_runs(request: HttpRequest) -> HttpResponse:
 @require_role(*MANAGERS)
 def allocation_start(request: HttpRequest) -> HttpResponse:
     """Run the network allocation now, as the nightly task does; its offers go to patients."""
-    from booking.tasks import optimiser_allocate
+    allocation = allocations.start_allocation(request.user)
+    return redirect("network:allocation", pk=allocation.pk)
 
-    if delay_or_report(optimiser_allocate, triggered_by_id=request.user.pk):
-        record(AuditAction.CREATE, object_type="booking.OptimiserRun", summary="Network allocation started by hand")
-        messages.success(request, "Network allocation started. Its run appears here when it finishes.")
-    else:
-        messages.error(request, "The task queue is not available, so the allocation did not start. Try again in a few minutes.")
-    return redirect("network:optimiser-runs")
+
+@require_GET
+@require_role(*MANAGERS)
+def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    context = {"navigation_items": navigation("runs"), "allocation": allocations.get_request_or_404(pk)}
+    return render(request, "network/allocation.jinja", context)
+
+
+@require_GET
+@require_role(*MANAGERS)
+def allocation_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress partial htmx polls; once the allocation is done it asks the browser to reload."""
+    allocation = allocations.get_request_or_404(pk)
+    if allocation.is_done and request.htmx:
+        return HttpResponseClientRefresh()
+    return render(request, "network/_allocation_progress.jinja", {"allocation": allocation})
 
 
 @require_GET
