@@ -13,7 +13,7 @@ from . import allocations, simulations, snapshots
 
 @shared_task(name="wmin.network.tasks.take_wait_snapshot")
 def take_wait_snapshot() -> int:
-    """Today's wait snapshot (run daily by Celery beat; running it twice a day just replaces it)."""
+    """Today's wait snapshot (run hourly by Celery beat; each run replaces today's rows)."""
     return snapshots.take_snapshot(timezone.now())
 
 
