@@ -142,3 +142,19 @@ def test_a_run_from_the_database_starts_from_its_waiting_list(frozen_clock, netw
     run.refresh_from_db()
     assert run.results["calibration"]["starting_waiting_list"] == 30
     assert run.results["policies"][0]["weeks"][0]["waiting"] == 30
+
+
+def test_a_run_from_the_database_counts_in_dm01_the_exams_it_counts(frozen_clock, network):
+    from slots.models import ExamType, Trust
+    from tests.network.factories import new_patient, new_referral
+
+    trust = Trust.objects.get(ods_code="RWP")
+    for code, count in (("FBAEN", 4), ("FBASW", 6)):  # barium enema counts in DM01, a swallow does not
+        for _ in range(count):
+            exam = ExamType.objects.get(code=code)
+            new_referral(trust=trust, exam_type=exam, patient=new_patient(postcode="WR5 1DD", outcode="WR5"))
+    run = SimulationRun.objects.create(params={"weeks": 1, "seed": 1, "scale": 0.05, "source": "database"})
+    assert simulations.run_simulation(run.pk)
+    run.refresh_from_db()
+    start = run.results["policies"][0]["weeks"][0]
+    assert (start["waiting"], start["dm01_waiting"]) == (10, 4)

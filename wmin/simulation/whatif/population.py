@@ -72,6 +72,8 @@ def draw_population(state: NetworkState, *, days: int, seed: int, assumptions: A
     opted_in = rng.random(size) < assumptions.short_notice_opt_in
     # Its own stream, so that drawing it changed none of the draws above.
     dm01_test = np.random.default_rng([seed, 22]).random(size) < state.modality_dm01_share[arrays["modality"]]
+    if waiting.dm01_test is not None:  # known for the starting list
+        dm01_test[: len(waiting)] = waiting.dm01_test[order]
     day_start = np.searchsorted(arrays["arrival_day"], np.arange(days + 1), side="left")
     return Population(
         trust=arrays["trust"],

@@ -39,6 +39,8 @@ class WaitingList:
     outcode: IntArray
     priority: IntArray
     days_waited: IntArray
+    # whether DM01 counts each one's exam, when known (from the database); else drawn by modality
+    dm01_test: npt.NDArray[np.bool_] | None = None
 
     def __len__(self) -> int:
         return len(self.trust)
