@@ -10,7 +10,7 @@ from django.urls import reverse
 from booking.models import Booking, Patient, Referral
 from tests.conftest import FROZEN_NOW
 from tests.network.factories import small_network
-from wmin.network.models import AllocationRequest
+from wmin.network.models import AllocationRequest, WaitSnapshot
 from wmin.network.snapshots import take_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -131,7 +131,10 @@ def test_overview_works_out_live_figures_before_the_first_snapshot(frozen_clock,
     small_network(FROZEN_NOW)
     body = manager_client.get(reverse("network:overview")).content.decode()
     assert "11 patients waiting" in body
-    assert "no daily snapshot has been taken yet" in body
+    assert "no daily snapshot had been taken yet" in body
+    # ... and kept, so the next page reads it rather than working it out again.
+    assert WaitSnapshot.objects.filter(date=FROZEN_NOW.date()).exists()
+    assert "snapshot of Monday 23 November 2026" in manager_client.get(reverse("network:overview")).content.decode()
 
 
 def test_charts_are_accessible_svg_with_a_table(pages, manager_client):
