@@ -177,7 +177,7 @@ def _print_bound(name: str, clock: ClockBound) -> None:
         f"{clock.shortfall_anywhere:,} even travelling anywhere ({_counts(clock.shortfall_by_modality)})"
     )
     pairs = ", ".join(f"{site} {modality}" for site, modality in clock.saturated)
-    print(f"    saturated (the max flow's min cut): {len(clock.saturated)} site-modalities{': ' + pairs if pairs else ''}")
+    print(f"    saturated site-modalities (the max flow's min cut): {len(clock.saturated)}{': ' + pairs if pairs else ''}")
 
 
 def _print_advice(advice: CapacityAdvice) -> None:
@@ -190,12 +190,15 @@ def _print_advice(advice: CapacityAdvice) -> None:
         print(f"    {_extra(extra)}")
     if len(advice.ranking) > 10:
         print(f"    ... and {len(advice.ranking) - 10} more site-modalities")
-    verdict = "reach" if advice.reached else "do not reach"
-    print(
-        f"  fewest extra lists a week found: {len(advice.plan)} ({verdict} the target: bound {advice.share_after:.2%}, "
-        f"{advice.shortfall_after:,} patients; DM01 bound {advice.dm01_share_after:.2%}); "
-        f"no plan of fewer than {advice.fewest_possible} can reach it"
-    )
+    if not advice.plan and advice.reached:
+        print(f"  no extra list needed: the bound is already below {advice.target_share:.0%}")
+    else:
+        verdict = "reach" if advice.reached else "do not reach"
+        print(
+            f"  fewest extra lists a week found: {len(advice.plan)} ({verdict} the target: bound "
+            f"{advice.share_after:.2%}, {advice.shortfall_after:,} patients; DM01 bound {advice.dm01_share_after:.2%}); "
+            f"no plan of fewer than {advice.fewest_possible} can reach it"
+        )
     for extra in advice.plan:
         print(f"    + {_extra(extra)}")
     print(f"  method: {advice.method}")

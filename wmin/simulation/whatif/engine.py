@@ -46,7 +46,6 @@ except ImportError:  # pragma: no cover - only while that module is missing
 NOT_ARRIVED, WAITING, BOOKED, SCANNED, LEFT = -1, 0, 1, 2, 3
 CANCEL, APPOINTMENT = 0, 1
 REBOOKED_AFTER_DNA, REBOOKED_AFTER_CANCELLING = 1, 2
-
 MIN_COST_FLOW = "min-cost flow (booking/optimiser/allocate.py)"
 GREEDY_STAND_IN = "greedy stand-in (booking/optimiser/allocate.py not importable)"
 Progress = Callable[[float], None]
@@ -200,6 +199,7 @@ class PolicyRun:
         self.referral_clock = population.clock_start
         self.dm01_clock = population.clock_start.copy()  # restarts by the DM01 rule
         self.counts_for_dm01 = population.dm01_test.tolist()
+        self.counted_in_dm01 = population.dm01_test
         self.trust_restarts = state.dm01_clock_restarts
         self.extra = [assumptions.tolerance_extra_km[i] for i in population.tolerance.tolist()]
         self.tolerance_index = population.tolerance.tolist()
@@ -737,7 +737,7 @@ class PolicyRun:
         state_of = np.asarray(self.state_of)
         on_list = (state_of == WAITING) | (state_of == BOOKED)
         over = np.flatnonzero(on_list & (day - self.referral_clock >= SIX_WEEKS_DAYS))
-        dm01 = on_list & np.asarray(self.counts_for_dm01, dtype=bool)
+        dm01 = on_list & self.counted_in_dm01
         population = self.population
         rebooked = np.asarray(self.rebooked_after)[over]
         at_start = (over < population.starting_list_size) & (population.clock_start[over] <= -SIX_WEEKS_DAYS)
@@ -773,7 +773,7 @@ class PolicyRun:
         state_of = np.asarray(self.state_of)
         on_list = (state_of == WAITING) | (state_of == BOOKED)
         waits = day - self.referral_clock[on_list]
-        dm01_waits = day - self.dm01_clock[on_list & np.asarray(self.counts_for_dm01, dtype=bool)]
+        dm01_waits = day - self.dm01_clock[on_list & self.counted_in_dm01]
         icb_of_trust = np.asarray(self.state.trust_icb)
         icb = icb_of_trust[self.population.trust[on_list]]
         medians = {}
