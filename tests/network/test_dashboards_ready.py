@@ -42,7 +42,9 @@ def test_a_reconstructed_day_counts_who_was_waiting_then(frozen_clock):
     exam = ExamTypeFactory(code="MBRAI")
 
     def referred(days_ago: int, **kwargs):
-        return new_referral(trust=trust, exam_type=exam, clock_start=FROZEN_NOW - dt.timedelta(days=days_ago), **kwargs)
+        return new_referral(
+            trust=trust, exam_type=exam, clock_start=FROZEN_NOW - dt.timedelta(days=days_ago), **kwargs
+        )
 
     referred(20)  # still waiting
     referred(3)  # referred since
@@ -75,7 +77,11 @@ def test_backfill_leaves_days_already_snapshotted_alone(frozen_clock):
 def test_a_freed_slot_filled_by_any_path_counts_as_refilled(frozen_clock, channel):
     net = small_network(FROZEN_NOW)
     slot = SlotFactory(site=net.site_b, starts_at=FROZEN_NOW - dt.timedelta(days=2), status="booked")
-    BookingFactory(referral=new_referral(trust=net.trust_b, exam_type=net.exam), slot=slot, status=BookingStatus.CANCELLED)
+    BookingFactory(
+        referral=new_referral(trust=net.trust_b, exam_type=net.exam),
+        slot=slot,
+        status=BookingStatus.CANCELLED,
+    )
     BookingFactory(
         referral=new_referral(trust=net.trust_b, exam_type=net.exam),
         slot=slot,
@@ -91,6 +97,25 @@ def test_the_overview_trend_says_which_points_were_reconstructed(frozen_clock, m
     backfill(FROZEN_NOW, days=3)
     take_snapshot(FROZEN_NOW)
     body = manager_client.get(reverse("network:overview")).content.decode()
-    trend = body[body.index('id="network-trend-title"') : body.index("</svg>", body.index('id="network-trend-title"'))]
+    trend = body[
+        body.index('id="network-trend-title"') : body.index("</svg>", body.index('id="network-trend-title"'))
+    ]
     assert trend.count("<circle") == 4
     assert "Points up to 22 November 2026 were reconstructed from the waiting list" in body
+
+
+def test_demand_made_again_starts_the_dashboards_afresh(frozen_clock, network):
+    generate_demand(SIZES["tiny"], seed=5, now=FROZEN_NOW)
+    stale = WaitSnapshot.objects.create(
+        date=FROZEN_NOW.date() - dt.timedelta(days=1),
+        dimension="network",
+        key="all",
+        label="old",
+        metrics={},
+        taken_at=FROZEN_NOW,
+    )
+    old_run = SimulationRun.objects.create(status=SimulationStatus.FINISHED, results={"advice": {}})
+    ready = prepare_dashboards(FROZEN_NOW, history_days=1, weeks=1, fresh=True)
+    assert not WaitSnapshot.objects.filter(pk=stale.pk).exists()
+    assert WaitSnapshot.objects.filter(date=stale.date, metrics__reconstructed=True).exists()
+    assert list(SimulationRun.objects.all()) == [ready.simulation] and ready.simulation.pk != old_run.pk

@@ -25,7 +25,13 @@ class DashboardsReady:
     simulation: SimulationRun | None  # run now; None when one was already there
 
 
-def prepare_dashboards(now: datetime, *, history_days: int = HISTORY_DAYS, weeks: int = 12) -> DashboardsReady:
+def prepare_dashboards(
+    now: datetime, *, history_days: int = HISTORY_DAYS, weeks: int = 12, fresh: bool = False
+) -> DashboardsReady:
+    """`fresh`: the demand was just made again, so earlier snapshots and runs describe another list."""
+    if fresh:
+        snapshots.forget_all()
+        simulations.forget_all()
     rows = snapshots.backfill(now, days=history_days)
     if not WaitSnapshot.objects.on(timezone.localdate(now)).exists():
         rows += snapshots.take_snapshot(now)

@@ -35,6 +35,11 @@ def take_snapshot(now: datetime) -> int:
     return _store(timezone.localdate(now), compute_groups(now), taken_at=now)
 
 
+def forget_all() -> None:
+    """Drop every snapshot: for a demo whose synthetic demand was made again."""
+    WaitSnapshot.objects.all().delete()
+
+
 def backfill(now: datetime, *, days: int) -> int:
     """Snapshots for each of the last `days` days that has none, reconstructed from the waiting
     list's history (waits.compute_groups(as_of=...)), each marked `reconstructed`; so trend and SPC

@@ -28,7 +28,8 @@ class Command(BaseCommand):
         ensure_default_profiles()
         from booking.models import Referral
 
-        if keep and Referral.objects.exists():
+        kept = keep and Referral.objects.exists()
+        if kept:
             self.stdout.write("Keeping the existing synthetic demand.")
         else:
             clear_synthetic_demand()
@@ -40,7 +41,7 @@ class Command(BaseCommand):
                 f"{demand.share_over_thirteen_weeks:.1%} over 13 weeks."
             )
         self.stdout.write("Dashboards: wait snapshots and a what-if simulation for the capacity advice ...")
-        ready = prepare_dashboards(timezone.now())
+        ready = prepare_dashboards(timezone.now(), fresh=not kept)
         self.stdout.write(
             f"  {ready.snapshot_rows} snapshot rows written"
             + (f"; simulation {ready.simulation.pk} {ready.simulation.get_status_display().lower()}" if ready.simulation else "")
