@@ -60,3 +60,18 @@ def test_a_fresh_demo_shows_the_capacity_advice_with_its_sites_on_the_map(live_s
     assert "At today's capacity" in body and "No what-if simulation has finished yet" not in body
     assert page.locator("svg.network-map circle").count() >= 47
     assert_accessible(page)
+
+
+def test_the_site_map_and_a_hand_started_allocation_pass_axe(live_server, fresh_demo, browser_page):
+    page = browser_page
+    _sign_in(page, live_server.url)
+    page.goto(live_server.url + "/network/map/")
+    assert page.locator("svg.network-map circle").count() == 47
+    assert_accessible(page)
+
+    page.goto(live_server.url + "/network/optimiser-runs/")
+    page.get_by_role("button", name="Run network allocation now").click()
+    page.wait_for_url("**/optimiser-runs/allocate/*/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Network allocation started by hand"
+    assert "Offers proposed" in page.locator("main").inner_text()  # the test server runs tasks at once
+    assert_accessible(page)
