@@ -149,7 +149,7 @@ def _time_pages(client, requests: int) -> None:
         medians[name] = statistics.median(timings)
         p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
         print(f"  {name:<18} {medians[name]:7.1f} {p95:7.1f} {timings[-1]:7.1f} {len(queries):8d}")
-    print(f"  {'overview, live':<18} {_live_overview(client):7.1f}  (before the first snapshot: worked out per request)")
+    print(f"  {'overview, live':<18} {_live_overview(client):7.1f}  (the first page before any snapshot: works it out, then stores it)")
     worst = max(medians[name] for name in TARGETED)
     print(
         f"  target: overview, waits and map each <= {TARGET_MS:.0f} ms (median): "
@@ -165,13 +165,13 @@ def _live_overview(client, requests: int = 3) -> float:
     from wmin.network.models import WaitSnapshot
 
     timings = []
-    with transaction.atomic():
-        WaitSnapshot.objects.all().delete()
-        for _ in range(requests):
+    for _ in range(requests):  # the first page stores what it works out: each try starts with none
+        with transaction.atomic():
+            WaitSnapshot.objects.all().delete()
             started = time.perf_counter()
             assert client.get(reverse("network:overview")).status_code == 200
             timings.append((time.perf_counter() - started) * 1000)
-        transaction.set_rollback(True)
+            transaction.set_rollback(True)
     return statistics.median(timings)
 
 
