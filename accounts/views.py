@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from audit.models import AuditAction
 from audit.trail import record
 
+from .backends import normalise_reference
 from .forms import PatientSignInForm, StaffSignInForm
 
 
@@ -40,7 +41,9 @@ def staff_sign_in(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def patient_sign_in(request: HttpRequest) -> HttpResponse:
-    form = PatientSignInForm(request, request.POST or None)
+    # A link in a patient's message arrives with its booking reference (?reference=) to fill in.
+    form = PatientSignInForm(request, request.POST or None,
+                             initial={"booking_reference": normalise_reference(request.GET.get("reference", ""))[:20]})
     if request.method == "POST":
         if form.is_valid() and form.user is not None:
             login(request, form.user, backend=settings.PATIENT_SIGN_IN_BACKEND)

@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from .models import Booking, BookingStatusChange, Hold, Notification, Offer, OptimiserRun, Patient, Referral
+from .models import (
+    Booking,
+    BookingStatusChange,
+    Hold,
+    Invitation,
+    Notification,
+    Offer,
+    OptimiserRun,
+    Patient,
+    Referral,
+)
 
 
 @admin.register(Patient)
@@ -23,6 +33,14 @@ class StatusChangeInline(admin.TabularInline):
     extra = 0
     readonly_fields = ["from_status", "to_status", "changed_by", "actor_label", "reason", "contact_method", "changed_at"]
     can_delete = False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["referral", "channel", "sent_at", "reminded_at", "letter_posted_at"]
+    list_filter = ["channel"]
+    raw_id_fields = ["referral"]
+    list_select_related = ["referral"]
 
 
 @admin.register(Booking)

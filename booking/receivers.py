@@ -1,17 +1,22 @@
-"""The booking app's own reactions to its signals: a freed pool slot starts its backfill.
+"""The booking app's own reactions to its signals.
 
-The backfill runs after the freeing transaction commits (a cancellation rolled back frees nothing),
-on the `solver` queue; `robust` so a broker outage never fails the cancellation itself — the slot
-stays in the pool and the clerks' worklist shows it as not yet refilled.
+- A freed pool slot starts its backfill, after the freeing transaction commits (a cancellation
+  rolled back frees nothing), on the `solver` queue; `robust` so a broker outage never fails the
+  cancellation itself — the slot stays in the pool and the clerks' worklist shows it as not yet
+  refilled.
+- A referral added to the waiting list invites its patient to choose, in the same transaction:
+  the invitation's rows commit with the referral (its message is sent after commit, with the
+  notifications' own sweep behind it), so no referral joins the list uninvited.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
-from booking.signals import slot_freed
+from booking.signals import referral_added, slot_freed
 
 
 def on_slot_freed(sender: Any, slot_id: int, **kwargs: Any) -> None:
@@ -20,5 +25,12 @@ def on_slot_freed(sender: Any, slot_id: int, **kwargs: Any) -> None:
     transaction.on_commit(lambda: optimiser_backfill.delay(slot_id), robust=True)
 
 
+def on_referral_added(sender: Any, referral: Any, now: datetime, **kwargs: Any) -> None:
+    from booking.services.invitations import invite_to_choose
+
+    invite_to_choose(referral, now=now)
+
+
 def connect() -> None:
     slot_freed.connect(on_slot_freed, dispatch_uid="booking.backfill.slot_freed")
+    referral_added.connect(on_referral_added, dispatch_uid="booking.invitations.referral_added")

@@ -7,6 +7,9 @@ Receivers that start work elsewhere (Celery, backfill) must defer it with `trans
 - booking_rescheduled(sender=Booking, booking=new Booking, previous=old Booking)
 - booking_conflicted(sender=Booking, booking=Booking, reason=str)
 - slot_freed(sender=Slot, slot_id=int): a future pool slot went back to OPEN after a cancellation
+- referral_added(sender=Referral, referral=Referral, now=datetime): a referral joined the waiting
+  list. Sent by whatever adds one (an HL7 order today; the API and clerks when they can), inside
+  its transaction: the patient's invitation to choose is written with it.
 """
 
 from __future__ import annotations
@@ -18,3 +21,4 @@ booking_cancelled = Signal()
 booking_rescheduled = Signal()
 booking_conflicted = Signal()
 slot_freed = Signal()
+referral_added = Signal()

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from booking.notifications import TemporaryDeliveryError
 from booking.optimiser.services import run_network_allocation
-from booking.services import attendance, holds, notifications, offers
+from booking.services import attendance, holds, invitations, notifications, offers, reminders
 
 
 @shared_task(
@@ -52,6 +52,18 @@ def optimiser_allocate(triggered_by_id: int | None = None) -> int:
 def check_likely_missed() -> int:
     """Ask patients likely to miss an appointment in two to four days to confirm or release it."""
     return attendance.ask_likely_missed_to_confirm(timezone.now())
+
+
+@shared_task(name="booking.tasks.notify_invitation_reminders")
+def notify_invitation_reminders() -> int:
+    """Remind invited patients who have not chosen (each once, however often this runs)."""
+    return invitations.send_invitation_reminders(timezone.now())
+
+
+@shared_task(name="booking.tasks.notify_appointment_reminders")
+def notify_appointment_reminders() -> int:
+    """Send the 7-day and 2-day appointment reminders now due (each once, however often this runs)."""
+    return reminders.send_appointment_reminders(timezone.now())
 
 
 @shared_task(name="booking.tasks.notify_sweep")

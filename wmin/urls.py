@@ -18,3 +18,4 @@ urlpatterns = [
 
 handler403 = "wmin.errors.permission_denied"
 handler404 = "wmin.errors.not_found"
+handler500 = "wmin.errors.server_error"

@@ -106,11 +106,12 @@ def main() -> int:
                 if not queue:
                     return Outcome(0, "no patients left")
                 browser, patient = queue.pop()
-            status, _ = browser.post(f"/my-scan/scans/{patient.referral_id}/hold/",
-                                     {"slot_id": patient.slot_id, "filter_query": ""})
+            status, confirm_page = browser.post(f"/my-scan/scans/{patient.referral_id}/hold/",
+                                                {"slot_id": patient.slot_id, "filter_query": ""})
             if status != 302:
                 return Outcome(1, f"hold HTTP {status}")
-            status, location = browser.post(f"/my-scan/scans/{patient.referral_id}/confirm/", {})
+            # The confirm form names its hold, as the page the hold redirects to (…/confirm/?hold=<id>) does.
+            status, location = browser.post(confirm_page, {"hold_id": confirm_page.rpartition("hold=")[2]})
             if status != 302 or "/appointment/" not in location:
                 return Outcome(2, f"confirm HTTP {status}")
             return Outcome(2, "ok")

@@ -18,6 +18,7 @@ __all__ = [
     "FillSlotForm",
     "FindPatientForm",
     "MoveSlotForm",
+    "RelaxNeedForm",
 ]
 
 
@@ -137,6 +138,21 @@ class FillSlotForm(ContactForm):
             "min_value": "Choose a patient",
         },
     )
+
+
+class RelaxNeedForm(ContactForm):
+    """Drop one saved need that stands between the patient and any slot, as they agreed."""
+
+    need = forms.ChoiceField(error_messages={
+        "required": "Choose the need the patient agreed to relax",
+        "invalid_choice": "That need no longer blocks a booking: choose one listed",
+    })
+    reason_required = True
+    reason_required_message = "Enter what the patient agreed to"
+
+    def __init__(self, *args: Any, needs: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["need"].choices = needs
 
 
 class CancelBookingForm(ContactForm):

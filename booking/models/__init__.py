@@ -1,5 +1,6 @@
 from .bookings import Booking, BookingChannel, BookingQuerySet, BookingStatus, BookingStatusChange
 from .holds import Hold
+from .invitations import Invitation, InvitationChannel
 from .notifications import Notification, NotificationStatus
 from .offers import Offer, OfferSource, OfferStatus
 from .patients import Patient, PatientQuerySet
@@ -13,6 +14,8 @@ __all__ = [
     "BookingStatus",
     "BookingStatusChange",
     "Hold",
+    "Invitation",
+    "InvitationChannel",
     "Notification",
     "NotificationStatus",
     "Offer",

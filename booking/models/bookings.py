@@ -53,6 +53,8 @@ class Booking(models.Model):
         null=True, blank=True, help_text="When a patient likely to miss it was asked to confirm or release it"
     )
     attendance_confirmed_at = models.DateTimeField(null=True, blank=True)
+    reminded_7_days_at = models.DateTimeField(null=True, blank=True, help_text="The reminder a week before")
+    reminded_2_days_at = models.DateTimeField(null=True, blank=True, help_text="The reminder two days before")
 
     objects = BookingQuerySet.as_manager()
 

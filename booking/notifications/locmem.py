@@ -1,4 +1,5 @@
-"""Keeps sent messages in memory for tests to inspect, like Django's locmem email backend."""
+"""Keeps sent messages in memory for tests to inspect, like Django's locmem email backend: each as
+the patient would read it (rendered from its template) beside what it was rendered from."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from booking.models import Notification
 
 from .base import recipient_of
+from .messages import rendered
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class SentMessage:
     channel: str
     recipient: str
     personalisation: dict[str, Any] = field(default_factory=dict)
+    subject: str = ""
+    body: str = ""
 
 
 outbox: list[SentMessage] = []
@@ -25,6 +29,7 @@ outbox: list[SentMessage] = []
 
 class LocmemBackend:
     def send(self, notification: Notification) -> str:
+        message = rendered(notification)
         outbox.append(
             SentMessage(
                 notification_id=notification.pk,
@@ -32,6 +37,8 @@ class LocmemBackend:
                 channel=notification.channel,
                 recipient=recipient_of(notification),
                 personalisation=dict(notification.personalisation),
+                subject=message.subject,
+                body=message.body,
             )
         )
         return f"locmem-{uuid.uuid4()}"

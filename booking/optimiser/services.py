@@ -19,6 +19,7 @@ from functools import cache
 import numpy as np
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from booking.models import (
     Booking,
@@ -32,6 +33,7 @@ from booking.models import (
 )
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.offers import OPEN_OFFER_STATUSES, Offer
+from booking.presenters import waited_text
 from booking.rules.notice import (
     SHORT_NOTICE_HOURS,
     STANDARD_NOTICE_HOURS,
@@ -247,6 +249,7 @@ class _Pool:
     """Open, un-offered pool slots (in start order) grouped into bins of one site, modality and day."""
 
     slot_ids: np.ndarray
+    slot_starts: list[datetime]
     bin_of_slot: np.ndarray
     bin_site: np.ndarray
     bin_modality: np.ndarray
@@ -288,7 +291,7 @@ def _load_open_pool(now: datetime, horizon_days: int, modality_ids: set[int]) ->
         [np.array([r[1] for r in rows], dtype=np.int64), np.array([r[2] for r in rows], dtype=np.int64), day]
     ).reshape(-1, 3)
     bins, bin_of_slot = np.unique(keys, axis=0, return_inverse=True)
-    return _Pool(slot_ids, bin_of_slot.reshape(-1), bins[:, 0], bins[:, 1], bins[:, 2], sites)
+    return _Pool(slot_ids, starts, bin_of_slot.reshape(-1), bins[:, 0], bins[:, 1], bins[:, 2], sites)
 
 
 def _allocation_problem(waiting: _WaitingList, pool: _Pool) -> AllocationProblem:
@@ -342,8 +345,8 @@ def _allocation_offers(
                 source=OfferSource.ALLOCATION,
                 status=OfferStatus.PROPOSED,
                 reason=(
-                    f"Network allocation: {site_name} in {_days(int(pool.bin_day[bin_index]))}; "
-                    f"waited {_days(int(problem.days_waited[patient]))} so far"
+                    f"Network allocation: {site_name}, {_day(pool.slot_starts[slot_index])}; "
+                    f"waiting {waited_text(int(problem.days_waited[patient]))} when offered"
                 )[:240],
                 expires_at=now + ALLOCATION_OFFER_VALID,
                 run=run,
@@ -352,8 +355,9 @@ def _allocation_offers(
     return offers
 
 
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
+def _day(moment: datetime) -> str:
+    """The slot's own date (a relative "in 1 day" was wrong by the time anyone read it)."""
+    return timezone.localtime(moment).strftime("%a %-d %b")
 
 
 # Backfill --------------------------------------------------------------------------------------

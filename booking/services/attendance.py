@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Count, Q
-from django.urls import reverse
 
 from audit.models import AuditAction
 from audit.trail import record
 from booking.models import Booking, BookingStatus
 from booking.optimiser.dna_risk import dna_probability, modality_rate
+from booking.patient_links import patient_link
 
 from .bookings import appointment_details
 from .errors import InvalidTransition
-from .notifications import link, queue_notification
+from .notifications import queue_notification
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -74,7 +74,9 @@ def confirm_attendance(booking: Booking, *, actor_user: User | None, now: dateti
 
 
 def awaiting_confirmation(booking: Booking) -> bool:
-    return booking.attendance_check_sent_at is not None and booking.attendance_confirmed_at is None
+    """Asked whether they will come (a check, or a reminder's 'tell us you are coming') and not yet answered."""
+    asked = booking.attendance_check_sent_at or booking.reminded_7_days_at or booking.reminded_2_days_at
+    return asked is not None and booking.attendance_confirmed_at is None
 
 
 # Internals -----------------------------------------------------------------------------------
@@ -89,7 +91,7 @@ def _ask(booking: Booking, probability: float, dnas: int, attended: int, *, now:
             return False
         referral = booking.referral
         details = appointment_details(booking) | {
-            "confirm_at": link(reverse("booking:patient-booking", args=[referral.pk])),
+            "confirm_at": patient_link(referral, "appointment"),
         }
         queue_notification(referral.patient, "attendance_check", details)
         record(

@@ -26,6 +26,7 @@ from booking.models import (
     Referral,
     ReferralStatus,
 )
+from booking.patient_links import patient_link
 from booking.signals import (
     booking_cancelled,
     booking_confirmed,
@@ -35,7 +36,7 @@ from booking.signals import (
 )
 from slots.models import Slot, SlotStatus
 
-from .errors import AlreadyBooked, HoldExpired, InvalidTransition, SlotUnavailable
+from .errors import AlreadyBooked, HoldExpired, HoldReplaced, InvalidTransition, SlotUnavailable
 from .holds import BOOKABLE_REFERRAL_STATUSES, ensure_slot_bookable, lock_referral, lock_slot
 from .notifications import queue_notification
 
@@ -68,12 +69,15 @@ def confirm_booking(
     channel: BookingChannel | str,
     now: datetime,
     require_hold: bool | None = None,
+    hold_id: int | None = None,
     notify: bool = True,
 ) -> Booking:
     """Book `slot_id` for `referral`, exactly once however many people try at the same moment.
 
     A patient (channel PATIENT, or `require_hold=True`) must hold the slot; clerks, offers and the
-    API may book an open slot directly. Raises SlotUnavailable, HoldExpired or AlreadyBooked.
+    API may book an open slot directly. `hold_id` names the hold the patient's page showed: if the
+    referral no longer holds the slot under that hold, HoldReplaced, never a booking of another time.
+    Raises SlotUnavailable, HoldExpired, HoldReplaced or AlreadyBooked.
     """
     if require_hold is None:
         require_hold = channel == BookingChannel.PATIENT
@@ -84,7 +88,7 @@ def confirm_booking(
                 raise AlreadyBooked()
             slot = lock_slot(slot_id)
             ensure_slot_bookable(slot, referral, now=now, held_by_us=True)
-            _check_hold(slot, referral, now=now, require_hold=require_hold)
+            _check_hold(slot, referral, now=now, require_hold=require_hold, hold_id=hold_id)
 
             booking = Booking.objects.create(
                 referral=referral, slot=slot, status=BookingStatus.CONFIRMED, channel=channel, created_by=actor_user
@@ -160,6 +164,7 @@ def reschedule_booking(
     now: datetime,
     channel: BookingChannel | str,
     require_hold: bool | None = None,
+    hold_id: int | None = None,
 ) -> Booking:
     """Move a booking to another slot in one transaction: both happen, or neither does.
 
@@ -180,6 +185,7 @@ def reschedule_booking(
             channel=channel,
             now=now,
             require_hold=require_hold,
+            hold_id=hold_id,
             notify=False,
         )
         details = appointment_details(new)
@@ -258,15 +264,19 @@ def appointment_details(booking: Booking) -> dict[str, Any]:
         "site": site.name,
         "site_postcode": site.postcode,
         "preparation": referral.exam_type.preparation or "No special preparation.",
+        "manage_link": patient_link(referral, "appointment"),
+        "choose_link": patient_link(referral, "choose"),
     }
 
 
 # Internals -----------------------------------------------------------------------------------
 
 
-def _check_hold(slot: Slot, referral: Referral, *, now: datetime, require_hold: bool) -> None:
+def _check_hold(slot: Slot, referral: Referral, *, now: datetime, require_hold: bool, hold_id: int | None = None) -> None:
     hold = Hold.objects.filter(slot_id=slot.pk).first()
     ours = hold is not None and hold.referral_id == referral.pk
+    if hold_id is not None and not (ours and hold.pk == hold_id):
+        raise HoldReplaced()
     if hold is not None and not ours and hold.expires_at > now:
         raise SlotUnavailable("Sorry, someone else is booking that appointment right now. Choose another time.")
     if ours and hold.expires_at <= now:

@@ -24,6 +24,16 @@ class HoldExpired(BookingError):
     )
 
 
+class HoldReplaced(BookingError):
+    """The page named a hold the patient no longer has: they chose another time (in another tab,
+    say) or the hold lapsed. Booking whatever they hold now would book a time the page did not show."""
+
+    default_message = (
+        "This time is no longer held for you. You may have chosen another time in a different tab or "
+        "window. Nothing has been booked: choose the time you want again."
+    )
+
+
 class AlreadyBooked(BookingError):
     default_message = "You already have this scan booked. Change or cancel that appointment instead."
 

@@ -1,7 +1,8 @@
 """Holds: a slot kept for one patient for a few minutes while they confirm.
 
 A slot has at most one hold (the database enforces it) and a referral at most one: holding a new
-slot gives the previous one back to the pool. A held slot's status is HELD so nobody else is
+slot gives the previous one back to the pool. The patient's confirm page names its hold, so a page
+left open in another tab can never confirm the time a newer hold chose (`confirm_booking(hold_id=…)`). A held slot's status is HELD so nobody else is
 offered it; `release_expired_holds` (run every minute) returns lapsed holds to OPEN.
 """
 
@@ -56,9 +57,17 @@ def _hold(referral: Referral, slot_id: int, *, now: datetime) -> Hold:
             )
         ensure_slot_bookable(slot, referral, now=now, held_by_us=True)
         _release_holds_of(referral, keep_slot_id=slot.pk, now=now)
-        if existing is not None:
-            existing.delete()
-        hold = Hold.objects.create(slot=slot, referral=referral, expires_at=now + timedelta(minutes=hold_minutes()))
+        expires_at = now + timedelta(minutes=hold_minutes())
+        if existing is not None and existing.referral_id == referral.pk:
+            # The same time chosen again (another tab, say): one hold, kept longer, so a page that
+            # already names it can still confirm it.
+            Hold.objects.filter(pk=existing.pk).update(expires_at=expires_at)
+            hold = existing
+            hold.expires_at = expires_at
+        else:
+            if existing is not None:
+                existing.delete()
+            hold = Hold.objects.create(slot=slot, referral=referral, expires_at=expires_at)
         Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.HELD, status_changed_at=now)
         record(
             AuditAction.CREATE,

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from booking.models import Notification, NotificationStatus, Patient
+from booking.notifications.messages import MESSAGES
 
 logger = logging.getLogger("booking.notifications")
 
@@ -45,6 +46,8 @@ def queue_notification(
 
     Returns None when the patient has no email address or mobile number (the trust writes instead).
     """
+    if template not in MESSAGES:
+        raise ValueError(f"No message template called {template!r} (booking/notifications/messages.py)")
     channel = channel or preferred_channel(patient)
     if channel is None:
         logger.info("No contact details for patient %s; %s not sent", patient.pk, template)
@@ -93,6 +96,14 @@ def send_notification(notification_id: int) -> str:
         )
         raise
     Notification.objects.filter(pk=notification_id).update(provider_reference=reference[:80], error="")
+    # Which message, how, and the provider's reference: enough to trace it, nothing about the patient.
+    logger.info(
+        "Sent notification %s (%s by %s)",
+        notification_id,
+        notification.template,
+        notification.channel,
+        extra={"notification_id": notification_id, "template": notification.template, "provider_reference": reference},
+    )
     return NotificationStatus.SENT
 
 

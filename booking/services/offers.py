@@ -42,6 +42,7 @@ from booking.models import (
 from booking.models.offers import OPEN_OFFER_STATUSES
 from booking.optimiser.backfill import too_close_to_fill
 from booking.optimiser.services import BACKFILL_RESPONSE_WINDOW, backfill_freed_slot
+from booking.presenters import offer_reason_for_patient
 from booking.rules.notice import SHORT_NOTICE_HOURS
 from slots.models import Slot, SlotStatus
 
@@ -127,7 +128,7 @@ def send_offer(offer: Offer, *, expires_at: datetime | None, now: datetime) -> O
         "site_postcode": slot.site.postcode,
         "reply_by": local_text(expires_at),
         "reply_at": link(reverse("booking:patient-offer", args=[offer.pk])),
-        "why": offer.reason,
+        "why": offer_reason_for_patient(offer, now=now, current_booking=referral.bookings.active().first()),
     }
     queue_notification(referral.patient, "offer_sent", details)
     record(

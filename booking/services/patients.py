@@ -72,8 +72,15 @@ def set_short_notice_opt_in(patient: Patient, opt_in: bool) -> Patient:
     return patient
 
 
-def save_choice_preferences(referral: Referral, filters: ChoiceFilters) -> Referral:
-    """Keep what the patient chose with on the referral, so offers and backfill respect it too."""
+def save_choice_preferences(
+    referral: Referral,
+    filters: ChoiceFilters,
+    *,
+    summary: str = "Patient saved their travel and access preferences",
+    why: dict[str, str] | None = None,
+) -> Referral:
+    """Keep what the patient chose with on the referral, so offers and backfill respect it too.
+    `summary` and `why` (added to the audit detail) say who changed them and why, if not the patient."""
     values = {
         "travel_mode": filters.travel_mode,
         "max_travel_km": filters.max_travel_km,
@@ -92,8 +99,8 @@ def save_choice_preferences(referral: Referral, filters: ChoiceFilters) -> Refer
         record(
             AuditAction.UPDATE,
             referral,
-            summary="Patient saved their travel and access preferences",
+            summary=summary,
             patient_id=referral.patient_id,
-            detail={k: v for k, v in values.items() if k != "work_postcode"},
+            detail={**{k: v for k, v in values.items() if k != "work_postcode"}, **(why or {})},
         )
     return referral

@@ -15,13 +15,17 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from booking.models import (
     Booking,
     BookingQuerySet,
     BookingStatus,
+    Invitation,
+    InvitationChannel,
     Offer,
     OfferSource,
     OfferStatus,
@@ -43,6 +47,7 @@ from .items import (
     ConflictItem,
     ExpiredOfferItem,
     FreedSlotItem,
+    InvitationItem,
     ItemKind,
     PatientRef,
     SiteBooking,
@@ -59,6 +64,7 @@ BREACH_WARNING = timedelta(days=BREACH_WARNING_DAYS)  # referrals this close to 
 EXPIRED_OFFER_LOOKBACK = timedelta(days=14)
 DNA_LOOKBACK = timedelta(days=28)
 INCOMING_LOOKBACK = timedelta(days=14)
+NOT_CHOSEN_LOOKBACK = SIX_WEEKS  # longer than that, and the 6-week breach item covers them
 MAX_PER_KIND = 500
 
 
@@ -75,6 +81,8 @@ def build_worklist(user: User, *, now: datetime, kinds: Iterable[ItemKind] | Non
         ItemKind.BREACH: breaches,
         ItemKind.DNA: did_not_attend,
         ItemKind.UNCONFIRMED: not_yet_confirmed,
+        ItemKind.LETTER: letters_to_post,
+        ItemKind.NOT_CHOSEN: not_yet_chosen,
     }
     items: list[WorkItem] = []
     for kind, builder in builders.items():
@@ -484,6 +492,65 @@ def not_yet_confirmed(user: User, *, now: datetime) -> list[WorkItem]:
         )
         for b in bookings[:MAX_PER_KIND]
     ]
+
+
+def letters_to_post(user: User, *, now: datetime) -> list[WorkItem]:
+    """Patients with no email or mobile: their invitation is a letter a clerk prints and posts."""
+    invitations = (
+        Invitation.objects.visible_to(user)
+        .filter(channel=InvitationChannel.LETTER, letter_posted_at__isnull=True,
+                referral__status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED])
+        .select_related("referral__exam_type")
+        .order_by("-sent_at")[:MAX_PER_KIND]
+    )
+    return [
+        InvitationItem(
+            kind=ItemKind.LETTER,
+            at=i.sent_at,
+            title="Invitation letter to post",
+            why="They have no email address or mobile number, so we cannot send the invitation to choose.",
+            next_step="Print the letter, post it, and mark it as posted.",
+            action_url=reverse("booking:clerk-invitation-letter", args=[i.referral_id]),
+            action_label="Print the letter",
+            patient=patient_ref(i.referral),
+            invited_at=i.sent_at,
+            channel=i.get_channel_display(),
+        )
+        for i in invitations
+    ]
+
+
+def not_yet_chosen(user: User, *, now: datetime) -> list[WorkItem]:
+    """Invited INVITATION_REMINDER_DAYS ago or more (and reminded, if we could) and still not booked."""
+    after = timedelta(days=settings.INVITATION_REMINDER_DAYS)
+    invitations = (
+        Invitation.objects.visible_to(user)
+        .filter(sent_at__lte=now - after, sent_at__gt=now - NOT_CHOSEN_LOOKBACK,
+                referral__status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED])
+        .exclude(channel=InvitationChannel.LETTER, letter_posted_at__isnull=True)  # still on "Letters to post"
+        .select_related("referral__exam_type")
+        .order_by("-sent_at")[:MAX_PER_KIND]
+    )
+    items: list[WorkItem] = []
+    for i in invitations:
+        how = i.get_channel_display().lower().split(" (")[0]
+        reminded = f" and reminded on {timezone.localtime(i.reminded_at):%-d %B}" if i.reminded_at else ""
+        items.append(
+            InvitationItem(
+                kind=ItemKind.NOT_CHOSEN,
+                at=i.reminded_at or i.sent_at + after,
+                title="Invited but has not chosen",
+                why=f"Invited by {how} on {timezone.localtime(i.sent_at):%-d %B}{reminded}, and has not chosen an appointment.",
+                next_step="Phone them: book a slot that suits them, or find out why not.",
+                action_url=reverse("booking:clerk-patient", args=[i.referral.patient_id]),
+                action_label="Open their record",
+                patient=patient_ref(i.referral),
+                invited_at=i.sent_at,
+                channel=i.get_channel_display(),
+                reminded_at=i.reminded_at,
+            )
+        )
+    return items
 
 
 def _booking_item(b, kind: ItemKind, *, at: datetime, title: str, why: str, next_step: str, action_label: str) -> BookingItem:

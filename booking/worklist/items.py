@@ -21,6 +21,8 @@ class ItemKind(StrEnum):
     BREACH = "breach"
     DNA = "dna"
     UNCONFIRMED = "unconfirmed"
+    LETTER = "letter"
+    NOT_CHOSEN = "not_chosen"
 
     @property
     def label(self) -> str:
@@ -36,6 +38,8 @@ KIND_LABELS = {
     ItemKind.BREACH: "6-week breaches",
     ItemKind.DNA: "Did not attend",
     ItemKind.UNCONFIRMED: "Not yet confirmed",
+    ItemKind.LETTER: "Letters to post",
+    ItemKind.NOT_CHOSEN: "Invited, not yet chosen",
 }
 
 
@@ -194,6 +198,15 @@ class BreachItem(PatientItem):
     weeks_waited: int
     breaches_on: date
     breached: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvitationItem(PatientItem):
+    """A patient invited to choose: a letter still to post, or no choice made since the invitation."""
+
+    invited_at: datetime
+    channel: str  # how they were invited, in words
+    reminded_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.urls import reverse
+
 from booking.models import Referral
 from booking.services.choices import ChoiceFilters, Choices, SiteChoice, SlotChoice, choices_for
+from booking.services.relaxing import NEEDS, Relaxation, relaxations
 from slots.models import Site, Slot
 
 if TYPE_CHECKING:
@@ -47,6 +50,8 @@ class ShortlistRow:
 class Shortlist:
     rows: tuple[ShortlistRow, ...]
     note: str = ""
+    relaxations: tuple[Relaxation, ...] = ()  # when nothing suits: the saved needs that block, and what dropping each opens
+    relax_url: str = ""  # the page where the clerk relaxes one of them
 
 
 def shortlist_for(
@@ -61,18 +66,25 @@ def shortlist_for(
 
     Only slots in the user's scope (`pool_slots_for`) are considered: a role that sees no pool gets nothing.
     """
+    slots, sites, saved = Slot.objects.pool_visible_to(user), Site.objects.public(), ChoiceFilters.saved_for(referral)
     choices = choices_for(
         referral,
-        slots=Slot.objects.pool_visible_to(user),
-        sites=Site.objects.public(),
-        filters=ChoiceFilters.saved_for(referral),
+        slots=slots,
+        sites=sites,
+        filters=saved,
         now=now,
         per_site=PER_SITE,
         modality_label=referral.exam_type.modality.code,
     )
     picked = _best_slots(choices, exclude_slot_ids, limit)
     if not picked:
-        return Shortlist((), "No open slot in the network suits this patient's saved needs.")
+        blocking = tuple(relaxations(referral, saved, slots=slots, sites=sites, now=now))
+        if blocking:
+            relax_url = reverse("booking:clerk-relax-need", args=[referral.pk])
+            return Shortlist((), "No open slot in the network suits all of this patient's saved needs.", blocking, relax_url)
+        if any(need.applies(saved) for need in NEEDS):
+            return Shortlist((), "No open slot in the network suits this patient, even without any one of their saved needs.")
+        return Shortlist((), "No open slot in the network can do this scan for this patient yet.")
     at = {site.pk: site for site in Site.objects.public().filter(pk__in={choice.site.pk for choice, _ in picked})}
     return Shortlist(
         tuple(

@@ -71,7 +71,7 @@ def test_patient_signs_in_chooses_books_reschedules_and_cancels(live_server, bro
 
     # When they pick a time it is held for them
     page.locator("#choices form button.hub-slot-button").first.click()
-    page.wait_for_url("**/confirm/")
+    page.wait_for_url("**/confirm/?hold=*")
     assert "We are keeping this appointment for you for" in page.content()
     assert "Drink a litre of water" in page.content()
     assert_accessible(page)
@@ -92,7 +92,7 @@ def test_patient_signs_in_chooses_books_reschedules_and_cancels(live_server, bro
     page.get_by_role("link", name="All appointment times at Queen Elizabeth Hospital").click()
     assert_accessible(page)
     page.locator("form button.hub-slot-button").last.click()
-    page.wait_for_url("**/confirm/")
+    page.wait_for_url("**/confirm/?hold=*")
     assert "This replaces your current appointment" in page.content()
     assert_accessible(page)
     page.get_by_role("button", name="Confirm appointment").click()

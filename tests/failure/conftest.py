@@ -311,6 +311,7 @@ def celery_worker(transactional_db, celery_not_eager, tmp_path) -> Iterator[Call
             REDIS_URL=os.environ["REDIS_URL"],
             CELERY_TASK_ALWAYS_EAGER="false",
             NOTIFICATIONS_BACKEND="console",
+            NOTIFICATIONS_CONSOLE_DIR=str(tmp_path / "notifications"),
             PYTHONUNBUFFERED="1",
         )
         command = [

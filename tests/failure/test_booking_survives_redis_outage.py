@@ -74,7 +74,8 @@ def _book_on_the_patient_pages(referral, slot) -> None:
     assert signed_in.status_code == 302, signed_in.content[:500]
     held = browser.post(reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}), {"slot_id": slot.pk})
     assert held.status_code == 302, held.content[:2000]
-    confirmed = browser.post(reverse("booking:patient-confirm", kwargs={"referral_id": referral.pk}), {})
+    confirm_page = held["Location"]  # names the hold: /confirm/?hold=<id>
+    confirmed = browser.post(confirm_page, {"hold_id": confirm_page.rpartition("hold=")[2]})
     assert confirmed.status_code == 302, confirmed.content[:2000]
     assert confirmed["Location"] == reverse("booking:patient-booking", kwargs={"referral_id": referral.pk})
 

@@ -75,7 +75,8 @@ def test_anonymous_visitors_are_sent_to_sign_in(pages, client):
 def test_pages_answer_only_get(pages, manager_client):
     for url in pages:
         assert manager_client.post(url).status_code == 405, url
-    assert manager_client.get(reverse("network:simulation-start")).status_code == 405
+    start = manager_client.get(reverse("network:simulation-start"))  # a reload after a refused start
+    assert (start.status_code, start["Location"]) == (303, reverse("network:simulations"))
 
 
 def test_no_patient_identifiers_on_any_manager_page_or_export(pages, manager_client):

@@ -71,12 +71,16 @@ def test_invalid_parameters_are_shown_against_their_fields(frozen_clock, manager
     response = manager_client.post(
         reverse("network:simulation-start"), {"weeks": "0", "seed": "x", "scale": "3"}
     )
-    body = response.content.decode()
-    assert response.status_code == 400
+    # Post-redirect-get: back to the simulator page, whose address a reload or bookmark can use.
+    assert (response.status_code, response["Location"]) == (303, reverse("network:simulations"))
+    body = manager_client.get(response["Location"]).content.decode()
     assert "There is a problem" in body
+    assert 'name="seed" type="text" value="x"' in body and 'name="weeks" type="text" value="0"' in body  # kept
     assert "Enter a number of weeks from 1 to 26" in body and 'href="#weeks"' in body
     assert "Enter a size between 0.01 and 1" in body
     assert not SimulationRun.objects.exists()
+    # shown once: a reload of the page afterwards is the plain form
+    assert "There is a problem" not in manager_client.get(response["Location"]).content.decode()
 
 
 def test_progress_polls_every_2_seconds_with_a_plain_link_and_meta_refresh(

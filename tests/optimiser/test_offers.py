@@ -173,8 +173,10 @@ def test_a_message_whose_task_was_lost_is_swept_and_still_sent_once(ct_exam, fre
 
     settings.NOTIFICATIONS_BACKEND = "locmem"
     locmem.outbox.clear()
-    patient = waiting_referral(ct_exam).patient
-    message = queue_notification(patient, "offer_sent", {"name": patient.given_name})  # its task never ran
+    from booking.services.invitations import invitation_details
+
+    referral = waiting_referral(ct_exam)
+    message = queue_notification(referral.patient, "invitation", invitation_details(referral))  # its task never ran
 
     assert due_notification_ids(NOW + timedelta(minutes=1)) == []
     assert due_notification_ids(NOW + timedelta(minutes=3)) == [message.pk]

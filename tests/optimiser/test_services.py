@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from booking.models import Booking, Offer, OfferSource, OfferStatus, Priority, ReferralStatus
 from booking.optimiser import services
@@ -33,6 +34,10 @@ def test_network_allocation_proposes_offers_not_bookings_and_serves_the_urgent_f
         OfferSource.ALLOCATION,
         OfferStatus.PROPOSED,
         run.pk,
+    )
+    assert offer.reason == (
+        f"Network allocation: {site.name}, {timezone.localtime(only_slot.starts_at):%a %-d %b}; "
+        "waiting 2 days when offered"
     )
     assert Booking.objects.count() == 0
     assert (run.patients, run.slots, run.proposed, run.status) == (2, 1, 1, "optimal")

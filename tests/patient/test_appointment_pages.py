@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from booking.models import Booking, BookingStatus, Notification, ReferralStatus
+from booking.models import Booking, BookingStatus, Hold, Notification, ReferralStatus
 from booking.services.bookings import confirm_booking
 from booking.services.holds import hold_slot
 from slots.models import SlotStatus
@@ -19,6 +19,11 @@ pytestmark = pytest.mark.django_db
 
 def url(name, referral, **kwargs):
     return reverse(f"booking:{name}", kwargs={"referral_id": referral.pk, **kwargs})
+
+
+def confirming(referral, **fields):
+    """The confirm form as the page sends it: naming the hold it shows."""
+    return {"hold_id": Hold.objects.get(referral=referral).pk, **fields}
 
 
 @pytest.fixture
@@ -43,8 +48,8 @@ def test_confirm_page_shows_the_hold_time_left_and_preparation(patient_client, r
 
 
 def test_confirming_books_saves_needs_and_queues_a_message(patient_client, referral, held):
-    response = patient_client.post(url("patient-confirm", referral), {
-        "reasonable_adjustments": "I use a wheelchair", "interpreter_language": "Polish"})
+    response = patient_client.post(url("patient-confirm", referral), confirming(
+        referral, reasonable_adjustments="I use a wheelchair", interpreter_language="Polish"))
     assert response["Location"] == url("patient-booking", referral)
     booking = Booking.objects.get(referral=referral)
     assert (booking.status, booking.channel, booking.slot_id) == (BookingStatus.CONFIRMED, "patient", held.pk)
@@ -62,13 +67,13 @@ def test_a_lapsed_hold_is_explained_and_alternatives_shown(patient_client, refer
     import time_machine
 
     with time_machine.travel(later, tick=False):
-        page = patient_client.post(url("patient-confirm", referral), {})
-        body = page.content.decode()
-        assert page.status_code == 409
+        refused = patient_client.post(url("patient-confirm", referral), confirming(referral))
+        assert (refused.status_code, refused["Location"]) == (303, url("patient-choices", referral) + "#next-best")
+        body = patient_client.get(refused["Location"]).content.decode()
         assert "the time ran out" in body
         assert "The next best appointments for you" in body
         response = patient_client.get(url("patient-confirm", referral))
-        assert response["Location"] == url("patient-choices", referral)
+        assert response["Location"].startswith(url("patient-choices", referral))
     assert not Booking.objects.exists()
 
 
@@ -77,15 +82,16 @@ def test_a_slot_taken_at_confirm_shows_the_next_best(patient_client, referral, h
 
     Hold.objects.filter(slot=held).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     rival = ReferralFactory(exam_type=referral.exam_type)
+    hold_id = Hold.objects.get(referral=referral).pk
     confirm_booking(rival, held.pk, channel="clerk", now=timezone.now())
-    page = patient_client.post(url("patient-confirm", referral), {})
-    assert page.status_code == 409
-    assert "The next best appointments for you" in page.content.decode()
+    refused = patient_client.post(url("patient-confirm", referral), {"hold_id": hold_id})
+    assert refused.status_code == 303
+    assert "The next best appointments for you" in patient_client.get(refused["Location"]).content.decode()
 
 
 def _book(patient_client, referral, slot):
     assert patient_client.post(url("patient-hold", referral), {"slot_id": slot.pk}).status_code == 302
-    assert patient_client.post(url("patient-confirm", referral), {}).status_code == 302
+    assert patient_client.post(url("patient-confirm", referral), confirming(referral)).status_code == 302
     return Booking.objects.get(referral=referral, status=BookingStatus.CONFIRMED)
 
 
@@ -113,7 +119,7 @@ def test_reschedule_moves_the_appointment(patient_client, referral, slot, anothe
     _ = patient_client.post(url("patient-hold", referral), {"slot_id": another_slot.pk})
     confirm_page = patient_client.get(url("patient-confirm", referral)).content.decode()
     assert "This replaces your current appointment" in confirm_page
-    response = patient_client.post(url("patient-confirm", referral), {})
+    response = patient_client.post(url("patient-confirm", referral), confirming(referral))
     assert response["Location"] == url("patient-booking", referral)
     first.refresh_from_db()
     assert first.status == BookingStatus.CANCELLED
@@ -151,7 +157,8 @@ def test_no_changes_online_after_the_cut_off(patient_client, referral, site, sca
         assert cancel.status_code == 400
         assert "can only be changed online up to 24 hours before" in cancel.content.decode()
         held = patient_client.post(url("patient-hold", referral), {"slot_id": another_slot.pk})
-        assert held.status_code == 409
+        assert held.status_code == 303
+        assert "can only be changed online up to 24 hours before" in patient_client.get(held["Location"]).content.decode()
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CONFIRMED
 
@@ -173,3 +180,59 @@ def test_home_links_to_choose_then_to_the_appointment(patient_client, referral, 
     assert url("patient-choices", referral) in patient_client.get("/my-scan/").content.decode()
     _book(patient_client, referral, slot)
     assert url("patient-booking", referral) in patient_client.get("/my-scan/").content.decode()
+
+
+# Two tabs: the confirm page names its hold -------------------------------------------------------
+
+
+def test_holding_goes_to_a_confirm_page_that_names_the_hold(patient_client, referral, slot, scanner):
+    response = patient_client.post(url("patient-hold", referral), {"slot_id": slot.pk})
+    hold = Hold.objects.get(referral=referral)
+    assert response["Location"] == url("patient-confirm", referral) + f"?hold={hold.pk}"
+    assert f'name="hold_id" value="{hold.pk}"' in patient_client.get(response["Location"]).content.decode()
+
+
+def test_a_confirm_page_left_open_in_another_tab_never_books_the_newer_hold(
+    patient_client, referral, slot, another_slot, scanner
+):
+    # Tab A holds one time; tab B (the same session) then holds another.
+    tab_a = patient_client.post(url("patient-hold", referral), {"slot_id": slot.pk})["Location"]
+    first_hold = Hold.objects.get(referral=referral).pk
+    tab_b = patient_client.post(url("patient-hold", referral), {"slot_id": another_slot.pk})["Location"]
+    second_hold = Hold.objects.get(referral=referral).pk
+    assert second_hold != first_hold
+
+    # Confirming in tab A books nothing and says why, pointing to the time tab B holds.
+    refused = patient_client.post(tab_a, {"hold_id": first_hold})
+    assert refused.status_code == 303
+    assert not Booking.objects.filter(referral=referral).exists()
+    page = patient_client.get(refused["Location"]).content.decode()
+    assert "This time is no longer held for you" in page
+    assert "The next best appointments for you" in page
+    assert f"?hold={second_hold}" in page
+    # Reloading tab A says the same instead of showing tab B's time.
+    assert patient_client.get(tab_a).status_code == 303
+
+    # Tab B confirms the time it shows.
+    assert patient_client.post(tab_b, {"hold_id": second_hold})["Location"] == url("patient-booking", referral)
+    assert Booking.objects.get(referral=referral).slot_id == another_slot.pk
+
+
+def test_choosing_the_same_time_again_keeps_the_one_hold_for_longer(patient_client, referral, slot, scanner):
+    import time_machine
+
+    patient_client.post(url("patient-hold", referral), {"slot_id": slot.pk})
+    first = Hold.objects.get(referral=referral)
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=3), tick=False):
+        patient_client.post(url("patient-hold", referral), {"slot_id": slot.pk})
+    again = Hold.objects.get(referral=referral)
+    assert again.pk == first.pk and again.expires_at > first.expires_at
+    assert patient_client.post(url("patient-confirm", referral), {"hold_id": first.pk}).status_code == 302
+
+
+def test_a_confirm_without_the_hold_named_books_nothing_and_keeps_what_was_typed(patient_client, referral, held):
+    refused = patient_client.post(url("patient-confirm", referral), {"interpreter_language": "Welsh"})
+    assert refused.status_code == 303
+    assert not Booking.objects.filter(referral=referral).exists()
+    referral.patient.refresh_from_db()
+    assert referral.patient.interpreter_language == "Welsh"

@@ -25,7 +25,13 @@ from booking.services.bookings import (
     reschedule_booking,
     transition,
 )
-from booking.services.errors import AlreadyBooked, HoldExpired, InvalidTransition, SlotUnavailable
+from booking.services.errors import (
+    AlreadyBooked,
+    HoldExpired,
+    HoldReplaced,
+    InvalidTransition,
+    SlotUnavailable,
+)
 from booking.services.holds import hold_slot, release_expired_holds
 from booking.signals import booking_cancelled, booking_confirmed, booking_rescheduled, slot_freed
 from slots.models import Slot, SlotStatus
@@ -163,6 +169,36 @@ def test_an_expired_hold_cannot_be_confirmed(referral, slot, now):
         confirm_booking(referral, slot.pk, channel=BookingChannel.PATIENT, now=now + dt.timedelta(minutes=11))
     assert "time ran out" in expired.value.message
     assert not Booking.objects.exists()
+
+
+def test_confirm_books_only_under_the_hold_the_page_named(referral, slot, another_slot, now):
+    first = hold_slot(referral, slot.pk, now=now)
+    second = hold_slot(referral, another_slot.pk, now=now)  # another tab chose another time
+    for slot_id in (slot.pk, another_slot.pk):  # neither the first page's time nor the second's
+        with pytest.raises(HoldReplaced) as replaced:
+            confirm_booking(referral, slot_id, channel=BookingChannel.PATIENT, now=now, hold_id=first.pk)
+        assert "no longer held for you" in replaced.value.message
+    assert not Booking.objects.exists()
+    booking = confirm_booking(referral, another_slot.pk, channel=BookingChannel.PATIENT, now=now, hold_id=second.pk)
+    assert booking.slot_id == another_slot.pk
+
+
+def test_a_reschedule_under_a_replaced_hold_keeps_the_booking(referral, slot, another_slot, site, now):
+    booking = _book(referral, slot, now)
+    third = SlotFactory(site=site, modality=slot.modality, starts_at=slot.starts_at + dt.timedelta(hours=2))
+    stale = hold_slot(referral, another_slot.pk, now=now)
+    hold_slot(referral, third.pk, now=now)
+    with pytest.raises(HoldReplaced):
+        reschedule_booking(booking, another_slot.pk, actor_user=None, now=now, channel=BookingChannel.PATIENT, hold_id=stale.pk)
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_holding_the_same_time_again_extends_the_hold_it_has(referral, slot, now):
+    first = hold_slot(referral, slot.pk, now=now)
+    again = hold_slot(referral, slot.pk, now=now + dt.timedelta(minutes=5))
+    assert again.pk == first.pk
+    assert Hold.objects.get().expires_at == first.expires_at + dt.timedelta(minutes=5)
 
 
 def test_patients_must_hold_first_but_clerks_book_open_slots_directly(referral, slot, now, clerk):

@@ -72,6 +72,26 @@ def test_filters_work_as_a_plain_get_form(patient_client, referral, network_for)
     assert "No appointments at the times you can do" in body
 
 
+def test_when_nothing_suits_the_patient_is_shown_what_to_change(patient_client, referral, network_for):
+    """Within 10 km, but not on either day the near site has times: nothing suits. Each link drops one
+    of those and keeps the rest."""
+    near_days = [timezone.localtime(network_for["slots"][name].starts_at).strftime("%-d/%-m/%Y")
+                 for name in ("near_late", "near_afternoon")]
+    body = patient_client.get(choices_url(referral), {"filtered": "1", "needs": "step_free", "max_travel_km": "10",
+                                                       "unavailable_dates": ", ".join(near_days)}).content.decode()
+    assert "0 have appointments that suit you" in body
+    assert "No appointments suit everything you asked for" in body
+    without_limit = choices_url(referral) + (
+        "?filtered=1&amp;travel_mode=car&amp;time_of_day=any&amp;needs=step_free&amp;unavailable_dates="
+        + "%2C+".join(day.replace("/", "%2F") for day in near_days)
+    )
+    assert f'<a href="{without_limit}">Show appointments without your 10 km travel limit</a>' in body
+    assert "Show appointments without the dates you cannot do</a>\n        (1 site, the soonest" in body
+    assert "Show appointments without step-free access" not in body  # the near site has it: not what blocks
+    followed = patient_client.get(without_limit.replace("&amp;", "&")).content.decode()
+    assert "1 has appointments that suit you" in followed  # Coventry CDC: step-free, further away
+
+
 def test_dates_i_cannot_do_are_left_out(patient_client, referral, network_for):
     cdc_day = timezone.localtime(network_for["slots"]["cdc_soon"].starts_at).date()
     body = patient_client.get(choices_url(referral), {"filtered": "1", "unavailable_dates": cdc_day.strftime("%d/%m/%Y")}).content.decode()
@@ -147,9 +167,14 @@ def test_the_page_runs_a_bounded_number_of_queries(patient_client, referral, net
 def test_a_slot_taken_while_choosing_shows_the_next_best_at_once(patient_client, referral, network_for):
     taken = network_for["slots"]["cdc_soon"]
     hold_slot(ReferralFactory(exam_type=referral.exam_type), taken.pk, now=timezone.now())
-    page = patient_client.post(reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}), {"slot_id": taken.pk})
-    body = page.content.decode()
-    assert page.status_code == 409
+    refused = patient_client.post(
+        reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}),
+        {"slot_id": taken.pk, "filter_query": "filtered=1&time_of_day=any&evil=1"},
+    )
+    # Post-redirect-get: the address bar shows the choice page (with the filters), never /hold/.
+    assert refused.status_code == 303
+    assert refused["Location"] == choices_url(referral) + "?filtered=1&time_of_day=any#next-best"
+    body = patient_client.get(refused["Location"]).content.decode()
     assert "someone else is booking that appointment" in body
     assert "The next best appointments for you" in body
     assert "Coventry CDC" in body
@@ -162,16 +187,25 @@ def test_holding_a_slot_goes_to_confirm_and_saves_preferences(patient_client, re
         {"slot_id": slot.pk, "filter_query": "filtered=1&travel_mode=public_transport&needs=step_free"},
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("booking:patient-confirm", kwargs={"referral_id": referral.pk})
+    assert response["Location"] == reverse("booking:patient-confirm", kwargs={"referral_id": referral.pk}) + (
+        f"?hold={Hold.objects.get(referral=referral).pk}"
+    )
     assert Hold.objects.get(referral=referral).slot_id == slot.pk
     referral.refresh_from_db()
     assert (referral.travel_mode, referral.needs_step_free) == ("public_transport", True)
 
 
 def test_hold_without_a_slot_is_explained(patient_client, referral, network_for):
-    page = patient_client.post(reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}), {"slot_id": ""})
-    assert page.status_code == 400
-    assert "Choose an appointment time" in page.content.decode()
+    refused = patient_client.post(reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}), {"slot_id": ""})
+    assert refused.status_code == 303
+    assert "Choose an appointment time" in patient_client.get(refused["Location"]).content.decode()
+    # The message is shown once: reloading the page afterwards shows the page without it.
+    assert "Choose an appointment time" not in patient_client.get(refused["Location"]).content.decode()
+
+
+def test_hold_by_get_goes_to_the_choice_page_not_a_bare_405(patient_client, referral, network_for):
+    response = patient_client.get(reverse("booking:patient-hold", kwargs={"referral_id": referral.pk}))
+    assert (response.status_code, response["Location"]) == (303, choices_url(referral))
 
 
 def test_all_times_at_one_site(patient_client, referral, network_for):

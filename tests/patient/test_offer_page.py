@@ -57,6 +57,30 @@ def test_an_answered_offer_cannot_be_answered_again(patient_client, sent_offer):
     assert "You have already said no to this appointment" in response.content.decode()
 
 
+def test_a_network_allocation_offer_explains_itself_to_the_patient_when_they_read_it(
+    frozen_clock, patient_client, patient_user, referral, site, settings
+):
+    from django.utils import timezone
+
+    from tests.factories import SlotFactory
+
+    now = timezone.now()  # Monday 23 November 2026, 9am
+    referral.clock_start = now - timedelta(days=247)
+    referral.save()
+    slot = SlotFactory(site=site, modality=referral.exam_type.modality, starts_at=now + timedelta(days=2, hours=1))
+    offer = Offer.objects.create(referral=referral, slot=slot, source=OfferSource.ALLOCATION,
+                                 reason="Network allocation: the optimiser's note for clerks")
+    send_offer(offer, expires_at=now + timedelta(hours=20), now=now)
+    frozen_clock.move_to(now + timedelta(days=1))  # read the next morning, signed in again
+    patient_client.force_login(patient_user, backend=settings.PATIENT_SIGN_IN_BACKEND)
+
+    body = patient_client.get(reverse("booking:patient-offer", args=[offer.pk])).content.decode()
+    assert "Wednesday 25 November 2026 at 10am (tomorrow)" in body
+    assert "We looked across all the imaging sites in the network" in body
+    assert "You have been waiting 35 weeks since you were referred." in body
+    assert "Network allocation" not in body and "optimiser" not in body
+
+
 def test_a_lapsed_offer_says_it_has_ended(patient_client, sent_offer, now):
     Offer.objects.filter(pk=sent_offer.pk).update(expires_at=now - timedelta(minutes=1))
     response = patient_client.post(reverse("booking:patient-offer", args=[sent_offer.pk]), {"answer": "accept"})

@@ -60,7 +60,6 @@ def test_anonymous_visitors_are_sent_to_the_patient_sign_in(client, referral):
     ("method", "name"),
     [
         ("post", "patient-choices"),
-        ("get", "patient-hold"),
         ("delete", "patient-confirm"),
         ("post", "patient-booking"),
         ("post", "patient-calendar"),

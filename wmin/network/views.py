@@ -6,11 +6,11 @@ Every page here is for network managers and administrators; every table has a CS
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.models import Role
@@ -36,6 +36,7 @@ from .runs import recent_runs
 from .spc import Better
 
 MANAGERS = (Role.MANAGER, Role.ADMIN)
+REFUSED_SIMULATION_KEY = "network.refused-simulation"  # the parameters a refused start was given, and why
 
 
 @require_GET
@@ -254,32 +255,33 @@ def allocation_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @require_role(*MANAGERS)
 def simulations_page(request: HttpRequest) -> HttpResponse:
-    return _simulations_page(request, simulations.SimulationParams(), {})
-
-
-def _simulations_page(
-    request: HttpRequest, params: simulations.SimulationParams, errors: dict[str, str], status: int = 200
-) -> HttpResponse:
+    refused = request.session.pop(REFUSED_SIMULATION_KEY, None) or {}
     context = {
         "navigation_items": navigation("simulations"),
         "runs": simulations.recent_simulations(),
-        "params": params,
-        "errors": errors,
+        "values": refused.get("values") or simulations.SimulationParams().as_dict(),
+        "errors": refused.get("errors") or {},
         "sources": simulations.SOURCES,
         "policies": list(Policy),
     }
-    return render(request, "network/simulations.jinja", context, status=status)
+    return render(request, "network/simulations.jinja", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_role(*MANAGERS)
 def simulation_start(request: HttpRequest) -> HttpResponse:
-    try:
-        params = simulations.SimulationParams.from_form(request.POST)
-    except simulations.InvalidParams as invalid:
-        return _simulations_page(request, simulations.SimulationParams(), invalid.errors, status=400)
-    run = simulations.start_simulation(params, request.user)
-    return redirect("network:simulation", pk=run.pk)
+    """Start a run. Refused parameters go back to the simulator page by GET (post-redirect-get), with
+    what was typed and why, so the address bar never keeps /start/ and a reload repeats nothing."""
+    if request.method == "POST":
+        try:
+            params = simulations.SimulationParams.from_form(request.POST)
+        except simulations.InvalidParams as invalid:
+            typed = {name: request.POST.get(name, "")[:40] for name in simulations.SimulationParams().as_dict()}
+            request.session[REFUSED_SIMULATION_KEY] = {"values": typed, "errors": invalid.errors}
+        else:
+            run = simulations.start_simulation(params, request.user)
+            return redirect("network:simulation", pk=run.pk)
+    return HttpResponseRedirect(reverse("network:simulations"), status=303)
 
 
 @require_GET

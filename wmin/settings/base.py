@@ -210,6 +210,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "notify-sweep": {"task": "booking.tasks.notify_sweep", "schedule": 60.0},
     "backfill-sweep": {"task": "booking.tasks.optimiser_backfill_sweep", "schedule": 300.0},
     "check-likely-missed": {"task": "booking.tasks.check_likely_missed", "schedule": crontab(minute=5)},
+    "invitation-reminders": {"task": "booking.tasks.notify_invitation_reminders", "schedule": crontab(minute=20)},
+    "appointment-reminders": {"task": "booking.tasks.notify_appointment_reminders", "schedule": crontab(minute=35)},
     "network-allocation": {"task": "booking.tasks.optimiser_allocate", "schedule": crontab(hour=2, minute=15)},
     "feeds-send-due-outbound": {"task": "wmin.feeds.tasks.send_due_outbound", "schedule": 60.0},
     "feeds-poll-ris-slots": {"task": "wmin.feeds.tasks.poll_ris_slots", "schedule": 900.0},
@@ -248,9 +250,16 @@ HOLD_MINUTES = env_int("HOLD_MINUTES", 10, minimum=1)
 PATIENT_CHANGE_CUTOFF_HOURS = env_int("PATIENT_CHANGE_CUTOFF_HOURS", 24, minimum=0)
 BACKFILL_OFFER_MINUTES = env_int("BACKFILL_OFFER_MINUTES", 60, minimum=1)
 
-# Notifications: "console" prints to the log; "notify" uses GOV.UK Notify with NOTIFY_API_KEY.
+# Notifications: "console" writes each message to a file under NOTIFICATIONS_CONSOLE_DIR (the log
+# says only that it did); "notify" uses GOV.UK Notify with NOTIFY_API_KEY; "locmem" keeps them in memory.
 NOTIFICATIONS_BACKEND = env_str("NOTIFICATIONS_BACKEND", "console")
+NOTIFICATIONS_CONSOLE_DIR = Path(env_str("NOTIFICATIONS_CONSOLE_DIR", str(BASE_DIR / "var" / "notifications")))
 NOTIFY_API_KEY = env_optional("NOTIFY_API_KEY")
+# A patient who has not chosen this many days after their invitation is reminded once, and their
+# trust's clerks see them on the worklist.
+INVITATION_REMINDER_DAYS = env_int("INVITATION_REMINDER_DAYS", 7, minimum=1)
+# How long a link in a patient's message works (it only ever leads to the sign-in page).
+PATIENT_LINK_DAYS = env_int("PATIENT_LINK_DAYS", 28, minimum=1)
 # Where links in patients' messages point (an email or text needs the whole address).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 if not PUBLIC_BASE_URL.startswith(("https://", "http://")):

@@ -1,5 +1,6 @@
-"""Local development and `make demo`."""
+"""Local development and `make demo`. The demo runs production-like, with DJANGO_DEBUG=false."""
 
 from .base import *  # noqa: F403
+from .env import env_bool
 
-DEBUG = True
+DEBUG = env_bool("DJANGO_DEBUG", True)

@@ -5,7 +5,7 @@ import re
 
 from .base import *  # noqa: F403
 from .base import CACHES, DATABASES
-from .env import env_bool
+from .env import env_bool, env_str
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -21,6 +21,8 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "W
 # (the failure tests) start one themselves.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 AXES_ENABLED = True
+# Tests read patients' messages from memory (booking.notifications.locmem.outbox), never from files.
+NOTIFICATIONS_BACKEND = env_str("NOTIFICATIONS_BACKEND", "locmem")
 
 # pytest-xdist workers would share one Redis database, and RedisCache.clear() is a FLUSHDB: one
 # worker resetting rate limits would wipe another's counters mid-test. Each worker's cache gets its

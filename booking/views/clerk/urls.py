@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import bookings, freed_slots, patients, waiting_list, worklist
+from . import bookings, freed_slots, letters, needs, patients, waiting_list, worklist
 
 urlpatterns = [
     path("", worklist.clerk_home, name="clerk-home"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("patients/<int:patient_id>/", patients.patient_detail, name="clerk-patient"),
     path("slots/<int:slot_id>/", freed_slots.freed_slot, name="clerk-freed-slot"),
     path("referrals/<int:referral_id>/book/", bookings.book, name="clerk-book"),
+    path("referrals/<int:referral_id>/needs/", needs.relax_need, name="clerk-relax-need"),
+    path("referrals/<int:referral_id>/letter/", letters.invitation_letter, name="clerk-invitation-letter"),
     path("bookings/<int:booking_id>/move/", bookings.move, name="clerk-move"),
     path("bookings/<int:booking_id>/cancel/", bookings.cancel, name="clerk-cancel"),
     path("bookings/<int:booking_id>/conflict/", bookings.resolve_conflict, name="clerk-conflict"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,11 +14,11 @@ from audit.models import AuditAction
 from audit.trail import record
 from booking.access import get_referral_or_404
 from booking.forms.patient import CancelForm, ConfirmForm, ShortNoticeForm
-from booking.models import Booking, BookingChannel, Patient, Referral
+from booking.models import Booking, BookingChannel, Hold, Patient, Referral
 from booking.services import attendance, holds
 from booking.services.attendance import awaiting_confirmation
 from booking.services.bookings import cancel_booking, confirm_booking, reschedule_booking
-from booking.services.errors import BookingError, ChangeTooLate, HoldExpired
+from booking.services.errors import BookingError, ChangeTooLate, HoldExpired, HoldReplaced
 from booking.services.patients import (
     change_cutoff,
     ensure_patient_may_change,
@@ -24,44 +26,78 @@ from booking.services.patients import (
     record_needs,
     set_short_notice_opt_in,
 )
+from booking.services.reminders import preparation_points
 
 from .access import active_booking, patient_required, with_active_booking
 from .calendar import appointment_ics
-from .choose import choice_page
+from .choose import refused
 from .presenters import AppointmentView, when
 
 
 @require_http_methods(["GET", "POST"])
 @patient_required
 def confirm(request: HttpRequest, referral_id: int) -> HttpResponse:
+    """Check and confirm the held time. The form names its hold: a page left open while the patient
+    chose another time elsewhere is told so, and never books the other time."""
     referral = get_referral_or_404(request.user, referral_id)
     now = timezone.now()
-    hold = holds.active_hold(referral, now=now)
     patient = referral.patient
     form = ConfirmForm(request.POST if request.method == "POST" else None, initial={
         "reasonable_adjustments": patient.reasonable_adjustments, "interpreter_language": patient.interpreter_language})
-    if hold is None:
-        if request.method == "POST":
-            return choice_page(request, referral, request.GET, booking_error=holds_expired_message(), status=409)
-        messages.warning(request, holds_expired_message())
-        return redirect("booking:patient-choices", referral_id=referral.pk)
+    if request.method == "POST":
+        return _confirm_named_hold(request, referral, form, now=now)
+    named = _hold_id(request.GET.get("hold", ""))
+    hold = holds.active_hold(referral, now=now)
+    if hold is None or (named is not None and hold.pk != named):
+        return refused(request, referral, _no_longer_held(hold))
+    return _confirm_page(request, referral, hold, form, now=now)
+
+
+def _hold_id(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+def _no_longer_held(current: Hold | None) -> str:
+    """Why a named hold cannot be confirmed: replaced by a newer one, or simply run out."""
+    return HoldReplaced().message if current is not None else holds_expired_message()
+
+
+def _confirm_named_hold(request: HttpRequest, referral: Referral, form: ConfirmForm, *, now: datetime) -> HttpResponse:
+    hold_id = _hold_id(str(form.data.get("hold_id", "")))
+    named = referral.holds.select_related("slot__site").filter(pk=hold_id).first() if hold_id else None
+    if named is None:
+        if form.is_valid():  # what they typed is kept, whatever happened to the time
+            _record_needs(referral, form)
+        return refused(request, referral, _no_longer_held(holds.active_hold(referral, now=now)))
+    if not form.is_valid():
+        return _confirm_page(request, referral, named, form, now=now)
+    _record_needs(referral, form)
     current = active_booking(request, referral)
-    if request.method == "POST" and form.is_valid():
-        record_needs(
-            patient,
-            reasonable_adjustments=form.cleaned_data["reasonable_adjustments"],
-            interpreter_language=form.cleaned_data["interpreter_language"],
-        )
-        try:
-            if current is None:
-                confirm_booking(referral, hold.slot_id, actor_user=request.user, channel=BookingChannel.PATIENT, now=now)
-            else:
-                ensure_patient_may_change(current, now=now)
-                reschedule_booking(current, hold.slot_id, actor_user=request.user, now=now, channel=BookingChannel.PATIENT)
-        except BookingError as error:
-            return choice_page(request, referral, request.GET, booking_error=error.message, status=409)
-        messages.success(request, "Your appointment is booked" if current is None else "Your appointment has been changed")
-        return redirect("booking:patient-booking", referral_id=referral.pk)
+    try:
+        if current is None:
+            confirm_booking(referral, named.slot_id, actor_user=request.user, channel=BookingChannel.PATIENT, now=now,
+                            hold_id=named.pk)
+        else:
+            ensure_patient_may_change(current, now=now)
+            reschedule_booking(current, named.slot_id, actor_user=request.user, now=now, channel=BookingChannel.PATIENT,
+                               hold_id=named.pk)
+    except BookingError as error:
+        return refused(request, referral, error.message)
+    messages.success(request, "Your appointment is booked" if current is None else "Your appointment has been changed")
+    return redirect("booking:patient-booking", referral_id=referral.pk)
+
+
+def _record_needs(referral: Referral, form: ConfirmForm) -> None:
+    record_needs(
+        referral.patient,
+        reasonable_adjustments=form.cleaned_data["reasonable_adjustments"],
+        interpreter_language=form.cleaned_data["interpreter_language"],
+    )
+
+
+def _confirm_page(request: HttpRequest, referral: Referral, hold: Hold, form: ConfirmForm, *, now: datetime) -> HttpResponse:
+    current = active_booking(request, referral)
     minutes_left = max(1, int((hold.expires_at - now).total_seconds() // 60))
     return render(request, "booking/patient/confirm.jinja", {
         "referral": referral,
@@ -86,6 +122,7 @@ def appointment(request: HttpRequest, referral: Referral, booking: Booking) -> H
         "appointment": AppointmentView(booking),
         "can_change": patient_may_change(booking, now=now),
         "awaiting_confirmation": awaiting_confirmation(booking) and patient_may_change(booking, now=now),
+        "preparation": preparation_points(referral.exam_type),
         "cutoff": when(change_cutoff(booking)),
         "patient": referral.patient,
         "short_notice_form": ShortNoticeForm(),

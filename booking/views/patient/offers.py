@@ -12,6 +12,7 @@ from audit.models import AuditAction
 from audit.trail import record
 from booking.forms.patient import OfferAnswerForm
 from booking.models import BookingChannel, Offer, OfferStatus
+from booking.presenters import days_until_text, offer_reason_for_patient
 from booking.services.errors import BookingError
 from booking.services.offers import accept_offer, decline_offer
 
@@ -42,6 +43,7 @@ def offer(request: HttpRequest, offer_id: int) -> HttpResponse:
         except BookingError as exc:
             error = exc.message
             answerable = False
+    current = referral.bookings.active().select_related("slot").first()
     if request.method == "GET":
         record(AuditAction.VIEW, found, summary=f"Patient viewed offer {found.pk}", patient_id=referral.patient_id)
     status = 409 if error or (request.method == "POST" and not answerable) else (400 if form.errors else 200)
@@ -51,9 +53,10 @@ def offer(request: HttpRequest, offer_id: int) -> HttpResponse:
         "form": form,
         "answerable": answerable,
         "error": error or ("" if answerable or request.method == "GET" else _closed_message(found.status)),
-        "when": when(found.slot.starts_at),
+        "when": f"{when(found.slot.starts_at)} ({days_until_text(found.slot.starts_at, now)})",
+        "why": offer_reason_for_patient(found, now=now, current_booking=current),
         "reply_by": when(found.expires_at) if found.expires_at else "",
-        "has_appointment": referral.bookings.active().exists(),
+        "has_appointment": current is not None,
     }, status=status)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.http import QueryDict
 from django.utils import timezone
 
 from booking.models import Booking, TravelMode
-from booking.services.choices import Choices, SiteChoice, SlotChoice
+from booking.services.choices import ChoiceFilters, Choices, SiteChoice, SlotChoice
 
 KM_PER_MILE = 1.609344
 SITES_PER_PAGE = 10  # site cards per page of the choice list: rendering them is most of the page's time
@@ -203,6 +204,25 @@ class ChoicePage:
 
     def _cards(self, choices: list[SiteChoice]) -> list[SiteCard]:
         return [SiteCard(c, self.travel_mode, self.now, self.choices.origin_known) for c in choices]
+
+
+def filters_query(filters: ChoiceFilters) -> str:
+    """The choice page's address query for these filters (as its filter form would submit them)."""
+    query = QueryDict(mutable=True)
+    query["filtered"] = "1"
+    query["travel_mode"] = filters.travel_mode
+    query["time_of_day"] = filters.time_of_day
+    if filters.max_travel_km is not None:
+        query["max_travel_km"] = str(filters.max_travel_km)
+    needs = [name for name, wanted in (("step_free", filters.needs_step_free), ("hearing_loop", filters.needs_hearing_loop),
+                                       ("bariatric", filters.needs_bariatric)) if wanted]
+    if needs:
+        query.setlist("needs", needs)
+    if filters.unavailable_dates:
+        query["unavailable_dates"] = ", ".join(d.strftime("%-d/%-m/%Y") for d in sorted(filters.unavailable_dates))
+    if filters.work_postcode:
+        query["work_postcode"] = filters.work_postcode
+    return query.urlencode()
 
 
 def days_of(slots: list[SlotChoice]) -> list[tuple[str, list[SlotButton]]]:

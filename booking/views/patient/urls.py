@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import appointment, choose, home, offers
+from . import appointment, choose, home, links, offers
 
 urlpatterns = [
     path("", home.patient_home, name="patient-home"),
+    path("link/<str:token>/", links.patient_link, name="patient-link"),
     path("offers/<int:offer_id>/", offers.offer, name="patient-offer"),
     path("short-notice/", appointment.short_notice, name="patient-short-notice"),
     path("scans/<int:referral_id>/choose/", choose.choose, name="patient-choices"),

@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 
 from booking.models import Booking, BookingStatus, Patient, Priority, Referral, ReferralStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
+from booking.signals import referral_added
 from slots.models import ExamType
 from wmin.feeds.hl7.errors import ContentError
 
@@ -134,6 +135,7 @@ def _add(order: OrderEvent, placer: str, ctx: FeedContext, *, note: str = "", st
         # The same order arrived on another connection a moment ago: treat this one as its update.
         referral = Referral.objects.select_for_update(of=("self",)).get(trust=ctx.trust, placer_order_number=placer)
         return _change(referral, order, ctx, note="order already on the list: clock kept")
+    referral_added.send(sender=Referral, referral=referral, now=ctx.now)
     return Outcome(True, "; ".join(n for n in (note, priority_note, f"referral {referral.booking_reference}") if n))
 
 

@@ -34,8 +34,7 @@ class Command(BaseCommand):
                                "-Q", "default,hl7,solver,notify", "--concurrency", "2",
                                "--schedule", str(settings.BASE_DIR / "var" / "celerybeat-schedule")]
         (settings.BASE_DIR / "var").mkdir(exist_ok=True)
-        # Every process hands tasks to the worker, Redis or not: nothing long runs inside a request.
-        environment = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false"}
+        environment = demo_environment()
         running = {
             name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True, env=environment)
             for name, cmd in processes.items()
@@ -76,6 +75,17 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
             self.stdout.write("Stopped web, listener and worker.")
+
+
+def demo_environment() -> dict[str, str]:
+    """What every process of the demo runs with."""
+    return {
+        **os.environ,
+        # Every process hands tasks to the worker, Redis or not: nothing long runs inside a request.
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        # Production-like: Django's debug pages would show anyone every URL and setting.
+        "DJANGO_DEBUG": "false",
+    }
 
 
 def _wait_for(url: str, *, seconds: float) -> None:
