@@ -17,6 +17,15 @@ FROZEN_NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 SHARED_HL7 = Path(settings.BASE_DIR).parent / "shared" / "hl7"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and sign-in failure counts live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def frozen_clock():
     """Monday 23 November 2026, 09:00 UTC, not ticking."""

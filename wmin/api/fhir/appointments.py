@@ -96,7 +96,7 @@ def booking_request(appointment: Appointment) -> BookingRequest:
     if len(slots) != 1:
         raise _required("Give exactly one slot reference, e.g. Slot/123.", "Appointment.slot")
     kind, _, slot_id = slots[0].rstrip("/").rpartition("/")
-    if kind.rsplit("/", 1)[-1] != "Slot" or not slot_id.isdigit() or len(slot_id) > 18:
+    if kind.rsplit("/", 1)[-1] != "Slot" or not (slot_id.isascii() and slot_id.isdigit()) or len(slot_id) > 18:
         raise FhirError(
             400,
             "value",
@@ -126,7 +126,7 @@ def booking_request(appointment: Appointment) -> BookingRequest:
             booking_reference = based_on.identifier.value.replace(" ", "").upper()
         elif based_on.reference and based_on.reference.startswith("ServiceRequest/"):
             value = based_on.reference.removeprefix("ServiceRequest/")
-            if value.isdigit() and len(value) <= 18:
+            if value.isascii() and value.isdigit() and len(value) <= 18:
                 referral_id = int(value)
     if booking_reference is None and referral_id is None:
         raise _required(
