@@ -47,6 +47,18 @@ FIELD_ERRORS = {
 }
 
 
+REQUEST_ID = {
+    "name": "X-Request-ID",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Your id for the request, echoed back and kept in the audit trail. Up to 36 letters, digits and "
+        ". _ : -; anything else is replaced with a fresh UUID."
+    ),
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,36}$"},
+}
+
+
 def _error(description: str, ref: str = "Error") -> dict[str, Any]:
     return {
         "description": description,
@@ -64,7 +76,11 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
     }
     for item in result.get("paths", {}).values():
         for operation in item.values():
+            operation.setdefault("parameters", []).append(REQUEST_ID)
             responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                responses.setdefault("413", _error("The body is larger than the API accepts"))
+                responses.setdefault("415", _error("The body is not application/json"))
             responses.setdefault(
                 "400", _error("A parameter or the body is invalid; each message names it", "BadRequest")
             )

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
+from accounts.models import ApiScope, User
 from audit.models import AuditAction
 from audit.trail import record
 from booking.models import Booking, BookingStatus, Referral
@@ -212,6 +212,8 @@ def _etag(booking: Booking) -> dict[str, str]:
 
 
 class AppointmentCreate(FhirView):
+    change_scope = ApiScope.BOOK
+
     def post(self, request: Request) -> Response:
         ask = booking_request(parse(request.data))
         referral = _referral(request.user, ask)
@@ -228,6 +230,7 @@ class AppointmentCreate(FhirView):
 
 
 class AppointmentInstance(FhirView):
+    change_scope = ApiScope.CANCEL  # the only change it accepts
     parser_classes = [*FhirView.parser_classes, JSONPatchParser]
 
     def get(self, request: Request, id: str) -> Response:

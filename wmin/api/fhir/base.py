@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from ..audit import CallerIsActor
 from ..parsers import LimitedJSONParser
-from ..permissions import SeesPatientData
+from ..permissions import SeesPatientData, TokenScopes
 from ..throttling import THROTTLES
 from .outcome import FhirError, from_exception, operation_outcome
 
@@ -71,7 +71,7 @@ class FhirView(CallerIsActor, APIView):
     parser_classes = [FhirJSONParser, LegacyFhirJSONParser, LimitedJSONParser]
     content_negotiation_class = FhirNegotiation
     throttle_classes = THROTTLES
-    permission_classes = [SeesPatientData]
+    permission_classes = [SeesPatientData, TokenScopes]
 
     def handle_exception(self, exc: Exception) -> Response:
         unauthenticated = isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed)
