@@ -115,7 +115,7 @@ def _allowed(role: Role_) -> None:
 
 def roles() -> list[Role_]:
     ensure_demo_users()
-    uhb, uhcw = Trust.objects.get(ods_code="RRK"), Trust.objects.get(ods_code="RKB")
+    uhb = Trust.objects.get(ods_code="RRK")
     demo_referral = (
         Referral.objects.select_related("patient")
         .filter(status=ReferralStatus.WAITING, trust=uhb, exam_type__modality__code="CT", priority="routine")
