@@ -25,8 +25,10 @@ SCHEMA_SETTINGS = {
     ],
     "DESCRIPTION": (
         "Sites, availability, referrals, offers and bookings across the West Midlands Imaging Network.\n\n"
-        "Authenticate with `Authorization: Token <key>`: one token per user or per integration system "
-        "(issued by an administrator). Scopes follow the role: a patient sees their own referrals; a clerk "
+        "Authenticate with `Authorization: Token <key>`. An administrator issues each token with a name, "
+        "scopes (`read` for every GET; `book` to book and answer offers; `cancel` to cancel), the trust it "
+        "acts for and an expiry, and can rotate or revoke it; the key is shown once. Within its scopes a "
+        "token sees what its user's role sees: a patient their own referrals; a clerk "
         "or integration system their own trust's patients and the network's pool slots; a network manager "
         "no patient data (403); an administrator everything. Rate limits answer 429 with Retry-After.\n\n"
         "FHIR R4 (UK Core, BaRS-shaped) Slot, Schedule, HealthcareService, Location and Appointment "
