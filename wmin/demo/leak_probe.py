@@ -66,6 +66,7 @@ class Report:
     requests: int = 0
     findings: list[Finding] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    by_role: dict[str, dict[int, int]] = field(default_factory=dict)
 
 
 # Who is who ------------------------------------------------------------------------------------
@@ -288,6 +289,8 @@ def probe(*, only: Iterable[str] | None = None) -> Report:
             response = role.client.get(url, **role.headers)
             report.requests += 1
             report.statuses[response.status_code] = report.statuses.get(response.status_code, 0) + 1
+            counts = report.by_role.setdefault(role.name, {})
+            counts[response.status_code] = counts.get(response.status_code, 0) + 1
             if getattr(response, "streaming", False):
                 body = b"".join(response.streaming_content).decode("utf-8", "replace")
             else:
