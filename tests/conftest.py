@@ -18,11 +18,19 @@ SHARED_HL7 = Path(settings.BASE_DIR).parent / "shared" / "hl7"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate limits and sign-in failure counts live in the cache: each test starts with none."""
+def _no_limits_left_over():
+    """Rate limits and sign-in failure counts live in the cache: each test starts with none. On Redis
+    only those keys go (a FLUSHDB could take a Celery broker's queue sharing the database with it)."""
     from django.core.cache import cache
 
-    cache.clear()
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        client = cache._cache.get_client(write=True)
+        for pattern in ("*sign-in:*", "*throttle_*"):
+            stale = list(client.scan_iter(match=pattern))
+            if stale:
+                client.delete(*stale)
+    else:
+        cache.clear()
     yield
 
 
