@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 SUPPRESSED = "*"
+NOT_AVAILABLE = "\u2013"
 SMALLEST_SHOWN = 5
 ROUND_TO = 5
 
@@ -58,6 +59,15 @@ def suppress_count(count: float | int | None) -> Suppressed:
     if is_small(count):
         return SUPPRESSED
     return int(ROUND_TO * round(count / ROUND_TO))
+
+
+def shown_count(count: float | int | None) -> str:
+    """A count for a page: suppressed, then written with thousands separators ("*", "1,235"; a dash
+    for none, as the tables write a missing figure)."""
+    value = suppress_count(count)
+    if value is None:
+        return NOT_AVAILABLE
+    return value if isinstance(value, str) else f"{value:,}"
 
 
 def suppress_metrics(metrics: Mapping[str, object]) -> dict[str, object]:
