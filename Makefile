@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install demo demo-reset test lint lock bench clean
+.PHONY: install demo demo-reset test lint lock bench probe clean
 
 $(VENV)/.installed: requirements.lock
 	python3 -m venv $(VENV)
@@ -47,6 +47,14 @@ lock:
 
 bench: install
 	$(PY) -m bench
+
+# The leak probe (wmin/demo/leak_probe.py) on a tiny synthetic network in its own SQLite file, so the
+# demo's data is left alone: every role, every URL, every answer scanned. Fails if anything leaks.
+probe: install
+	rm -f var/probe.sqlite3
+	SQLITE_FILE=var/probe.sqlite3 $(PY) manage.py migrate --no-input -v 0
+	SQLITE_FILE=var/probe.sqlite3 $(PY) manage.py setup_demo --size tiny
+	SQLITE_FILE=var/probe.sqlite3 $(PY) manage.py probe_leaks
 
 clean:
 	rm -rf $(VENV) node_modules var wmin.sqlite3

@@ -1,52 +1,61 @@
-"""Sign-in forms, with errors written for the person reading them."""
+"""Sign-in forms: the fields, checked, with errors written for the person reading them.
+Whether the details are right is `accounts.sign_in`'s question, not the form's."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from django import forms
-from django.contrib.auth import authenticate
-from django.http import HttpRequest
 
-from .models import User
+from .backends import normalise_reference
+
+REFERENCE_MAX_LENGTH = 20
 
 
 class StaffSignInForm(forms.Form):
-    username = forms.CharField(max_length=150, error_messages={"required": "Enter your username"})
-    password = forms.CharField(
-        widget=forms.PasswordInput, error_messages={"required": "Enter your password"}
+    username = forms.CharField(
+        max_length=150,
+        error_messages={
+            "required": "Enter your username",
+            "max_length": "Username must be 150 characters or fewer",
+        },
     )
-
-    def __init__(self, request: HttpRequest, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.request = request
-        self.user: User | None = None
-
-    def clean(self) -> dict[str, object]:
-        cleaned = super().clean() or {}
-        if self.errors:
-            return cleaned
-        user = authenticate(self.request, username=cleaned["username"], password=cleaned["password"])
-        if user is None or user.role == "patient":
-            raise forms.ValidationError("The username or password is not right. Check them and try again.")
-        self.user = user
-        return cleaned
+    password = forms.CharField(
+        widget=forms.PasswordInput,
+        max_length=4096,
+        error_messages={"required": "Enter your password", "max_length": "Password must be 4096 characters or fewer"},
+    )
 
 
 class PatientSignInForm(forms.Form):
     booking_reference = forms.CharField(
-        max_length=20,
         error_messages={"required": "Enter the booking reference from your referral letter"},
     )
     dob_day = forms.IntegerField(required=False)
     dob_month = forms.IntegerField(required=False)
     dob_year = forms.IntegerField(required=False)
-    postcode = forms.CharField(max_length=10, required=False)
+    postcode = forms.CharField(
+        max_length=10, required=False, error_messages={"max_length": "Postcode must be 10 characters or fewer"}
+    )
 
-    def __init__(self, request: HttpRequest, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, postcode_needed: bool = False, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.request = request
-        self.user: User | None = None
+        self.postcode_needed = postcode_needed
+        self.date_of_birth: date | None = None
+
+    def clean_booking_reference(self) -> str:
+        reference = normalise_reference(self.cleaned_data["booking_reference"])
+        if len(reference) > REFERENCE_MAX_LENGTH:
+            raise forms.ValidationError(
+                "Booking reference must be 20 characters or fewer. Check it against your referral letter"
+            )
+        return reference
+
+    def clean_postcode(self) -> str:
+        postcode = self.cleaned_data.get("postcode", "").strip()
+        if self.postcode_needed and not postcode:
+            raise forms.ValidationError("Enter your postcode as well")
+        return postcode
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
@@ -56,24 +65,11 @@ class PatientSignInForm(forms.Form):
             return cleaned
         try:
             date_of_birth = date(year, month, day)
-        except ValueError:
+        except (ValueError, OverflowError):
             self.add_error("dob_day", "Date of birth must be a real date, for example 27 3 1958")
             return cleaned
         if date_of_birth > date.today() or year < 1900:  # noqa: DTZ011 - a birth date has no time zone
             self.add_error("dob_day", "Date of birth must be in the past")
             return cleaned
-        if self.errors:
-            return cleaned
-        user = authenticate(
-            self.request,
-            booking_reference=cleaned["booking_reference"],
-            date_of_birth=date_of_birth,
-            postcode=cleaned.get("postcode") or None,
-        )
-        if user is None:
-            raise forms.ValidationError(
-                "We could not find a referral with that booking reference and date of birth. "
-                "Check both against your referral letter and try again."
-            )
-        self.user = user
+        self.date_of_birth = date_of_birth
         return cleaned

@@ -78,10 +78,16 @@ class User(AbstractUser):
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN or self.is_superuser
 
+    # Set for one request by the API's token authentication: an administrator's token issued for one
+    # trust sees that trust's data only.
+    api_token_trust_id: int | None = None
+
     @property
     def data_scope(self) -> DataScope:
         if not self.is_active:
             return NO_DATA
+        if self.is_admin and self.api_token_trust_id:
+            return DataScope(trust_id=self.api_token_trust_id, sees_pool=True)
         if self.is_admin:
             return DataScope(everything=True, sees_pool=True)
         if self.role == Role.PATIENT and self.patient_id:
@@ -89,3 +95,39 @@ class User(AbstractUser):
         if self.role in (Role.CLERK, Role.INTEGRATION) and self.trust_id:
             return DataScope(trust_id=self.trust_id, sees_pool=True)
         return NO_DATA
+
+
+class ApiScope(models.TextChoices):
+    READ = "read", "Read"
+    BOOK = "book", "Book (and answer offers)"
+    CANCEL = "cancel", "Cancel"
+
+
+class ApiToken(models.Model):
+    """A key for the REST and FHIR APIs. Only a SHA-256 digest of the key is stored: the key itself is
+    shown once, when it is issued or rotated (`accounts.api_tokens`)."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What it is for, e.g. 'UHB RIS integration'")
+    prefix = models.CharField(max_length=8, db_index=True, editable=False, help_text="Its first 8 characters")
+    digest = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list, help_text="Any of read, book, cancel")
+    trust = models.ForeignKey(
+        "slots.Trust",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The trust it acts for: a clerk's or system's own; for an administrator, narrows it to one trust",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

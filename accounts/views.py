@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
@@ -13,8 +11,16 @@ from django.views.decorators.http import require_http_methods
 from audit.models import AuditAction
 from audit.trail import record
 
+from . import sign_in
 from .backends import normalise_reference
 from .forms import PatientSignInForm, StaffSignInForm
+from .sign_in_limits import describe_wait
+
+NOT_FOUND = (
+    "We could not find a referral with that booking reference and date of birth. "
+    "Check both against your referral letter and try again."
+)
+WRONG_PASSWORD = "The username or password is not right. Check them and try again."
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -22,40 +28,64 @@ def _safe_next(request: HttpRequest) -> str:
     return target if target.startswith("/") and not target.startswith("//") else ""
 
 
+def _tries_left(outcome: sign_in.Outcome) -> str:
+    if not outcome.warn:
+        return ""
+    tries = outcome.tries_left or 0
+    if tries <= 1:
+        return "If the next try is not right, you will have to wait before you can try again."
+    return f"You can try {tries} more times before you have to wait."
+
+
+def _wait_page(request: HttpRequest, outcome: sign_in.Outcome) -> HttpResponse:
+    response = render(
+        request, "accounts/locked_out.jinja", {"wait": describe_wait(outcome.wait)}, status=429
+    )
+    response["Retry-After"] = str(int(outcome.wait.total_seconds()) + 1)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def staff_sign_in(request: HttpRequest) -> HttpResponse:
-    form = StaffSignInForm(request, request.POST or None)
-    if request.method == "POST":
-        if form.is_valid() and form.user is not None:
-            login(request, form.user, backend="django.contrib.auth.backends.ModelBackend")
-            record(AuditAction.SIGN_IN, form.user, summary=f"{form.user.username} signed in")
+    form = StaffSignInForm(request.POST or None)
+    warning = ""
+    if request.method == "POST" and form.is_valid():
+        outcome = sign_in.staff_sign_in(request, form.cleaned_data["username"], form.cleaned_data["password"])
+        if outcome.signed_in:
+            login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect(_safe_next(request) or "home")
-        record(
-            AuditAction.SIGN_IN_FAILED,
-            object_type="accounts.User",
-            object_id=request.POST.get("username", "")[:60],
-            summary="Staff sign-in failed",
-        )
-    return render(request, "accounts/staff_sign_in.jinja", {"form": form, "next": _safe_next(request)})
+        if outcome.must_wait:
+            return _wait_page(request, outcome)
+        form.add_error(None, WRONG_PASSWORD)
+        warning = _tries_left(outcome)
+    context = {"form": form, "next": _safe_next(request), "warning": warning}
+    return render(request, "accounts/staff_sign_in.jinja", context)
 
 
 @require_http_methods(["GET", "POST"])
 def patient_sign_in(request: HttpRequest) -> HttpResponse:
+    postcode_asked = request.method == "POST" and request.POST.get("postcode_asked") == "yes"
     # A link in a patient's message arrives with its booking reference (?reference=) to fill in.
-    form = PatientSignInForm(request, request.POST or None,
-                             initial={"booking_reference": normalise_reference(request.GET.get("reference", ""))[:20]})
-    if request.method == "POST":
-        if form.is_valid() and form.user is not None:
-            login(request, form.user, backend=settings.PATIENT_SIGN_IN_BACKEND)
-            record(
-                AuditAction.SIGN_IN,
-                form.user,
-                summary="Patient signed in with booking reference",
-                patient_id=form.user.patient_id,
-            )
+    reference = normalise_reference(request.GET.get("reference", ""))[:20]
+    form = PatientSignInForm(request.POST or None, postcode_needed=postcode_asked, initial={"booking_reference": reference})
+    warning = ""
+    if request.method == "POST" and form.is_valid() and form.date_of_birth is not None:
+        outcome = sign_in.patient_sign_in(
+            request, form.cleaned_data["booking_reference"], form.date_of_birth, form.cleaned_data["postcode"]
+        )
+        if outcome.signed_in:
+            login(request, outcome.user, backend=settings.PATIENT_SIGN_IN_BACKEND)
             return redirect(_safe_next(request) or "home")
-        record(AuditAction.SIGN_IN_FAILED, object_type="booking.Referral", summary="Patient sign-in failed")
-    return render(request, "accounts/patient_sign_in.jinja", {"form": form, "next": _safe_next(request)})
+        if outcome.must_wait:
+            return _wait_page(request, outcome)
+        postcode_asked = outcome.postcode_needed
+        if outcome.tries_left is None:  # nothing was checked: the postcode is needed first
+            form.add_error("postcode", "Enter your postcode as well as your booking reference and date of birth")
+        else:
+            form.add_error(None, NOT_FOUND)
+            warning = _tries_left(outcome)
+    context = {"form": form, "next": _safe_next(request), "warning": warning, "postcode_asked": postcode_asked}
+    return render(request, "accounts/patient_sign_in.jinja", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -66,7 +96,3 @@ def sign_out(request: HttpRequest) -> HttpResponse:
         record(AuditAction.SIGN_OUT, request.user, summary=f"{request.user.get_username()} signed out")
     logout(request)
     return redirect("home")
-
-
-def locked_out(request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
-    return render(request, "accounts/locked_out.jinja", status=429)

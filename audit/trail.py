@@ -35,7 +35,7 @@ def record(
         patient_id=patient_id,
         summary=_storable(summary[:240]),
         ip_address=who.ip_address,
-        request_id=who.request_id,
+        request_id=who.request_id[:36],
         detail=_storable(detail or {}),
     )
 

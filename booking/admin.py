@@ -1,4 +1,10 @@
+"""The admin for booking's rows. Every read and change of a patient's rows is audited (AuditedAdmin);
+bookings, their history, holds, offers and notifications are read-only: they change only through
+booking.services, which audit the change and send the RIS its HL7 message."""
+
 from django.contrib import admin
+
+from audit.admin import AuditedAdmin, ReadOnlyAdmin
 
 from .models import (
     Booking,
@@ -14,13 +20,15 @@ from .models import (
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(AuditedAdmin):
+    patient_path = "pk"
     list_display = ["nhs_number", "family_name", "given_name", "date_of_birth", "outcode"]
     search_fields = ["nhs_number", "family_name", "given_name"]
 
 
 @admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
+class ReferralAdmin(AuditedAdmin):
+    patient_path = "patient_id"
     list_display = ["booking_reference", "patient", "trust", "exam_type", "priority", "status", "clock_start"]
     list_filter = ["status", "priority", "trust", "exam_type__modality"]
     search_fields = ["booking_reference", "placer_order_number", "patient__nhs_number", "patient__family_name"]
@@ -34,9 +42,16 @@ class StatusChangeInline(admin.TabularInline):
     readonly_fields = ["from_status", "to_status", "changed_by", "actor_label", "reason", "contact_method", "changed_at"]
     can_delete = False
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(AuditedAdmin, ReadOnlyAdmin):
+    patient_path = "referral.patient_id"
     list_display = ["referral", "channel", "sent_at", "reminded_at", "letter_posted_at"]
     list_filter = ["channel"]
     raw_id_fields = ["referral"]
@@ -44,40 +59,44 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(AuditedAdmin, ReadOnlyAdmin):
+    patient_path = "referral.patient_id"
     list_display = ["pk", "referral", "slot", "status", "channel", "created_at"]
     list_filter = ["status", "channel"]
-    raw_id_fields = ["referral", "slot", "created_by"]
+    list_select_related = ["referral__patient", "slot__site"]
     inlines = [StatusChangeInline]
 
 
 @admin.register(BookingStatusChange)
-class BookingStatusChangeAdmin(admin.ModelAdmin):
+class BookingStatusChangeAdmin(AuditedAdmin, ReadOnlyAdmin):
+    patient_path = "booking.referral.patient_id"
     list_display = ["booking", "from_status", "to_status", "changed_by", "actor_label", "changed_at"]
-    raw_id_fields = ["booking", "changed_by"]
+    list_select_related = ["booking__referral", "changed_by"]
 
 
 @admin.register(Hold)
-class HoldAdmin(admin.ModelAdmin):
+class HoldAdmin(AuditedAdmin, ReadOnlyAdmin):
+    patient_path = "referral.patient_id"
     list_display = ["slot", "referral", "expires_at"]
-    raw_id_fields = ["slot", "referral"]
+    list_select_related = ["slot", "referral"]
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(AuditedAdmin, ReadOnlyAdmin):
+    patient_path = "referral.patient_id"
     list_display = ["referral", "slot", "source", "status", "rank", "expires_at"]
     list_filter = ["source", "status"]
-    raw_id_fields = ["referral", "slot", "run"]
+    list_select_related = ["referral", "slot"]
 
 
 @admin.register(OptimiserRun)
-class OptimiserRunAdmin(admin.ModelAdmin):
+class OptimiserRunAdmin(ReadOnlyAdmin):
     list_display = ["kind", "started_at", "patients", "slots", "solve_seconds", "objective", "proposed", "status"]
     list_filter = ["kind"]
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(AuditedAdmin, ReadOnlyAdmin):
+    patient_path = "patient_id"
     list_display = ["patient", "channel", "template", "status", "attempts", "created_at"]
     list_filter = ["channel", "status", "template"]
-    raw_id_fields = ["patient"]

@@ -17,6 +17,23 @@ FROZEN_NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 SHARED_HL7 = Path(settings.BASE_DIR).parent / "shared" / "hl7"
 
 
+@pytest.fixture(autouse=True)
+def _no_limits_left_over():
+    """Rate limits and sign-in failure counts live in the cache: each test starts with none. On Redis
+    only those keys go (a FLUSHDB could take a Celery broker's queue sharing the database with it)."""
+    from django.core.cache import cache
+
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        client = cache._cache.get_client(write=True)
+        for pattern in ("*sign-in:*", "*throttle_*"):
+            stale = list(client.scan_iter(match=pattern))
+            if stale:
+                client.delete(*stale)
+    else:
+        cache.clear()
+    yield
+
+
 @pytest.fixture
 def frozen_clock():
     """Monday 23 November 2026, 09:00 UTC, not ticking."""

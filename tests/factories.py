@@ -189,3 +189,12 @@ class FeedProfileFactory(factory.django.DjangoModelFactory):
 
     trust = factory.SubFactory(TrustFactory)
     sending_facilities = factory.LazyAttribute(lambda o: [o.trust.ods_code])
+
+
+def api_key_for(user: User, *, scopes=("read", "book", "cancel"), name: str = "Test token") -> str:
+    """A live API token for `user` (their own trust, if they have one), and its key."""
+    from accounts.api_tokens import issue
+
+    trust_id = user.trust_id if user.role in (Role.CLERK, Role.INTEGRATION) else None
+    _, key = issue(user, name=name, scopes=scopes, trust_id=trust_id, now=timezone.now())
+    return key

@@ -12,6 +12,7 @@ from django.utils import timezone
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
 
 from wmin.component_cache import ComponentCache
+from wmin.network.disclosure import shown_count
 
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
@@ -46,5 +47,5 @@ def environment(**options: Any) -> Environment:
         debug=settings.DEBUG,
         nhsuk_cached=ComponentCache(env),
     )
-    env.filters.update(local=local, day=day)
+    env.filters.update(local=local, day=day, suppressed=shown_count)
     return env

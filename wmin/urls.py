@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from . import health, home
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("sites/", include("slots.urls")),
     path("network/", include("wmin.network.urls")),
     path("", include("booking.urls")),
+    # One staff sign-in, with its limits and audit, for the admin too.
+    path("admin/login/", RedirectView.as_view(pattern_name="accounts:sign-in", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/", include("wmin.api.urls")),
     path("fhir/", include("wmin.api.fhir.urls")),

@@ -69,7 +69,8 @@ class SiteBooking:
     """A booking at this trust's site, as the receiving trust's clerk sees it.
 
     Enough to book the patient into the RIS and scan them (identity, exam, slot, access needs),
-    nothing more: no clinical reason, referrer, address, contact details or booking history.
+    nothing more: no clinical reason, referrer, address, contact details or booking history, and no
+    booking reference: with the date of birth beside it, that is all a patient's sign-in needs.
     """
 
     booking_id: int
@@ -77,7 +78,6 @@ class SiteBooking:
     nhs_number: str
     date_of_birth: date
     exam: str
-    booking_reference: str
     from_trust: str
     site_name: str
     starts_at: datetime

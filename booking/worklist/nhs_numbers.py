@@ -18,7 +18,7 @@ def normalise_nhs_number(text: str) -> str:
     digits = _SEPARATORS.sub("", text or "")
     if not digits:
         raise InvalidNhsNumber("Enter an NHS number")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise InvalidNhsNumber("An NHS number contains only numbers, like 943 476 5919")
     if len(digits) != 10:
         raise InvalidNhsNumber(f"An NHS number has 10 digits; you entered {len(digits)}")

@@ -129,7 +129,7 @@ def patient_record(user: User, patient_id: int, *, now: datetime) -> PatientReco
                 offers=tuple(offers_by_referral.get(referral.pk, [])),
             )
         )
-    return PatientRecord(patient=patient, referrals=tuple(records), contacts=tuple(contact_log(patient.pk)))
+    return PatientRecord(patient=patient, referrals=tuple(records), contacts=tuple(contact_log(user, patient.pk)))
 
 
 def _booking_view(booking: Booking) -> BookingView:

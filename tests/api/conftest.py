@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -22,6 +21,7 @@ from tests.factories import (
     SiteFactory,
     SlotFactory,
     UserFactory,
+    api_key_for,
     synthetic_nhs_number,
 )
 
@@ -36,10 +36,9 @@ def _frozen_and_unthrottled(frozen_clock):
     cache.clear()
 
 
-def token_client(user) -> APIClient:
+def token_client(user, scopes=("read", "book", "cancel")) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user, scopes=scopes)}")
     return client
 
 

@@ -31,7 +31,7 @@ VALUES = st.one_of(
         r"-?\d{1,3}(\.\d+)?\|-?\d{1,3}(\.\d+)?(\|\d{1,6}(\|(km|mi|m|\[mi_us\]|ft))?)?", fullmatch=True
     ),
     st.sampled_from(
-        ["free", "busy,free", "MR", "http://snomed.info/sct|113091000", "Schedule/RRK15-MR", "0", "101"]
+        ["free", "busy,free", "MR", "http://snomed.info/sct|113091000", "Schedule/RRK15-MR", "0", "101", "\u00b2", "\u0663", "9" * 30]
     ),
 )
 

@@ -7,7 +7,6 @@ response matches the schema.
 
 from __future__ import annotations
 
-import time
 from contextlib import contextmanager
 
 import pytest
@@ -16,13 +15,12 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from accounts.models import Role
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key_for
 from wmin.api import settings as api_settings
 
 pytestmark = pytest.mark.django_db
@@ -88,8 +86,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(world, trust
 
     monkeypatch.setitem(api_settings.THROTTLE_RATES, "api-user", "100000/minute")
     user = UserFactory(username=f"fuzz-{role}", role=role, trust=trust if role == Role.CLERK else None)
-    headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
-    started = time.monotonic()
+    headers = {"Authorization": f"Token {api_key_for(user)}"}
     unsatisfiable: list[str] = []
     with wsgi_requests_in_the_test_transaction():
         schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
@@ -116,5 +113,4 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(world, trust
                     # Some operations have nothing to get wrong (e.g. only optional free-text parameters).
                     assert mode is GenerationMode.NEGATIVE, operation.label
                     unsatisfiable.append(operation.label)
-    assert time.monotonic() - started < 60
     assert len(unsatisfiable) <= 2, unsatisfiable

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
 
 from tests.api.fhir_helpers import outcome
 from wmin.api import settings as api_settings
@@ -53,3 +54,13 @@ def test_fhir_429_is_an_operation_outcome(api, qe_slot, tight_limits):
         clerk.get("/fhir/Slot")
     body = outcome(clerk.get("/fhir/Slot"), 429, "throttled")
     assert body["issue"][0]["details"]["coding"][0]["code"] == "REC_TOO_MANY_REQUESTS"
+
+
+@override_settings(TRUSTED_PROXIES=["10.0.0.2"])
+def test_clients_behind_our_proxy_each_get_their_own_rate_limit(api, qe_site, monkeypatch):
+    monkeypatch.setitem(api_settings.THROTTLE_RATES, "api-anon", "2/minute")
+    anonymous = api("anonymous")
+    first = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "198.51.100.1"}
+    assert [anonymous.get("/api/sites/", **first).status_code for _ in range(3)] == [200, 200, 429]
+    second = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "198.51.100.2"}
+    assert anonymous.get("/api/sites/", **second).status_code == 200

@@ -46,9 +46,10 @@ def test_patient_signs_in_chooses_books_reschedules_and_cancels(live_server, bro
     assert "We could not find a referral with that booking reference and date of birth" in page.content()
     assert_accessible(page)
 
-    # When they sign in properly they see their scan
+    # When they sign in properly (with their postcode, asked for after a wrong try) they see their scan
     page.fill("#id_booking_reference", referral.booking_reference)
     page.fill("#id_dob_day", "27")
+    page.fill("#id_postcode", referral.patient.postcode)
     page.click("button:has-text('Continue')")
     page.wait_for_url("**/my-scan/")
     assert page.get_by_role("heading", level=1).inner_text() == "Your scans"

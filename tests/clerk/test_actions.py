@@ -46,7 +46,7 @@ def test_book_in_one_action_recording_the_contact(clerk_client, clerk, waiting, 
     assert (booking.slot_id, booking.channel, booking.created_by) == (open_slot.pk, "clerk", clerk)
     assert len(confirmed) == 1  # the HL7 outbox listens for this
     (contact,) = contacts(waiting.patient_id)
-    assert contact.detail == {"contact_method": "phone", "reason": "Prefers mornings"}
+    assert contact.detail == {"contact_method": "phone", "reason": "Prefers mornings", "trust_id": waiting.trust_id}
     follow = clerk_client.get(response["Location"]).content.decode()
     assert "Booked CT Head at Queen Elizabeth Hospital" in follow and "UHB&#39;s RIS" in follow
     assert "Prefers mornings" in follow and "Phone" in follow  # the contact log

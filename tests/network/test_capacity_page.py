@@ -51,11 +51,12 @@ def test_the_page_shows_the_fewest_lists_ranked_sites_and_rings_them_on_the_map(
 def test_the_advice_downloads_as_csv_plan_then_ranking(manager_client, advised_run):
     response = manager_client.get(reverse("network:capacity") + "?format=csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    # Patients 6, 6, 4, 6: small numbers suppressed as on every manager export (disclosure.py).
     assert [(r["part"], r["site"], r["weekday_name"], r["patients"]) for r in rows] == [
-        ("plan", "S0", "Thursday", "6"),
-        ("plan", "S0", "Friday", "6"),
-        ("plan", "S0", "Saturday", "4"),
-        ("ranking", "S0", "Thursday", "6"),
+        ("plan", "S0", "Thursday", "5"),
+        ("plan", "S0", "Friday", "5"),
+        ("plan", "S0", "Saturday", "*"),
+        ("ranking", "S0", "Thursday", "5"),
     ]
 
 

@@ -82,9 +82,11 @@ def test_signing_in_lands_on_the_page_asked_for(client, referral):
     assert response["Location"] == choose
 
 
-def test_a_wrong_date_of_birth_is_explained_and_five_lock_the_reference(client, referral):
-    wrong = {"booking_reference": referral.booking_reference, "dob_day": "2", "dob_month": "3", "dob_year": "1958"}
-    for _ in range(4):
+def test_a_wrong_date_of_birth_is_explained_and_three_make_the_reference_wait(client, referral):
+    """The limits themselves are tested in tests/security/test_sign_in_lockout.py."""
+    wrong = {"booking_reference": referral.booking_reference, "dob_day": "2", "dob_month": "3", "dob_year": "1958",
+             "postcode": referral.patient.postcode, "postcode_asked": "yes"}
+    for _ in range(2):
         page = client.post(SIGN_IN, wrong).content.decode()
         assert "We could not find a referral with that booking reference and date of birth" in page
     assert client.post(SIGN_IN, wrong).status_code == 429

@@ -25,8 +25,10 @@ SCHEMA_SETTINGS = {
     ],
     "DESCRIPTION": (
         "Sites, availability, referrals, offers and bookings across the West Midlands Imaging Network.\n\n"
-        "Authenticate with `Authorization: Token <key>`: one token per user or per integration system "
-        "(issued by an administrator). Scopes follow the role: a patient sees their own referrals; a clerk "
+        "Authenticate with `Authorization: Token <key>`. An administrator issues each token with a name, "
+        "scopes (`read` for every GET; `book` to book and answer offers; `cancel` to cancel), the trust it "
+        "acts for and an expiry, and can rotate or revoke it; the key is shown once. Within its scopes a "
+        "token sees what its user's role sees: a patient their own referrals; a clerk "
         "or integration system their own trust's patients and the network's pool slots; a network manager "
         "no patient data (403); an administrator everything. Rate limits answer 429 with Retry-After.\n\n"
         "FHIR R4 (UK Core, BaRS-shaped) Slot, Schedule, HealthcareService, Location and Appointment "
@@ -47,6 +49,18 @@ FIELD_ERRORS = {
 }
 
 
+REQUEST_ID = {
+    "name": "X-Request-ID",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Your id for the request, echoed back and kept in the audit trail. Up to 36 letters, digits and "
+        ". _ : -; anything else is replaced with a fresh UUID."
+    ),
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,36}$"},
+}
+
+
 def _error(description: str, ref: str = "Error") -> dict[str, Any]:
     return {
         "description": description,
@@ -64,7 +78,11 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
     }
     for item in result.get("paths", {}).values():
         for operation in item.values():
+            operation.setdefault("parameters", []).append(REQUEST_ID)
             responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                responses.setdefault("413", _error("The body is larger than the API accepts"))
+                responses.setdefault("415", _error("The body is not application/json"))
             responses.setdefault(
                 "400", _error("A parameter or the body is invalid; each message names it", "BadRequest")
             )

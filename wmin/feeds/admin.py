@@ -5,6 +5,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.admin import AuditedAdmin
+
 from . import outbox
 from .models import FeedProfile, InboundMessage, OutboundMessage, OutboundStatus
 from .replay import replay_many
@@ -18,7 +20,9 @@ class FeedProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(AuditedAdmin):
+    """Raw HL7 carries patients' details: reading it here is audited."""
+
     list_display = [
         "received_at", "sending_facility", "control_id", "message_type", "trigger", "status", "error_code", "attempts",
     ]
@@ -51,7 +55,8 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(AuditedAdmin):
+    patient_path = "booking.referral.patient_id"
     list_display = ["created_at", "trust", "kind", "control_id", "status", "attempts", "next_attempt_at"]
     list_filter = ["status", "kind", "trust"]
     search_fields = ["control_id", "last_error"]

@@ -13,6 +13,7 @@ from typing import Any
 from slots.models import Modality
 
 from . import charts
+from .disclosure import shown_count, suppress_count
 from .measures import formatted
 from .models import SimulationRun, SimulationStatus
 
@@ -67,7 +68,7 @@ def advice_view(results: dict[str, Any], sites: list[charts.MapSite]) -> Capacit
             extra["weekday_name"],
             f"{extra['slots']:,}",
             f"{extra['lists_by_census']:,}",
-            f"{extra['patients']:,}",
+            shown_count(extra["patients"]),
         ]
 
     plan, ranking = advice["plan"], advice["ranking"]
@@ -100,17 +101,17 @@ def advice_view(results: dict[str, Any], sites: list[charts.MapSite]) -> Capacit
         )
     elif not plan:
         headline = (
-            f"At today's capacity at least {advice['shortfall_now']:,} patients ({_pct(advice['share_now'])}) would "
+            f"At today's capacity at least {shown_count(advice['shortfall_now'])} patients ({_pct(advice['share_now'])}) would "
             f"still be waiting 6 weeks or more since referral under any policy: already below {target}, so no extra "
             "list is needed to bring the bound below it. Where one more list would still help most is ranked below."
         )
     else:
         verdict = "brings" if advice["reached"] else "would still not bring"
         headline = (
-            f"At today's capacity at least {advice['shortfall_now']:,} patients ({_pct(advice['share_now'])}) would "
+            f"At today's capacity at least {shown_count(advice['shortfall_now'])} patients ({_pct(advice['share_now'])}) would "
             f"still be waiting 6 weeks or more since referral under any policy. {len(plan)} extra "
             f"list{'s' if len(plan) != 1 else ''} a week {verdict} that below {target} "
-            f"({advice['shortfall_after']:,} patients, {_pct(advice['share_after'])})."
+            f"({shown_count(advice['shortfall_after'])} patients, {_pct(advice['share_after'])})."
         )
     fewest = advice["fewest_possible"]
     fewest_text = (
@@ -128,7 +129,7 @@ def advice_view(results: dict[str, Any], sites: list[charts.MapSite]) -> Capacit
         dm01_text=(
             ("With these lists" if plan else "At today's capacity")
             + f", the bound by the DM01 clock is "
-            f"{advice['dm01_shortfall_after']:,} patients ({_pct(advice['dm01_share_after'])} of those waiting for "
+            f"{shown_count(advice['dm01_shortfall_after'])} patients ({_pct(advice['dm01_share_after'])} of those waiting for "
             "a DM01 test)."
         ),
         saturated=[
@@ -154,7 +155,7 @@ def csv_rows(results: dict[str, Any]) -> tuple[list[str], list[list[object]]]:
     """The plan (in order) then the ranking, one extra list a row."""
     advice = results.get("advice") or {"plan": [], "ranking": []}
     rows = [
-        [part, number, *(extra[column] for column in CSV_COLUMNS)]
+        [part, number, *(suppress_count(extra[c]) if c == "patients" else extra[c] for c in CSV_COLUMNS)]
         for part in ("plan", "ranking")
         for number, extra in enumerate(advice[part], start=1)
     ]

@@ -344,7 +344,7 @@ class MapSite:
     latitude: float
     longitude: float
     median_wait_weeks: float | None
-    waiting: int
+    waiting: int | str  # suppressed: "*" for 1 to 4 (wmin/network/disclosure.py)
     approximate: bool
 
 
@@ -446,7 +446,7 @@ def site_map(
         )
 
     circles, seen = [], {}
-    for site in sorted(sites, key=lambda s: (-(s.waiting or 0), s.name)):
+    for site in sorted(sites, key=lambda s: (-(s.waiting if isinstance(s.waiting, int) else 1), s.name)):
         cx, cy = project(site.latitude, site.longitude)
         # Sites on one campus share coordinates: step each later one aside so all stay visible.
         offset = seen.get((cx, cy), 0)

@@ -7,12 +7,14 @@ from datetime import datetime
 from slots.models import Site
 
 from . import charts, snapshots
+from .disclosure import suppress_count
 from .models import Dimension
 from .snapshots import Groups
 
 
 def map_sites(now: datetime) -> tuple[Groups, list[charts.MapSite]]:
-    """Every public site with its waits from the latest site snapshot, by name (two queries)."""
+    """Every public site with its waits from the latest site snapshot, by name (two queries); counts
+    of patients suppressed (disclosure.py)."""
     groups = snapshots.latest(Dimension.SITE, now)
     by_code = {row.key: row.metrics for row in groups.rows}
     sites = [
@@ -24,7 +26,7 @@ def map_sites(now: datetime) -> tuple[Groups, list[charts.MapSite]]:
             latitude=site.latitude,
             longitude=site.longitude,
             median_wait_weeks=by_code.get(site.code, {}).get("median_wait_weeks"),
-            waiting=by_code.get(site.code, {}).get("waiting") or 0,
+            waiting=suppress_count(by_code.get(site.code, {}).get("waiting") or 0),
             approximate=site.is_approximate,
         )
         for site in Site.objects.public().select_related("trust").order_by("name")

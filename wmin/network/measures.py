@@ -101,9 +101,11 @@ METRIC_COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 
-def formatted(value: float | int | None, kind: str) -> str:
+def formatted(value: float | int | str | None, kind: str) -> str:
     if value is None:
         return NOT_AVAILABLE
+    if isinstance(value, str):  # already suppressed ("*", disclosure.py)
+        return value
     if kind == "percent":
         return f"{value * 100:.1f}%"
     if kind in ("weeks", "km"):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 
+from .disclosure import suppress_metrics
 from .measures import METRIC_COLUMNS, formatted
 from .models import Dimension
 from .waits import GroupRow
@@ -51,15 +52,16 @@ def measures_table(dimension: str, rows: list[GroupRow]) -> MeasuresTable:
         first_column=column,
         header=[column, *(heading for _, heading, _ in METRIC_COLUMNS)],
         rows=[
-            [row.label, *(formatted(row.metrics.get(key), kind) for key, _, kind in METRIC_COLUMNS)]
+            [row.label, *(formatted(shown.get(key), kind) for key, _, kind in METRIC_COLUMNS)]
             for row in rows
+            for shown in [suppress_metrics(row.metrics)]
         ],
         csv_url=reverse("network:waits", args=[dimension]) + "?format=csv",
     )
 
 
 def csv_rows(rows: list[GroupRow]) -> tuple[list[str], list[list[object]]]:
-    """Raw values (not formatted) for export: shares as fractions, waits in weeks."""
+    """Values for export, unformatted (shares as fractions, waits in weeks) but suppressed."""
     header = [
         "dimension",
         "key",
@@ -79,10 +81,11 @@ def csv_rows(rows: list[GroupRow]) -> tuple[list[str], list[list[object]]]:
             r.dimension,
             r.key,
             r.label,
-            *(r.metrics.get(k) for k, _, _ in METRIC_COLUMNS),
-            *(r.metrics.get(k) for k in extra),
+            *(shown.get(k) for k, _, _ in METRIC_COLUMNS),
+            *(shown.get(k) for k in extra),
         ]
         for r in rows
+        for shown in [suppress_metrics(r.metrics)]
     ]
     return header, body
 

@@ -20,6 +20,7 @@ from wmin.simulation.whatif import Policy
 from wmin.simulation.whatif import csv_rows as whatif_csv_rows
 
 from . import allocations, capacity, charts, maps, simulations, snapshots
+from .disclosure import suppress_count, suppress_metrics
 from .exports import csv_response, wants_csv
 from .measures import formatted
 from .models import Dimension, SimulationStatus
@@ -51,7 +52,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         "navigation_items": navigation("overview"),
-        "network": network.metrics if network else {},
+        "network": suppress_metrics(network.metrics) if network else {},
         "as_of": snapshot.as_of,
         "live": snapshot.live,
         "trend": trend,
@@ -99,7 +100,7 @@ def trends(request: HttpRequest) -> HttpResponse:
         return csv_response(
             f"trend-{dimension}-{key}-{metric}.csv",
             ["date", "dimension", "key", "label", metric],
-            ([p.day.isoformat(), dimension, key, label, p.value] for p in points),
+            ([p.day.isoformat(), dimension, key, label, _shown(metric, p.value)] for p in points),
             what=f"the trend of {metric} for {label}",
         )
     context = {
@@ -115,6 +116,13 @@ def trends(request: HttpRequest) -> HttpResponse:
     }
     template = "network/_trend.jinja" if request.htmx else "network/trends.jinja"
     return render(request, template, context)
+
+
+def _shown(metric: str, value: float | None) -> object:
+    """A trend's value as exported: counts and rates over small groups suppressed like the tables."""
+    if metric == "waiting":
+        return suppress_count(value)
+    return value
 
 
 def _trend_chart(dimension: str, key: str, metric: str, label: str) -> charts.SpcChartView:
@@ -206,18 +214,18 @@ def optimiser_runs(request: HttpRequest) -> HttpResponse:
                 r.pk,
                 r.kind,
                 r.started_at.isoformat(),
-                r.patients,
+                suppress_count(r.patients),
                 r.slots,
                 round(r.solve_seconds, 3),
                 r.objective,
                 r.status,
-                r.proposed,
-                r.accepted,
+                suppress_count(r.proposed),
+                suppress_count(r.accepted),
                 r.median_before_weeks,
                 r.median_after_weeks,
                 r.over_six_before,
                 r.over_six_after,
-                r.chain_moves,
+                suppress_count(r.chain_moves),
             ]
             for r in runs
         )

@@ -27,10 +27,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "django_htmx",
-    "axes",
     "accounts",
     "audit",
     "slots",
@@ -42,7 +40,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "wmin.api.errors.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "wmin.security_headers.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -52,7 +52,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "audit.middleware.RequestContextMiddleware",
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "wmin.urls"
@@ -101,7 +100,6 @@ AUTH_USER_MODEL = "accounts.User"
 # Patients sign in with their referral's booking reference, which booking owns.
 PATIENT_SIGN_IN_BACKEND = "booking.patient_sign_in.PatientReferenceBackend"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
     PATIENT_SIGN_IN_BACKEND,
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -114,12 +112,12 @@ LOGIN_URL = "accounts:sign-in"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = 0.5  # hours
-AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
-AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
+# Sign-in limits (per reference, username and address, in the shared cache): accounts/sign_in_limits.py.
+
+# Our own reverse proxies or load balancers, as addresses or networks ("10.0.0.0/8,127.0.0.1"). Only a
+# request arriving from one of them has its X-Forwarded-For read for the client's address
+# (audit/middleware.py); from anywhere else the header is ignored. Empty: nobody is trusted.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60, minimum=60)
 SESSION_SAVE_EVERY_REQUEST = True
@@ -138,7 +136,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'", NONCE],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "font-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:", "https://assets.nhs.uk"],
         "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
@@ -168,10 +166,17 @@ WHITENOISE_USE_FINDERS = True
 FIXTURES_DIR = BASE_DIR / "fixtures"
 
 REDIS_URL = env_redis_url("REDIS_URL")
+# The cache holds rate limits and sign-in failure counts, so every web process must share it: Redis
+# when set, otherwise files under var/ (the demo's gunicorn workers on one machine).
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(BASE_DIR / "var" / "cache"),
+        }
+    }
 
 # Without Redis, tasks run eagerly in the calling process, and a broker on the file system serves
 # Celery beat. `make demo` runs a worker on that broker and sets CELERY_TASK_ALWAYS_EAGER=false
@@ -221,10 +226,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "wmin.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["wmin.api.parsers.LimitedJSONParser"],
+    "EXCEPTION_HANDLER": "wmin.api.errors.rest_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

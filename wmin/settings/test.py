@@ -20,10 +20,12 @@ LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "W
 # Unit tests run tasks in-process even with Redis configured; tests that need a real worker
 # (the failure tests) start one themselves.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
-AXES_ENABLED = True
 # Tests read patients' messages from memory (booking.notifications.locmem.outbox), never from files.
 NOTIFICATIONS_BACKEND = env_str("NOTIFICATIONS_BACKEND", "locmem")
 
+# Without Redis each test process keeps its own cache (files under var/ would be shared by xdist workers).
+if not CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # pytest-xdist workers would share one Redis database, and RedisCache.clear() is a FLUSHDB: one
 # worker resetting rate limits would wipe another's counters mid-test. Each worker's cache gets its
 # own database, counting down from the one REDIS_URL names (gw0 → 14, gw1 → 13, …).

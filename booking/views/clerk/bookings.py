@@ -49,6 +49,7 @@ def _viewed(referral: Referral, what: str) -> None:
 def _log_contact(form: ContactForm, *, referral: Referral, booking: Booking, what: str) -> None:
     record_contact(
         patient_id=referral.patient_id,
+        trust_id=referral.trust_id,
         booking_id=booking.pk,
         what=what,
         contact_method=form.cleaned_data["contact_method"],

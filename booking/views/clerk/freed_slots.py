@@ -45,6 +45,7 @@ def freed_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
             what = f"Filled a freed slot: {referral.exam_type.name} at {booking.slot.site.name} on {when:%A %-d %B at %H:%M}"
             record_contact(
                 patient_id=referral.patient_id,
+                trust_id=referral.trust_id,
                 booking_id=booking.pk,
                 what=what,
                 contact_method=form.cleaned_data["contact_method"],

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
+from accounts.models import ApiScope, User
 from audit.models import AuditAction
 from audit.trail import record
 from booking.models import Booking, BookingStatus, Referral
@@ -96,7 +96,7 @@ def booking_request(appointment: Appointment) -> BookingRequest:
     if len(slots) != 1:
         raise _required("Give exactly one slot reference, e.g. Slot/123.", "Appointment.slot")
     kind, _, slot_id = slots[0].rstrip("/").rpartition("/")
-    if kind.rsplit("/", 1)[-1] != "Slot" or not slot_id.isdigit() or len(slot_id) > 18:
+    if kind.rsplit("/", 1)[-1] != "Slot" or not (slot_id.isascii() and slot_id.isdigit()) or len(slot_id) > 18:
         raise FhirError(
             400,
             "value",
@@ -126,7 +126,7 @@ def booking_request(appointment: Appointment) -> BookingRequest:
             booking_reference = based_on.identifier.value.replace(" ", "").upper()
         elif based_on.reference and based_on.reference.startswith("ServiceRequest/"):
             value = based_on.reference.removeprefix("ServiceRequest/")
-            if value.isdigit() and len(value) <= 18:
+            if value.isascii() and value.isdigit() and len(value) <= 18:
                 referral_id = int(value)
     if booking_reference is None and referral_id is None:
         raise _required(
@@ -212,6 +212,8 @@ def _etag(booking: Booking) -> dict[str, str]:
 
 
 class AppointmentCreate(FhirView):
+    change_scope = ApiScope.BOOK
+
     def post(self, request: Request) -> Response:
         ask = booking_request(parse(request.data))
         referral = _referral(request.user, ask)
@@ -228,6 +230,7 @@ class AppointmentCreate(FhirView):
 
 
 class AppointmentInstance(FhirView):
+    change_scope = ApiScope.CANCEL  # the only change it accepts
     parser_classes = [*FhirView.parser_classes, JSONPatchParser]
 
     def get(self, request: Request, id: str) -> Response:

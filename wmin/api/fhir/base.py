@@ -8,14 +8,14 @@ from typing import Any
 
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..audit import CallerIsActor
-from ..permissions import SeesPatientData
+from ..parsers import LimitedJSONParser
+from ..permissions import SeesPatientData, TokenScopes
 from ..throttling import THROTTLES
 from .outcome import FhirError, from_exception, operation_outcome
 
@@ -36,15 +36,15 @@ class FhirJSONRenderer(BaseRenderer):
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-class FhirJSONParser(JSONParser):
+class FhirJSONParser(LimitedJSONParser):
     media_type = FHIR_JSON
 
 
-class LegacyFhirJSONParser(JSONParser):
+class LegacyFhirJSONParser(LimitedJSONParser):
     media_type = "application/json+fhir"
 
 
-class JSONPatchParser(JSONParser):
+class JSONPatchParser(LimitedJSONParser):
     media_type = "application/json-patch+json"
 
 
@@ -68,10 +68,10 @@ class FhirNegotiation(DefaultContentNegotiation):
 class FhirView(CallerIsActor, APIView):
     schema = None  # not in the OpenAPI schema; FHIR describes itself at /fhir/metadata
     renderer_classes = [FhirJSONRenderer]
-    parser_classes = [FhirJSONParser, LegacyFhirJSONParser, JSONParser]
+    parser_classes = [FhirJSONParser, LegacyFhirJSONParser, LimitedJSONParser]
     content_negotiation_class = FhirNegotiation
     throttle_classes = THROTTLES
-    permission_classes = [SeesPatientData]
+    permission_classes = [SeesPatientData, TokenScopes]
 
     def handle_exception(self, exc: Exception) -> Response:
         unauthenticated = isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed)

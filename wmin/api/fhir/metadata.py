@@ -55,7 +55,8 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                 ),
                 "security": {
                     "service": [{"text": "Token"}],
-                    "description": "Authorization: Token <key>; one token per user or integration system. "
+                    "description": "Authorization: Token <key>, issued by an administrator with scopes (read; "
+                    "book, for creating Appointments; cancel, for cancelling them), a trust and an expiry. "
                     "Slots and Appointments follow the caller's role scope; sites are public.",
                 },
                 "resource": [

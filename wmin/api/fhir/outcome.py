@@ -10,6 +10,7 @@ from django.http import Http404
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from rest_framework import exceptions, status
 
+from ..parsers import BodyTooLarge, as_api_exception
 from .systems import HTTP_ERROR_CODES
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,21 @@ HTTP_ERROR_CODE = {
     429: "REC_TOO_MANY_REQUESTS",
     500: "REC_SERVER_ERROR",
     501: "REC_NOT_IMPLEMENTED",
+}
+
+
+# The FHIR issue code for an error status when nothing more specific is known.
+FHIR_ISSUE_CODES = {
+    400: "structure",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    413: "too-long",
+    415: "not-supported",
+    429: "throttled",
+    500: "exception",
 }
 
 
@@ -87,6 +103,9 @@ def from_exception(exc: Exception) -> FhirError:
     """Map DRF's and Django's exceptions to FHIR issue codes and statuses."""
     if isinstance(exc, FhirError):
         return exc
+    exc = as_api_exception(exc) or exc
+    if isinstance(exc, BodyTooLarge):
+        return FhirError(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too-long", str(exc.detail))
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         return FhirError(
             status.HTTP_401_UNAUTHORIZED, "login", str(exc.detail), headers={"WWW-Authenticate": "Token"}

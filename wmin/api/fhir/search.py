@@ -81,7 +81,8 @@ class SearchParams:
 def bounded_int(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # isdecimal() alone would pass '²' or Arabic-Indic digits, which int() then refuses or reads.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not low <= int(raw) <= high:
         raise invalid(name, f"must be a whole number from {low} to {high}")
     return int(raw)
 

@@ -7,7 +7,7 @@ from rest_framework import generics, views
 from accounts.models import Role, User
 
 from ..audit import CallerIsActor
-from ..permissions import SeesPatientData
+from ..permissions import SeesPatientData, TokenScopes
 from ..throttling import THROTTLES
 from .pagination import Pages
 
@@ -16,12 +16,12 @@ NOBODY = User(username="schema-generation", role=Role.MANAGER)
 
 
 class ApiView(CallerIsActor, views.APIView):
-    permission_classes = [SeesPatientData]
+    permission_classes = [SeesPatientData, TokenScopes]
     throttle_classes = THROTTLES
 
 
 class ListView(CallerIsActor, generics.ListAPIView):
-    permission_classes = [SeesPatientData]
+    permission_classes = [SeesPatientData, TokenScopes]
     throttle_classes = THROTTLES
     pagination_class = Pages
 
@@ -31,7 +31,7 @@ class ListView(CallerIsActor, generics.ListAPIView):
 
 
 class DetailView(CallerIsActor, generics.RetrieveAPIView):
-    permission_classes = [SeesPatientData]
+    permission_classes = [SeesPatientData, TokenScopes]
     throttle_classes = THROTTLES
 
     @property

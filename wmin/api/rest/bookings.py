@@ -14,7 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import Role
+from accounts.models import ApiScope, Role
 from audit.models import AuditAction
 from audit.trail import record
 from booking.models import Booking, Referral
@@ -46,6 +46,7 @@ def scoped_bookings(user: Any) -> QuerySet[Booking]:
 )
 @extend_schema(tags=["bookings"])
 class BookingList(ListView):
+    change_scope = ApiScope.BOOK
     serializer_class = BookingSerializer
 
     def get_queryset(self) -> QuerySet[Booking]:
@@ -115,6 +116,8 @@ class BookingDetail(DetailView):
     responses={200: BookingSerializer, 409: CONFLICT},
 )
 class BookingCancel(ApiView):
+    change_scope = ApiScope.CANCEL
+
     def post(self, request: Request, pk: int) -> Response:
         booking = scoped_bookings(request.user).filter(pk=pk).first()
         if booking is None:

@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import ApiScope
 from audit.models import AuditAction
 from audit.trail import record
 from booking.models import BookingChannel, Offer
@@ -72,6 +73,8 @@ def _offer_in_scope(request: Request, pk: int) -> Offer | None:
     responses={201: BookingSerializer, 409: CONFLICT},
 )
 class OfferAccept(ApiView):
+    change_scope = ApiScope.BOOK
+
     def post(self, request: Request, pk: int) -> Response:
         offer = _offer_in_scope(request, pk)
         if offer is None:
@@ -95,6 +98,8 @@ class OfferAccept(ApiView):
     responses={200: OfferSerializer, 409: CONFLICT},
 )
 class OfferDecline(ApiView):
+    change_scope = ApiScope.BOOK
+
     def post(self, request: Request, pk: int) -> Response:
         offer = _offer_in_scope(request, pk)
         if offer is None:
