@@ -35,7 +35,7 @@ def relax_need(request: HttpRequest, referral_id: int) -> HttpResponse:
         relax_saved_need(referral, chosen.need, contact_method=form.cleaned_data["contact_method"],
                          reason=form.cleaned_data["reason"])
         what = f"Relaxed the saved need “{chosen.label}” for {referral.exam_type.name}"
-        record_contact(patient_id=referral.patient_id, booking_id=None, what=what,
+        record_contact(patient_id=referral.patient_id, trust_id=referral.trust_id, booking_id=None, what=what,
                        contact_method=form.cleaned_data["contact_method"], reason=form.cleaned_data["reason"])
         messages.success(request, f"{what}. The slots that now suit them are listed.")
         return redirect(back)
