@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -490,10 +490,13 @@ def _store(
             if original is None:  # deleted between the insert and the look-up: try again
                 continue
             return original, _duplicate(original, raw, peer, fields, encoding)
-        except DatabaseError:
+        except DataError:
             if attempt:
                 raise
-            # Odd bytes in a salvaged header field the database will not take: keep the raw bytes anyway.
+            # Odd bytes in a salvaged header field the database will not take: keep the raw bytes
+            # anyway. Only for a value refused: a row stored without its key escapes the duplicate
+            # check, so after any other failure (the server down or restarting) nothing is stored
+            # and nothing answered, and the RIS sends the message again.
             log.warning("hl7.store_fallback", extra={"peer": peer})
             fields = {"sending_facility": "", "control_id": "", "message_type": "", "trigger": ""}
     raise RuntimeError("Could not store the message")
