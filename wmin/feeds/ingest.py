@@ -7,8 +7,9 @@ original-mode ACK of its message, or for a batch (BHS … BTS) a batch of ACKs i
 (a) the raw bytes go into InboundMessage in their own committed transaction, keyed by sending
     facility + MSH-10 (salvaged with `peek_header`), before anything can fail (on PostgreSQL that
     commit does not wait for the disk; the outcome's commit, which comes before any ACK, does);
-(b) the same key again → the stored ACK, nothing changed, `attempts` counted (a different message
-    under a reused key is kept as its own row, linked by `duplicate_of`, never applied on its own);
+(b) the same key again with the same message → the stored ACK, nothing changed, `attempts`
+    counted; a different message under a reused key → kept as its own row, linked by
+    `duplicate_of` (the admin's "control id reused"), answered AE 205 and not applied;
 (c) no active feed profile lists MSH-4, or the peer is not in its allowed hosts → AR;
     a processing id other than P, or a version outside 2.3-2.8 → AR (202 / 203);
     a message type the hub does not take → AR 200/201 (ADT events other than A08/A31: AA, ignored);
@@ -25,6 +26,7 @@ row's INSERT and outcome UPDATE are plain SQL: they run for every message (see b
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import ipaddress
 import logging
 import re
@@ -56,6 +58,9 @@ _VERSION = re.compile(r"^\s*2\.(\d+)")
 ACCEPTED_MINOR_VERSIONS = range(3, 9)  # v2.3 … v2.8 (DESIGN.md)
 PROFILE_CACHE_SECONDS = 10.0
 IN_FLIGHT_WAIT_SECONDS = 3.0
+CONTROL_ID_KEY_LENGTH = 199  # MSH-10's length in v2.7 and v2.8
+FACILITY_KEY_LENGTH = 80
+DUPLICATE_KEY = "205"  # table 0357: duplicate key identifier
 GROUP_LOCK_TIMEOUT_MS = 1000  # a group waiting longer on a row lock goes one message at a time
 # Table 0357 codes that HL7 original mode answers with AR (the message, not its content, is refused).
 _STANDARD_ENCODING = frozenset({"^~\\&", "^~\\&#"})
@@ -489,7 +494,8 @@ def _store(
             )
             if original is None:  # deleted between the insert and the look-up: try again
                 continue
-            return original, _duplicate(original, raw, peer, fields, encoding)
+            assert header is not None  # a control id came from it
+            return original, _duplicate(original, raw, header, peer, fields, encoding)
         except DataError:
             if attempt:
                 raise
@@ -505,43 +511,53 @@ def _store(
 def _key_fields(header: MessageHeader | None) -> dict[str, str]:
     """The columns a stored message is found by: sender + MSH-10 (its key), type and trigger."""
     return {
-        "sending_facility": _clip(header.sending_facility_id if header else "", 80),
-        "control_id": _clip(_text(header.control_id) if header else "", 80).strip(),
+        "sending_facility": _key_value(header.sending_facility_id if header else "", FACILITY_KEY_LENGTH),
+        "control_id": _key_value(_text(header.control_id).strip() if header else "", CONTROL_ID_KEY_LENGTH),
         "message_type": _clip(_text(header.message_type) if header else "", 8),
         "trigger": _clip(_text(header.trigger) if header else "", 8),
     }
 
 
-def _duplicate(original: InboundMessage, raw: bytes, peer: str, fields: dict[str, str], encoding: str) -> Ack:
-    """(b) The same sender and MSH-10 again: the original's ACK, nothing applied."""
-    ack = original.ack or _wait_for_ack(original.pk)
-    if bytes(original.raw) == raw:
+def _key_value(value: str, size: int) -> str:
+    """A key column's value: the whole value when it fits; past the column's size (beyond what the
+    standard allows), its start and a hash of the whole, so two values differing only at the end
+    never share a key."""
+    value = _text(value)
+    if len(value) <= size:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{value[: size - len(digest) - 1]}#{digest}"
+
+
+def _duplicate(
+    original: InboundMessage, raw: bytes, header: MessageHeader, peer: str, fields: dict[str, str], encoding: str
+) -> Ack:
+    """(b) The same sender and MSH-10 again: the same message gets the original's ACK and changes
+    nothing; a different message under the reused id is kept, flagged and answered AE."""
+    from wmin.feeds.hl7.envelope import same_message
+
+    if same_message(bytes(original.raw), raw):
+        ack = original.ack or _wait_for_ack(original.pk)
         InboundMessage.objects.filter(pk=original.pk).update(attempts=F("attempts") + 1)
         if not ack:
             # Stored but never answered (the process stopped mid-way): answer it now.
             return process_stored(original, peer=peer)
         return Ack(ack, encoding, _ack_code(ack), original.pk)
-    earlier = InboundMessage.objects.filter(duplicate_of=original, raw=raw).only("pk", "ack").first()
-    if earlier is not None:  # this different message, sent again
-        InboundMessage.objects.filter(pk=earlier.pk).update(attempts=F("attempts") + 1)
-        return Ack(earlier.ack or ack, encoding, _ack_code(earlier.ack or ack), earlier.pk)
-    copy = InboundMessage.objects.create(
-        raw=raw,
-        peer=_clip(peer, 80),
-        duplicate_of=original,
-        status=InboundStatus.IGNORED,
-        error_code="205",
-        error=(
-            f"Same sending facility and MSH-10 as message {original.pk} but different content: kept, "
-            "answered with that message's ACK and not applied (replay it to apply it)."
-        ),
-        ack=ack,
-        **fields,
+    for earlier in InboundMessage.objects.filter(duplicate_of=original).only("pk", "raw", "ack").order_by("pk"):
+        if earlier.ack and same_message(bytes(earlier.raw), raw):  # this different message, sent again
+            InboundMessage.objects.filter(pk=earlier.pk).update(attempts=F("attempts") + 1)
+            return Ack(earlier.ack, encoding, _ack_code(earlier.ack), earlier.pk)
+    copy = InboundMessage.objects.create(raw=raw, peer=_clip(peer, 80), duplicate_of=original, **fields)
+    profile, why = feed_profile_for(_text(header.sending_facility), _host_of(peer))
+    if profile is None:
+        return _finish(copy, header, encoding, InboundStatus.REJECTED, "AR", "", why)
+    copy.trust_id = profile.trust_id
+    reason = (
+        f"Control id reused: MSH-10 {_text(header.control_id).strip()!r} from {fields['sending_facility']} "
+        f"already named a different message (#{original.pk}). This one is stored but not applied: "
+        "send it again under a new MSH-10."
     )
-    if not ack:
-        ack = process_stored(original, peer=original.peer).text
-        InboundMessage.objects.filter(pk=copy.pk).update(ack=ack)
-    return Ack(ack, encoding, _ack_code(ack), copy.pk)
+    return _finish(copy, header, encoding, InboundStatus.CONTENT_ERROR, "AE", DUPLICATE_KEY, reason, "MSH^1^10")
 
 
 def _wait_for_ack(message_id: int) -> str:
@@ -747,11 +763,11 @@ def _guarded(who: str, step: Callable[..., Any], /, *args: Any, **kwargs: Any) -
 def _policy_error(header: MessageHeader) -> tuple[str, str, str] | None:
     processing = _text(header.processing_id).split("^")[0].strip().upper()
     if processing not in ACCEPTED_PROCESSING_IDS:
-        return "202", f"Processing id {processing or '(empty)'!r} is not accepted; the hub takes P (production)", "MSH-11"
+        return "202", f"Processing id {processing or '(empty)'!r} is not accepted; the hub takes P (production)", "MSH^1^11"
     version = _text(header.version).strip()
     match = _VERSION.match(version)
     if match is None or int(match.group(1)) not in ACCEPTED_MINOR_VERSIONS:
-        return "203", f"HL7 version {version or '(empty)'!r} is not accepted; the hub takes 2.3 to 2.8", "MSH-12"
+        return "203", f"HL7 version {version or '(empty)'!r} is not accepted; the hub takes 2.3 to 2.8", "MSH^1^12"
     return None
 
 

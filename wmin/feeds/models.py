@@ -55,7 +55,8 @@ class InboundMessage(models.Model):
     peer = models.CharField(max_length=80, blank=True)
     raw = models.BinaryField()
     sending_facility = models.CharField(max_length=80, blank=True)
-    control_id = models.CharField(max_length=80, blank=True)
+    # MSH-10 whole (199 characters from v2.7); a longer one is stored as its start and a hash.
+    control_id = models.CharField(max_length=199, blank=True)
     trust = models.ForeignKey(
         "slots.Trust", on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
     )
@@ -68,7 +69,7 @@ class InboundMessage(models.Model):
     applied_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=1)
     # A RIS that reuses a control id for different content: the second message is kept (never lost),
-    # linked to the first, answered with the first's ACK and not applied unless an admin replays it.
+    # linked to the first ("control id reused"), answered AE 205 and not applied unless replayed.
     duplicate_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates", db_index=False
     )
