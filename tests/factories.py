@@ -189,3 +189,4 @@ class FeedProfileFactory(factory.django.DjangoModelFactory):
 
     trust = factory.SubFactory(TrustFactory)
     sending_facilities = factory.LazyAttribute(lambda o: [o.trust.ods_code])
+    allowed_hosts = factory.LazyFunction(lambda: ["127.0.0.1", "::1"])  # the tests' RIS sends from here

@@ -24,6 +24,7 @@ from wmin.feeds.handlers.slots import forget_places
 from wmin.feeds.hl7.mllp import MllpDecoder, frame
 from wmin.feeds.ingest import forget_profiles
 from wmin.feeds.listener import ListenerThread
+from wmin.feeds.logs import forget_rate_limits
 
 
 def _numbers_with_a_check_digit():
@@ -39,6 +40,7 @@ factories._nhs_sequence = _numbers_with_a_check_digit()
 def _fresh_caches():
     forget_profiles()
     forget_places()
+    forget_rate_limits()
     yield
     forget_profiles()
     forget_places()

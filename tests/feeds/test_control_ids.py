@@ -62,11 +62,11 @@ def test_a_reused_control_id_with_new_content_gets_ae_and_is_flagged_for_the_adm
     assert not Slot.objects.filter(ris_slot_id="SLOT-B").exists()  # not applied
 
     kept = InboundMessage.objects.get(duplicate_of__isnull=False)
-    assert bytes(kept.raw) == reused
+    assert bytes(kept.raw) == reused and kept.control_id_reused
     assert (kept.status, kept.error_code, kept.attempts) == (InboundStatus.CONTENT_ERROR, "205", 2)
     assert kept.trust is not None and kept.trust.ods_code == "RRK"
 
-    listed = admin_client.get("/admin/feeds/inboundmessage/?control_id_reused=yes")
+    listed = admin_client.get("/admin/feeds/inboundmessage/?control_id_reused__exact=1")
     assert listed.status_code == 200
     assert list(listed.context["cl"].result_list) == [kept]
     assert b"control id reused" in listed.content
@@ -83,4 +83,7 @@ def test_a_resend_stamped_again_or_framed_afresh_is_the_same_message(trust, clie
         first = ris.exchange(original)
         assert ris.exchange(restamped) == first
         assert ris.exchange(reframed) == first
-    assert InboundMessage.objects.get().attempts == 3
+    first_row, *copies = InboundMessage.objects.order_by("pk")
+    assert [bytes(c.raw) for c in copies] == [restamped, reframed]  # every frame's bytes kept
+    assert all(c.status == InboundStatus.IGNORED and not c.control_id_reused for c in copies)
+    assert first_row.applied_at is not None and Slot.objects.get().version == 1  # applied once

@@ -17,42 +17,21 @@ class FeedProfileAdmin(admin.ModelAdmin):
     search_fields = ["trust__name", "trust__ods_code"]
 
 
-class ControlIdReusedFilter(admin.SimpleListFilter):
-    """Messages that came under a sender and MSH-10 already used for a different message."""
-
-    title = "control id reused"
-    parameter_name = "control_id_reused"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", "Yes: a different message under a used id"), ("no", "No")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> QuerySet[InboundMessage]:
-        if self.value() == "yes":
-            return queryset.filter(duplicate_of__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(duplicate_of__isnull=True)
-        return queryset
-
-
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
     list_display = [
         "received_at", "sending_facility", "control_id", "message_type", "trigger", "status", "error_code", "attempts",
         "control_id_reused",
     ]
-    list_filter = [ControlIdReusedFilter, "status", "message_type", "trigger", "error_code", "trust"]
+    list_filter = ["control_id_reused", "status", "message_type", "trigger", "error_code", "trust"]
     search_fields = ["control_id", "sending_facility", "error", "peer"]
     readonly_fields = ["received_at", "peer", "raw_text", "sending_facility", "control_id", "trust", "message_type",
                        "trigger", "status", "error_code", "error", "ack", "applied_at", "attempts", "duplicate_of",
-                       "history"]
+                       "control_id_reused", "history"]
     exclude = ["raw"]
     date_hierarchy = "received_at"
     list_select_related = ["trust"]
     actions = ["replay_messages"]
-
-    @admin.display(boolean=True, description="control id reused", ordering="duplicate_of")
-    def control_id_reused(self, message: InboundMessage) -> bool:
-        return message.duplicate_of_id is not None
 
     @admin.action(description="Replay selected messages (after fixing the trust's feed profile)")
     def replay_messages(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:

@@ -10,7 +10,8 @@ original-mode ACK of its message, or for a batch (BHS … BTS) a batch of ACKs i
 (b) the same key again with the same message → the stored ACK, nothing changed, `attempts`
     counted; a different message under a reused key → kept as its own row, linked by
     `duplicate_of` (the admin's "control id reused"), answered AE 205 and not applied;
-(c) no active feed profile lists MSH-4, or the peer is not in its allowed hosts → AR;
+(c) no active feed profile lists MSH-4, or the peer is not in its allowed hosts (a profile that
+    lists none admits nobody) → AR, and a rate-limited log line;
     a processing id other than P, or a version outside 2.3-2.8 → AR (202 / 203);
     a message type the hub does not take → AR 200/201 (ADT events other than A08/A31: AA, ignored);
 (d) unparseable → AR with the reason;
@@ -45,6 +46,7 @@ from django.utils import timezone
 
 from wmin.audit.context import Actor, acting_as
 
+from .logs import RateLimitedLog
 from .models import FeedProfile, InboundMessage, InboundStatus
 from .rows import commit_without_waiting_for_disk, execute_together, insert_returning_id
 
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from wmin.feeds.hl7.model import MessageHeader, ParsedMessage
 
 log = logging.getLogger(__name__)
+_refusals = RateLimitedLog(log)
 
 ACCEPTED_PROCESSING_IDS = frozenset({"P"})  # a production hub applies production messages only
 _VERSION = re.compile(r"^\s*2\.(\d+)")
@@ -195,15 +198,26 @@ def batch_reply(acks: list[Ack]) -> bytes:
 
 
 def feed_profile_for(facility: str, peer_host: str) -> tuple[FeedProfile | None, str]:
-    """The active profile that lists this MSH-4 and allows this host, or None and why not."""
+    """The active profile that lists this MSH-4 and allows this host, or None and why not.
+
+    Profiles are closed by default: one that lists no RIS host or network admits nobody."""
     wanted = _facility_keys(facility)
     if not wanted:
         return None, "MSH-4 sending facility is empty"
     for profile in _active_profiles():
         listed = {str(f).strip().upper() for f in profile.sending_facilities or [] if str(f).strip()}
         if listed & wanted:
-            if profile.allowed_hosts and not _host_allowed(peer_host, profile.allowed_hosts):
-                return None, f"{peer_host or 'This host'} may not send for {facility}"
+            if not _host_allowed(peer_host, profile.allowed_hosts or []):
+                why = (
+                    f"{peer_host or 'This host'} may not send for {facility}: its feed profile lists no such RIS host"
+                    if profile.allowed_hosts
+                    else f"{facility}'s feed profile lists no RIS host yet: nobody may send for it"
+                )
+                _refusals.warning(
+                    "hl7.sender_refused", key=peer_host, peer_host=peer_host, facility=facility[:80],
+                    trust=profile.trust.ods_code, reason="host not allowed",
+                )
+                return None, why
             return profile, ""
     return None, f"No trust's feed profile lists the sending facility {facility!r}"
 
@@ -533,21 +547,26 @@ def _duplicate(
     original: InboundMessage, raw: bytes, header: MessageHeader, peer: str, fields: dict[str, str], encoding: str
 ) -> Ack:
     """(b) The same sender and MSH-10 again: the same message gets the original's ACK and changes
-    nothing; a different message under the reused id is kept, flagged and answered AE."""
+    nothing; a different message under the reused id is kept, flagged and answered AE. Bytes not
+    seen before are kept on their own row either way."""
     from wmin.feeds.hl7.envelope import same_message
 
-    if same_message(bytes(original.raw), raw):
-        ack = original.ack or _wait_for_ack(original.pk)
+    if bytes(original.raw) == raw:
+        ack = _original_ack(original, peer)
         InboundMessage.objects.filter(pk=original.pk).update(attempts=F("attempts") + 1)
-        if not ack:
-            # Stored but never answered (the process stopped mid-way): answer it now.
-            return process_stored(original, peer=peer)
         return Ack(ack, encoding, _ack_code(ack), original.pk)
-    for earlier in InboundMessage.objects.filter(duplicate_of=original).only("pk", "raw", "ack").order_by("pk"):
-        if earlier.ack and same_message(bytes(earlier.raw), raw):  # this different message, sent again
-            InboundMessage.objects.filter(pk=earlier.pk).update(attempts=F("attempts") + 1)
-            return Ack(earlier.ack, encoding, _ack_code(earlier.ack), earlier.pk)
+    earlier = InboundMessage.objects.filter(duplicate_of=original, raw=raw).only("pk", "ack").first()
+    if earlier is not None and earlier.ack:  # these bytes again: their ACK again
+        InboundMessage.objects.filter(pk=earlier.pk).update(attempts=F("attempts") + 1)
+        return Ack(earlier.ack, encoding, _ack_code(earlier.ack), earlier.pk)
     copy = InboundMessage.objects.create(raw=raw, peer=_clip(peer, 80), duplicate_of=original, **fields)
+    if same_message(bytes(original.raw), raw):  # framed or stamped afresh: the same message
+        ack = _original_ack(original, peer)
+        copy.trust_id = original.trust_id
+        note = f"The same message as #{original.pk}, sent again: answered with its ACK, not applied again."
+        _write_outcome(copy, InboundStatus.IGNORED, ack, "", note, applied=False)
+        return Ack(ack, encoding, _ack_code(ack), copy.pk)
+    InboundMessage.objects.filter(pk=copy.pk).update(control_id_reused=True)
     profile, why = feed_profile_for(_text(header.sending_facility), _host_of(peer))
     if profile is None:
         return _finish(copy, header, encoding, InboundStatus.REJECTED, "AR", "", why)
@@ -557,7 +576,18 @@ def _duplicate(
         f"already named a different message (#{original.pk}). This one is stored but not applied: "
         "send it again under a new MSH-10."
     )
+    _refusals.warning(
+        "hl7.control_id_reused", key=fields["sending_facility"], facility=fields["sending_facility"],
+        message_id=copy.pk, original_id=original.pk,
+    )
     return _finish(copy, header, encoding, InboundStatus.CONTENT_ERROR, "AE", DUPLICATE_KEY, reason, "MSH^1^10")
+
+
+def _original_ack(original: InboundMessage, peer: str) -> str:
+    """The first message's ACK; if it was stored but never answered (the process stopped mid-way,
+    or another connection is applying it and takes too long), it is answered now."""
+    ack = original.ack or _wait_for_ack(original.pk)
+    return ack or process_stored(original, peer=peer).text
 
 
 def _wait_for_ack(message_id: int) -> str:

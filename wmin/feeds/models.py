@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+from django.core.exceptions import ValidationError
 from django.db import models
+
+
+def validate_hosts(value: object) -> None:
+    """A list of IP addresses or CIDR networks."""
+    if not isinstance(value, list):
+        raise ValidationError("List the RIS hosts as a JSON list, e.g. [\"10.20.0.5\", \"10.21.0.0/24\"]")
+    for entry in value:
+        try:
+            ipaddress.ip_network(str(entry).strip(), strict=False)
+        except ValueError:
+            raise ValidationError(f"{entry!r} is not an IP address or network (CIDR, e.g. 10.20.0.0/24)") from None
 
 
 class SlotReleaseMode(models.TextChoices):
@@ -18,7 +32,10 @@ class FeedProfile(models.Model):
     )
     sending_applications = models.JSONField(default=list, blank=True)
     allowed_hosts = models.JSONField(
-        default=list, blank=True, help_text="IP addresses allowed to send; empty allows any"
+        default=list,
+        blank=True,
+        validators=[validate_hosts],
+        help_text="The RIS's IP addresses or networks (CIDR, e.g. 10.20.0.0/24) allowed to send; empty: nobody",
     )
     status_map = models.JSONField(
         default=dict,
@@ -68,10 +85,15 @@ class InboundMessage(models.Model):
     ack = models.TextField(blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=1)
-    # A RIS that reuses a control id for different content: the second message is kept (never lost),
-    # linked to the first ("control id reused"), answered AE 205 and not applied unless replayed.
+    # The same sender and MSH-10 again with other bytes: kept, linked to the first. The same message
+    # framed or stamped afresh gets the first one's ACK; a different message under the reused id is
+    # flagged `control_id_reused`, answered AE 205 and not applied unless an admin replays it.
     duplicate_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates", db_index=False
+    )
+    control_id_reused = models.BooleanField(
+        default=False, db_default=False,
+        help_text="The sender used this MSH-10 before for a different message: refused (AE 205), kept",
     )
     history = models.JSONField(
         default=list, blank=True, help_text="Earlier outcomes (status, error, ACK) kept when replayed"
