@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import pytest
@@ -71,8 +72,8 @@ def test_profile_hosts_must_be_addresses_or_networks():
 
 
 def test_on_upgrade_an_open_profile_admits_the_hosts_that_have_sent_it_messages():
-    module = __import__("wmin.feeds.migrations.0005_feed_profiles_closed_by_default", fromlist=["x"])
-    used, unused, listed = (make_trust(ods, [ods], allowed_hosts=[]) for ods in ("RAA", "RBB", "RCC"))
+    module = importlib.import_module("wmin.feeds.migrations.0005_feed_profiles_closed_by_default")
+    used, _never_sent, listed = (make_trust(ods, [ods], allowed_hosts=[]) for ods in ("RAA", "RBB", "RCC"))
     FeedProfile.objects.filter(trust=listed).update(allowed_hosts=["10.9.9.9"])
     for peer, status in [("10.1.1.1:4000", "applied"), ("10.1.1.1:4001", "ignored"), ("[fd00::5]:99", "applied"),
                          ("10.6.6.6:1", "rejected")]:
