@@ -63,6 +63,16 @@ def test_held_back_lines_are_counted_on_the_next_one_written(caplog):
     assert [(r.n, r.suppressed) for r in caplog.records] == [(0, 0), (3, 2), (4, 0)]
 
 
+@pytest.mark.parametrize(
+    ("host", "admitted"),
+    [("10.20.3.4", True), ("::ffff:10.20.3.4", True), ("192.0.2.7", True), ("192.0.2.8", False), ("fd00::1", False),
+     ("", False), ("not-an-address", False)],
+)
+def test_a_profile_admits_its_listed_hosts_and_networks_only(host, admitted):
+    assert FeedProfile(allowed_hosts=["10.20.0.0/16", "192.0.2.7"]).admits(host) is admitted
+    assert FeedProfile(allowed_hosts=[]).admits(host) is False
+
+
 def test_profile_hosts_must_be_addresses_or_networks():
     validate_hosts(["10.0.0.5", "10.20.0.0/24", "::1"])
     with pytest.raises(ValidationError, match="not an IP address or network"):

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import ipaddress
 import logging
 import re
 import threading
@@ -207,7 +206,7 @@ def feed_profile_for(facility: str, peer_host: str) -> tuple[FeedProfile | None,
     for profile in _active_profiles():
         listed = {str(f).strip().upper() for f in profile.sending_facilities or [] if str(f).strip()}
         if listed & wanted:
-            if not _host_allowed(peer_host, profile.allowed_hosts or []):
+            if not profile.admits(peer_host):
                 why = (
                     f"{peer_host or 'This host'} may not send for {facility}: its feed profile lists no such RIS host"
                     if profile.allowed_hosts
@@ -819,21 +818,6 @@ def _active_profiles() -> list[FeedProfile]:
 
 post_save.connect(forget_profiles, sender=FeedProfile, dispatch_uid="feeds.forget_profiles.save")
 post_delete.connect(forget_profiles, sender=FeedProfile, dispatch_uid="feeds.forget_profiles.delete")
-
-
-def _host_allowed(host: str, allowed: list[str]) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host in allowed
-    for entry in allowed:
-        try:
-            if address in ipaddress.ip_network(str(entry).strip(), strict=False):
-                return True
-        except ValueError:
-            if str(entry).strip() == host:
-                return True
-    return False
 
 
 # Small helpers -------------------------------------------------------------------------------

@@ -56,6 +56,23 @@ class FeedProfile(models.Model):
     def __str__(self) -> str:
         return f"Feed profile for {self.trust}"
 
+    def admits(self, host: str) -> bool:
+        """Whether a RIS at this address may send for the trust: it is listed, or in a listed network.
+        A profile that lists nothing admits nobody."""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # an IPv4 RIS reaching a dual-stack listener
+        for entry in self.allowed_hosts or []:
+            try:
+                if address in ipaddress.ip_network(str(entry).strip(), strict=False):
+                    return True
+            except ValueError:
+                continue
+        return False
+
 
 class InboundStatus(models.TextChoices):
     RECEIVED = "received", "Received"

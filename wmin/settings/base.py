@@ -177,7 +177,14 @@ else:
 _FILE_BROKER = BASE_DIR / "var" / "celery-broker"
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {} if REDIS_URL else {"data_folder_in": str(_FILE_BROKER), "data_folder_out": str(_FILE_BROKER), "processed_folder": str(_FILE_BROKER)}
+    {}
+    if REDIS_URL
+    else {
+        "data_folder_in": str(_FILE_BROKER),
+        "data_folder_out": str(_FILE_BROKER),
+        "processed_folder": str(_FILE_BROKER),
+        "control_folder": str(_FILE_BROKER / "control"),  # kombu's default is ./control, in the checkout
+    }
 )
 if not REDIS_URL:
     _FILE_BROKER.mkdir(parents=True, exist_ok=True)
@@ -237,6 +244,9 @@ MLLP_TLS_CERT = env_optional("MLLP_TLS_CERT")
 MLLP_TLS_KEY = env_optional("MLLP_TLS_KEY")
 # Groups of frames in the database at once (wmin/feeds/listener.py); bench/hl7_ingest compares them.
 MLLP_GROUP_RUNNERS = env_int("MLLP_GROUP_RUNNERS", 4, minimum=1)
+# The demo's simulated RIS, one per trust, listen on DEMO_RIS_PORT_BASE + n (n = 0-14, the trusts
+# by ODS code): below Linux's ephemeral range (32768+) and away from the usual services' ports.
+DEMO_RIS_PORT_BASE = env_int("DEMO_RIS_PORT_BASE", 28575, minimum=1024)
 HUB_APPLICATION = "WMIN-HUB"
 HUB_FACILITY = "WMIN"
 
