@@ -69,7 +69,8 @@ def running_listener(**options: object):
         def borrow() -> None:
             connections["default"] = connection
 
-        options.update(max_workers=1, thread_initializer=borrow)
+        # Its figures for /metrics are written from a worker thread at any moment: not on the test's connection.
+        options.update(max_workers=1, thread_initializer=borrow, record_metrics=False, watch_profiles=False)
     thread = ListenerThread("127.0.0.1", 0, **options)
     thread.start()
     try:

@@ -42,13 +42,13 @@ class RateLimitedLog:
         self._lock = threading.Lock()
         _every.add(self)
 
-    def warning(self, event: str, *, key: str = "", **fields: object) -> bool:
-        return self.log(logging.WARNING, event, key=key, **fields)
+    def warning(self, event: str, *, key: str = "", exc_info: bool = False, **fields: object) -> bool:
+        return self.log(logging.WARNING, event, key=key, exc_info=exc_info, **fields)
 
     def info(self, event: str, *, key: str = "", **fields: object) -> bool:
         return self.log(logging.INFO, event, key=key, **fields)
 
-    def log(self, level: int, event: str, *, key: str = "", **fields: object) -> bool:
+    def log(self, level: int, event: str, *, key: str = "", exc_info: bool = False, **fields: object) -> bool:
         """Write the line unless one for this event and key went out less than `interval` ago."""
         now = self.clock()
         with self._lock:
@@ -61,7 +61,7 @@ class RateLimitedLog:
                 self._last[(event, key)] = (written_at, held_back + 1)
                 return False
             self._last[(event, key)] = (now, 0)
-        self.logger.log(level, event, extra={**fields, "suppressed": held_back})
+        self.logger.log(level, event, extra={**fields, "suppressed": held_back}, exc_info=exc_info)
         return True
 
     def _forget_older_than(self, moment: float) -> None:

@@ -177,3 +177,19 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.control_id} {self.status}"
+
+
+class ListenerProcessStats(models.Model):
+    """One MLLP listener process's running totals and gauges, written every few seconds while it
+    runs and kept after it stops (wmin/feeds/metrics.py sums them for /metrics)."""
+
+    process = models.CharField(max_length=120, help_text="host:pid")
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    snapshot = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["process", "started_at"], name="listener_stats_one_per_run")]
+
+    def __str__(self) -> str:
+        return f"MLLP listener {self.process} since {self.started_at:%Y-%m-%d %H:%M}"
