@@ -862,6 +862,11 @@ class ListenerThread:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def record_metrics_now(self, timeout: float = 10.0) -> None:
+        """Write the listener's figures for /metrics now rather than at its next interval."""
+        assert self.loop is not None and self.listener is not None
+        asyncio.run_coroutine_threadsafe(self.listener._report(), self.loop).result(timeout)
+
     def _run(self) -> None:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
