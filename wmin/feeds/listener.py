@@ -727,15 +727,21 @@ def peer_text(peername: object) -> str:
 
 
 def tls_context() -> ssl.SSLContext | None:
-    """A server TLS context from MLLP_TLS_CERT / MLLP_TLS_KEY, or None for plain MLLP."""
-    cert, key = settings.MLLP_TLS_CERT, settings.MLLP_TLS_KEY
+    """A server TLS context from MLLP_TLS_CERT / MLLP_TLS_KEY, or None for plain MLLP. With
+    MLLP_TLS_CLIENT_CA too, mutual TLS: a client must present a certificate that CA signed."""
+    cert, key, client_ca = settings.MLLP_TLS_CERT, settings.MLLP_TLS_KEY, settings.MLLP_TLS_CLIENT_CA
     if not cert and not key:
+        if client_ca:
+            raise RuntimeError("MLLP_TLS_CLIENT_CA needs MLLP_TLS_CERT and MLLP_TLS_KEY: mutual TLS is TLS first")
         return None
     if not cert or not key:
         raise RuntimeError("Set both MLLP_TLS_CERT and MLLP_TLS_KEY, or neither")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
+    if client_ca:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cafile=client_ca)
     return context
 
 

@@ -242,6 +242,7 @@ MLLP_HOST = env_str("MLLP_HOST", "127.0.0.1")
 MLLP_PORT = env_int("MLLP_PORT", 2575, minimum=0)
 MLLP_TLS_CERT = env_optional("MLLP_TLS_CERT")
 MLLP_TLS_KEY = env_optional("MLLP_TLS_KEY")
+MLLP_TLS_CLIENT_CA = env_optional("MLLP_TLS_CLIENT_CA")  # set: every RIS presents a certificate it signed
 # Groups of frames in the database at once (wmin/feeds/listener.py); bench/hl7_ingest compares them.
 MLLP_GROUP_RUNNERS = env_int("MLLP_GROUP_RUNNERS", 4, minimum=1)
 # Idle, half-open and too many connections (wmin/feeds/listener.py): a connection that sends no frame
