@@ -90,8 +90,9 @@ def listener(transactional_db):
 class MllpClient:
     """A RIS end of one kept-open MLLP connection."""
 
-    def __init__(self, address: tuple[str, int], timeout: float = 30.0) -> None:
-        self.sock = socket.create_connection(address, timeout=timeout)
+    def __init__(self, address: tuple[str, int] | None, timeout: float = 30.0, *, sock: socket.socket | None = None) -> None:
+        """Connect to `address`, or speak over `sock`, a connection already open (TLS, a bound source)."""
+        self.sock = sock if sock is not None else socket.create_connection(address, timeout=timeout)
         self.decoder = MllpDecoder(10_000_000)
         self.waiting: list[bytes] = []
 

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from tests.feeds.conftest import MllpClient, ack_code, ack_field, make_trust, running_listener
 from tests.feeds.helpers import Feed
-from wmin.feeds.hl7.mllp import START_BLOCK, MllpDecoder, frame
+from wmin.feeds.hl7.mllp import START_BLOCK, frame
 from wmin.feeds.models import InboundMessage, InboundStatus
 from wmin.feeds.simulator.messages import RisStyle
 
@@ -54,16 +54,6 @@ def closed_by_listener(sock: socket.socket) -> bool:
     except TimeoutError:
         return False
     return True
-
-
-def receive_one(sock: socket.socket) -> bytes:
-    decoder, replies = MllpDecoder(), []
-    while not replies:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before the reply")
-        replies = decoder.feed(chunk)
-    return replies[0]
 
 
 def connect_from(source: str, address: tuple[str, int]) -> socket.socket:
@@ -170,8 +160,7 @@ def test_caps_close_a_connection_at_once_and_count_why():
         assert closed_by_listener(second_stranger)
         assert closed_by_listener(over_total_cap)
         for sock in kept:  # the connections within the caps are served
-            sock.sendall(frame(feed.siu("S24", f"KEPT-{sock.getsockname()[1]}")))
-            assert ack_code(receive_one(sock)) == "AA"
+            assert ack_code(MllpClient(None, sock=sock).exchange(feed.siu("S24", f"KEPT-{sock.getsockname()[1]}"))) == "AA"
         for sock in [*kept, stranger, over_host_cap, second_stranger, over_total_cap]:
             sock.close()
     assert {reason: counted(thread, "connections_refused_total", reason=reason)

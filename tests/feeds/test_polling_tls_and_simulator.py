@@ -17,7 +17,6 @@ from tests.factories import ExamTypeFactory, ModalityFactory
 from tests.feeds.conftest import MllpClient, ack_code, make_trust, running_listener
 from tests.feeds.helpers import Feed
 from wmin.feeds.handlers.queries import poll
-from wmin.feeds.hl7.mllp import MllpDecoder, frame
 from wmin.feeds.models import FeedProfile, InboundMessage, InboundStatus
 from wmin.feeds.simulator.fake_ris import FakeRis, FakeRisThread
 from wmin.feeds.simulator.feeds import scripts_for
@@ -70,11 +69,8 @@ def test_mllp_over_tls(tmp_path, settings):
         client_context.check_hostname = False
         raw = socket.create_connection((listener.host, listener.port), timeout=20)
         with client_context.wrap_socket(raw, server_hostname="localhost") as tls:
-            tls.sendall(frame(Feed(RisStyle("RRK")).siu("S24", "TLS1")))
-            decoder, replies = MllpDecoder(), []
-            while not replies:
-                replies = decoder.feed(tls.recv(65536))
-        assert ack_code(replies[0]) == "AA"
+            reply = MllpClient(None, sock=tls).exchange(Feed(RisStyle("RRK")).siu("S24", "TLS1"))
+        assert ack_code(reply) == "AA"
     assert Slot.objects.filter(ris_slot_id="TLS1").exists()
 
 
@@ -111,14 +107,7 @@ def test_mutual_tls_takes_a_ris_whose_certificate_the_ca_signed_and_no_other(tmp
             context.load_cert_chain(str(ris_cert), str(ris_key))
         raw = socket.create_connection((listener.host, listener.port), timeout=20)
         with context.wrap_socket(raw, server_hostname="localhost") as tls:
-            tls.sendall(frame(feed.siu("S24", f"MTLS-{certificate}")))
-            decoder, replies = MllpDecoder(), []
-            while not replies:
-                chunk = tls.recv(65536)
-                if not chunk:
-                    raise ConnectionError("closed")
-                replies = decoder.feed(chunk)
-            return replies[0]
+            return MllpClient(None, sock=tls).exchange(feed.siu("S24", f"MTLS-{certificate}"))
 
     with running_listener(ssl_context=tls_context()) as listener:
         with pytest.raises((ssl.SSLError, ConnectionError)):
