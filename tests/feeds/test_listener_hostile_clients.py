@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import resource
@@ -247,3 +248,22 @@ def test_out_of_file_descriptors_the_listener_pauses_accepting_logs_once_and_ser
     assert report["accept_errors"] >= 1
     assert report["messages"].count("hl7.accept_paused") == 1  # not one a try
     assert report["tracebacks"] == [], report
+
+
+def test_garbled_and_oversized_frames_are_answered_and_logged_at_most_once_a_minute(caplog):
+    make_trust("RRK", ["RRK"])
+    with (
+        caplog.at_level(logging.INFO, logger="wmin.feeds"),
+        running_listener(max_message_bytes=2000) as thread,
+        MllpClient((thread.host, thread.port)) as ris,
+    ):
+        garbled = [ris.exchange(b"MSH||||") for _ in range(3)]
+        oversized = [ris.exchange(b"MSH|^~\\&|X|RRK|" + b"A" * 5000) for _ in range(3)]
+        assert ack_code(ris.exchange(Feed(RisStyle("RRK")).siu("S24", "AFTER"))) == "AA"
+    assert {ack_code(r) for r in garbled + oversized} == {"AR"}
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged.count("hl7.message_unreadable") == 1
+    assert logged.count("hl7.frame_refused") == 1
+    assert InboundMessage.objects.filter(raw=b"MSH||||").count() == 3  # a message, however broken: every one kept
+    assert InboundMessage.objects.filter(error__contains="exceeds").count() == 1  # one sample a minute
+    assert counted(thread, "frames_refused_total", reason="oversize") == 3

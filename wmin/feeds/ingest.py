@@ -202,6 +202,7 @@ def feed_profile_for(facility: str, peer_host: str) -> tuple[FeedProfile | None,
     Profiles are closed by default: one that lists no RIS host or network admits nobody."""
     wanted = _facility_keys(facility)
     if not wanted:
+        _refusals.warning("hl7.sender_refused", key=peer_host, peer_host=peer_host, reason="MSH-4 empty")
         return None, "MSH-4 sending facility is empty"
     for profile in _active_profiles():
         listed = {str(f).strip().upper() for f in profile.sending_facilities or [] if str(f).strip()}
@@ -218,6 +219,8 @@ def feed_profile_for(facility: str, peer_host: str) -> tuple[FeedProfile | None,
                 )
                 return None, why
             return profile, ""
+    _refusals.warning("hl7.sender_refused", key=peer_host, peer_host=peer_host, facility=facility[:80],
+                      reason="no profile lists the facility")
     return None, f"No trust's feed profile lists the sending facility {facility!r}"
 
 
@@ -260,7 +263,9 @@ def _check(row: InboundMessage, text: str, header: MessageHeader | None, header_
     from .handlers import Unsupported, precheck
 
     if header is None:
-        return _Verdict(None, InboundStatus.REJECTED, "AR", "", header_error or "The message has no readable MSH segment")
+        reason = header_error or "The message has no readable MSH segment"
+        _refusals.warning("hl7.message_unreadable", key=_host_of(peer), peer=peer, reason=reason, inbound_id=row.pk)
+        return _Verdict(None, InboundStatus.REJECTED, "AR", "", reason)
 
     # (c) who is sending
     profile, why = feed_profile_for(_text(header.sending_facility), _host_of(peer))
@@ -284,7 +289,9 @@ def _check(row: InboundMessage, text: str, header: MessageHeader | None, header_
     try:
         parsed = parse.parse_message(text, None if header_error else header)  # a salvaged header is read again
     except UnparseableMessage as exc:
-        return _Verdict(header, InboundStatus.REJECTED, "AR", "", exc.reason or "Unparseable message")
+        reason = exc.reason or "Unparseable message"
+        _refusals.warning("hl7.message_unreadable", key=_host_of(peer), peer=peer, reason=reason, inbound_id=row.pk)
+        return _Verdict(header, InboundStatus.REJECTED, "AR", "", reason)
     except ContentError as exc:
         status, code = (
             (InboundStatus.REJECTED, "AR") if str(exc.code) in _REJECT_CODES else (InboundStatus.CONTENT_ERROR, "AE")

@@ -357,7 +357,7 @@ class MllpListener:
     async def _adopt(self, accepted: socket.socket, host: str, listed: bool) -> None:
         """Serve an accepted connection as asyncio's server would (with the TLS handshake, if any)."""
         reader = asyncio.StreamReader(limit=READ_CHUNK * 4)
-        serve = functools.partial(self._serve_connection, listed=listed)
+        serve = functools.partial(self._serve_connection, host=host, listed=listed)
         protocol = asyncio.StreamReaderProtocol(reader, serve)
         try:
             await asyncio.get_running_loop().connect_accepted_socket(
@@ -409,14 +409,13 @@ class MllpListener:
             limited.warning("hl7.profiles_not_read", key="", exc_info=True)
 
     async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, listed: bool
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, host: str, listed: bool
     ) -> None:
         task = asyncio.current_task()
         assert task is not None and self.idle_timeout and self.partial_frame_timeout
         self._connections.add(task)
         loop = asyncio.get_running_loop()
-        peername = writer.get_extra_info("peername")
-        state = _Connection(peer_text(peername), str(peername[0]) if isinstance(peername, tuple) else "", loop.time())
+        state = _Connection(peer_text(writer.get_extra_info("peername")), host, loop.time())
         decoder = MllpDecoder(self.max_message_bytes)
         closed_because = ""
         log.info("hl7.connection_opened", extra={"peer": state.peer})
