@@ -33,6 +33,7 @@ demo-reset: install
 test: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n auto -m "not browser and not failure" $(PYTEST_ARGS)
 	$(PY) -m pytest -n auto -m browser $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(PY) -m pytest -m failure $(PYTEST_ARGS) || [ $$? -eq 5 ]

@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
+from booking.rules.waits import SIX_WEEKS_DAYS, THIRTEEN_WEEKS_DAYS
+
 from .models import Referral
 
-SIX_WEEKS = timedelta(weeks=6)
-THIRTEEN_WEEKS = timedelta(weeks=13)
+SIX_WEEKS = timedelta(days=SIX_WEEKS_DAYS)
+THIRTEEN_WEEKS = timedelta(days=THIRTEEN_WEEKS_DAYS)
 
 
 @dataclass

@@ -10,8 +10,8 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 
+from accounts.models import Role
 from tests.factories import PatientFactory, ReferralFactory, TrustFactory, UserFactory
-from wmin.accounts.models import Role
 
 FROZEN_NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 SHARED_HL7 = Path(settings.BASE_DIR).parent / "shared" / "hl7"
@@ -78,7 +78,7 @@ def patient_user(referral):
 @pytest.fixture
 def patient_client(patient_user) -> Client:
     client = Client()
-    client.force_login(patient_user, backend="wmin.accounts.backends.PatientReferenceBackend")
+    client.force_login(patient_user, backend=settings.PATIENT_SIGN_IN_BACKEND)
     return client
 
 

@@ -10,9 +10,9 @@ import factory
 from django.utils import timezone
 from nhs_number import calculate_checksum
 
+from accounts.models import Role, User
 from booking.models import Booking, BookingChannel, BookingStatus, Offer, Patient, Priority, Referral
 from slots.models import ICB, ExamType, Modality, Scanner, Site, Slot, Trust
-from wmin.accounts.models import Role, User
 from wmin.feeds.models import FeedProfile
 
 _nhs_sequence = itertools.count(1)

@@ -6,15 +6,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from wmin.accounts.models import Role
-from wmin.accounts.scope import sites
+from accounts.models import Role
+from slots.models import Site
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
-        return render(request, "home/anonymous.jinja", {"site_count": sites().count()})
+        return render(request, "home/anonymous.jinja", {"site_count": Site.objects.public().count()})
     destinations = {
         Role.PATIENT: "booking:patient-home",
         Role.CLERK: "booking:clerk-home",

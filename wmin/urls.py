@@ -9,7 +9,7 @@ urlpatterns = [
     path("accessibility/", home.accessibility, name="accessibility"),
     path("health/", health.health, name="health"),
     path("metrics", feeds_views.metrics, name="metrics"),
-    path("accounts/", include("wmin.accounts.urls")),
+    path("accounts/", include("accounts.urls")),
     path("sites/", include("slots.urls")),
     path("network/", include("wmin.network.urls")),
     path("", include("booking.urls")),

@@ -20,9 +20,9 @@ from booking.optimiser.allocate import (
     ACCESS_BARIATRIC,
     ACCESS_HEARING_LOOP,
     ACCESS_STEP_FREE,
-    PRIORITY_WEIGHT,
     AllocationProblem,
 )
+from booking.rules.priority import PRIORITY_WEIGHT
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SITES_CSV = DATA / "wmin_sites.csv"

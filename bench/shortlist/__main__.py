@@ -138,11 +138,12 @@ def _ensure_data(args: argparse.Namespace) -> None:
 
 
 def _signed_in_clients(count: int, seed: int) -> list[tuple[object, str]]:
+    from django.conf import settings
     from django.test import Client
     from django.urls import reverse
 
+    from accounts.models import Role, User
     from booking.models import Referral, ReferralStatus
-    from wmin.accounts.models import Role, User
 
     ids = list(Referral.objects.filter(status=ReferralStatus.WAITING).values_list("pk", flat=True)[:20_000])
     chosen = random.Random(seed).sample(ids, min(count, len(ids)))
@@ -159,7 +160,7 @@ def _signed_in_clients(count: int, seed: int) -> list[tuple[object, str]]:
             user.save()
         client = Client()
         client.handler = handler
-        client.force_login(user, backend="wmin.accounts.backends.PatientReferenceBackend")
+        client.force_login(user, backend=settings.PATIENT_SIGN_IN_BACKEND)
         clients.append((client, reverse("booking:patient-choices", kwargs={"referral_id": referral.pk})))
     return clients
 

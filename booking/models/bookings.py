@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from .scoping import VisibleToQuerySet
+
 
 class BookingStatus(models.TextChoices):
     PENDING_RIS = "pending_ris", "Waiting for the trust's RIS to confirm"
@@ -26,7 +28,10 @@ class BookingChannel(models.TextChoices):
     API = "api", "API"
 
 
-class BookingQuerySet(models.QuerySet["Booking"]):
+class BookingQuerySet(VisibleToQuerySet):
+    patient_lookup = "referral__patient_id"
+    related = ("referral__patient", "slot__site")
+
     def active(self) -> BookingQuerySet:
         return self.filter(status__in=ACTIVE_BOOKING_STATUSES)
 

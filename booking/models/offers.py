@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from .scoping import VisibleToQuerySet
+
 
 class OfferSource(models.TextChoices):
     ALLOCATION = "allocation", "Network allocation"
@@ -24,6 +26,14 @@ class OfferStatus(models.TextChoices):
 OPEN_OFFER_STATUSES = (OfferStatus.PROPOSED, OfferStatus.SENT)
 
 
+class OfferQuerySet(VisibleToQuerySet):
+    patient_lookup = "referral__patient_id"
+    related = ("referral", "slot__site__trust", "slot__modality", "slot__scanner")
+
+    def of_trust(self, trust_id: int) -> OfferQuerySet:
+        return self.filter(referral__trust_id=trust_id)
+
+
 class Offer(models.Model):
     referral = models.ForeignKey("booking.Referral", on_delete=models.CASCADE, related_name="offers")
     slot = models.ForeignKey("slots.Slot", on_delete=models.CASCADE, related_name="offers")
@@ -37,6 +47,8 @@ class Offer(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     responded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OfferQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from django.db import models
 
+from .scoping import VisibleToQuerySet
 
-class PatientQuerySet(models.QuerySet["Patient"]):
+
+class PatientQuerySet(VisibleToQuerySet):
+    patient_lookup = "pk"
+
     def of_trust(self, trust_id: int) -> PatientQuerySet:
         """Patients with a referral owned by this trust: the only ones its clerks may see."""
         return self.filter(referrals__trust_id=trust_id).distinct()

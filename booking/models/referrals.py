@@ -6,6 +6,10 @@ from datetime import datetime
 
 from django.db import models
 
+from booking.rules.priority import priority_weight
+
+from .scoping import VisibleToQuerySet
+
 
 class Priority(models.TextChoices):
     URGENT = "urgent", "Urgent"
@@ -14,8 +18,6 @@ class Priority(models.TextChoices):
     ROUTINE = "routine", "Routine"
 
 
-# How strongly each priority pulls a patient to the front; the optimiser reads these.
-PRIORITY_WEIGHT = {Priority.URGENT: 8.0, Priority.CANCER: 6.0, Priority.SOON: 2.0, Priority.ROUTINE: 1.0}
 
 
 class ReferralStatus(models.TextChoices):
@@ -33,7 +35,10 @@ class TravelMode(models.TextChoices):
     HOSPITAL_TRANSPORT = "hospital_transport", "Hospital transport"
 
 
-class ReferralQuerySet(models.QuerySet["Referral"]):
+class ReferralQuerySet(VisibleToQuerySet):
+    patient_lookup = "patient_id"
+    related = ("patient", "exam_type__modality", "trust")
+
     def waiting(self) -> ReferralQuerySet:
         return self.filter(status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED])
 
@@ -89,4 +94,4 @@ class Referral(models.Model):
 
     @property
     def priority_weight(self) -> float:
-        return PRIORITY_WEIGHT[Priority(self.priority)]
+        return priority_weight(self.priority)

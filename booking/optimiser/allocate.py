@@ -47,17 +47,14 @@ from scipy import sparse
 from scipy.optimize import linprog
 from scipy.spatial import cKDTree
 
-from .travel import EARTH_RADIUS_KM, great_circle_km, great_circle_limit, road_km
+from booking.rules.distance import EARTH_RADIUS_KM, great_circle_km, great_circle_limit, road_km
+from booking.rules.waits import SIX_WEEKS_DAYS, THIRTEEN_WEEKS_DAYS
 
 COST_SCALE = 100  # integer cost units per unit of weighted cost (0.01 km of travel)
 WAIT_CAP_DAYS = 91  # waits beyond 13 weeks count as 13 weeks when scaling urgency
-# The same weights as booking.models.referrals.PRIORITY_WEIGHT (kept here so the core needs no Django).
-PRIORITY_WEIGHT = {"urgent": 8.0, "cancer": 6.0, "soon": 2.0, "routine": 1.0}
 ACCESS_STEP_FREE, ACCESS_HEARING_LOOP, ACCESS_BARIATRIC = 1, 2, 4
 ALL_ACCESS_FEATURES = ACCESS_STEP_FREE | ACCESS_HEARING_LOOP | ACCESS_BARIATRIC
-SIX_WEEKS_DAYS = 42
 NO_LATEST_DAY = 10**6  # patient_latest_day when any day of the horizon will do
-THIRTEEN_WEEKS_DAYS = 91
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

@@ -29,11 +29,16 @@ from booking.models import (
     Referral,
     ReferralStatus,
     RunKind,
-    TravelMode,
 )
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.offers import OPEN_OFFER_STATUSES, Offer
-from booking.models.referrals import PRIORITY_WEIGHT
+from booking.rules.notice import (
+    SHORT_NOTICE_HOURS,
+    STANDARD_NOTICE_HOURS,
+    minimum_notice_days,
+    minimum_notice_hours,
+)
+from booking.rules.priority import PRIORITY_WEIGHT
 from slots.geography import centroids
 from slots.models import Site, Slot, SlotStatus
 
@@ -66,10 +71,6 @@ from .chains import ChainPlan, best_chain, chain_patients
 from .shortlist import NETWORK_TIMEZONE, SlotOption
 from .travel import great_circle_km, great_circle_limit
 
-# Notice a patient needs before a slot: the same rules as the clerk's worklist and the choice page.
-SHORT_NOTICE_HOURS = 4.0  # opted in to short-notice offers
-DEFAULT_NOTICE_HOURS = 24.0
-HOSPITAL_TRANSPORT_NOTICE_HOURS = 48.0  # it has to be arranged ahead
 ALLOCATION_HORIZON_DAYS = 42
 ALLOCATION_OFFER_VALID = timedelta(hours=72)
 # A patient booked to be scanned at 6 weeks' wait or more is offered an earlier slot by the network
@@ -208,16 +209,13 @@ def _load_waiting_list(now: datetime) -> _WaitingList:
         if place is None:
             unlocated += 1
             continue
-        notice = (
-            HOSPITAL_TRANSPORT_NOTICE_HOURS if mode == TravelMode.HOSPITAL_TRANSPORT else DEFAULT_NOTICE_HOURS
-        )
         rows.append(
             _WaitingRow(
                 referral_id=pk,
                 lat=place[0],
                 lon=place[1],
                 modality_id=modality_id,
-                earliest_day=math.ceil(max(notice, lead_days * 24.0) / 24.0),
+                earliest_day=minimum_notice_days(travel_mode=mode, preparation_lead_days=lead_days),
                 weight=PRIORITY_WEIGHT[priority],
                 days_waited=(now - clock_start).days,
                 max_km=math.inf if max_km is None else float(max_km),
@@ -587,7 +585,7 @@ def _candidate_rules(slot: Slot, now: datetime) -> dict[str, object]:
         "exam_type__preparation_lead_days__lte": int(hours_until // 24),
         "patient__outcode__in": _outcodes_within(slot.site.latitude, slot.site.longitude, BACKFILL_RADIUS_KM),
     }
-    if hours_until < DEFAULT_NOTICE_HOURS:
+    if hours_until < STANDARD_NOTICE_HOURS:
         rules["patient__short_notice_opt_in"] = True
     return rules
 
@@ -649,7 +647,7 @@ def _backfill_candidate(row: tuple, now: datetime) -> BackfillCandidate:
         needs_step_free=row[8],
         needs_hearing_loop=row[9],
         needs_bariatric=row[10],
-        min_notice_hours=max(SHORT_NOTICE_HOURS if row[2] else DEFAULT_NOTICE_HOURS, row[3] * 24.0),
+        min_notice_hours=minimum_notice_hours(travel_mode=row[6], preparation_lead_days=row[3], short_notice_opt_in=row[2]),
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -83,11 +83,6 @@ class ShortlistEntry:
     @property
     def summary(self) -> str:
         return self.reasons[0]
-
-
-def earliest_start(now: datetime, *, minimum_notice: timedelta, preparation_lead: timedelta) -> datetime:
-    """The first moment a slot may start: after the notice the patient needs and any preparation."""
-    return now + max(minimum_notice, preparation_lead)
 
 
 @dataclass(frozen=True)

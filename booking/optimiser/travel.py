@@ -1,7 +1,7 @@
 """Travel distance and time from a patient's postcode district to a site.
 
-We have no routing engine: distance is the great-circle distance stretched by a road detour
-factor, and time is that distance at an effective door-to-door speed plus a fixed overhead for the
+We have no routing engine: distance is `booking.rules.distance` (great-circle, stretched by a road
+detour factor), and time is that distance at an effective door-to-door speed plus a fixed overhead for the
 mode (parking, waiting for a bus, the transport window). The assumptions are deliberately simple,
 stated here, and good enough to rank sites a few kilometres apart; they are not a journey planner.
 
@@ -20,8 +20,13 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-EARTH_RADIUS_KM = 6371.0088
-ROAD_DETOUR_FACTOR = 1.3
+from booking.rules.distance import (  # noqa: F401  (the optimiser's travel vocabulary)
+    EARTH_RADIUS_KM,
+    ROAD_DETOUR_FACTOR,
+    great_circle_km,
+    great_circle_limit,
+    road_km,
+)
 
 LatLon = tuple[float, float]
 FloatArray = npt.NDArray[np.float64]
@@ -71,27 +76,6 @@ class TravelEstimates:
 
     km: FloatArray
     minutes: FloatArray
-
-
-def great_circle_km(
-    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
-) -> float | FloatArray:
-    """Haversine distance in km; accepts floats or broadcastable numpy arrays (degrees)."""
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype=np.float64)) for v in (lat1, lon1, lat2, lon2))
-    half_dlat = (lat2 - lat1) / 2.0
-    half_dlon = (lon2 - lon1) / 2.0
-    a = np.sin(half_dlat) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(half_dlon) ** 2
-    km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-    return float(km) if np.ndim(km) == 0 else km
-
-
-def road_km(great_circle: float | FloatArray) -> float | FloatArray:
-    return great_circle * ROAD_DETOUR_FACTOR
-
-
-def great_circle_limit(max_road_km: float | FloatArray) -> float | FloatArray:
-    """The great-circle radius that corresponds to a road-distance bound."""
-    return max_road_km / ROAD_DETOUR_FACTOR
 
 
 def travel_minutes(road_distance_km: float | FloatArray, mode: TravelMode) -> float | FloatArray:

@@ -17,17 +17,17 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import Booking, BookingStatus
 from booking.optimiser.dna_risk import dna_probability, modality_rate
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .bookings import appointment_details
 from .errors import InvalidTransition
 from .notifications import link, queue_notification
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 CHECK_FROM = timedelta(hours=48)
 CHECK_UNTIL = timedelta(hours=96)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import (
     Booking,
     BookingChannel,
@@ -32,15 +34,13 @@ from booking.signals import (
     slot_freed,
 )
 from slots.models import Slot, SlotStatus
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .errors import AlreadyBooked, HoldExpired, InvalidTransition, SlotUnavailable
 from .holds import BOOKABLE_REFERRAL_STATUSES, ensure_slot_bookable, lock_referral, lock_slot
 from .notifications import queue_notification
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 NEW = ""
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {

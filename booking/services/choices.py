@@ -10,7 +10,7 @@ pool, and hands the optimiser a small `SlotTable`:
 2. per site, its K earliest open slots that pass the patient's filters (notice, dates, time of
    day, all in SQL), by one index walk per site.
 
-Callers pass the querysets they are allowed to see (`wmin.accounts.scope`), so the choice never
+Callers pass the querysets they are allowed to see (`Model.objects.visible_to(user)`), so the choice never
 reaches past the user's scope.
 """
 
@@ -32,19 +32,16 @@ from booking.optimiser.shortlist import (
     ShortlistEntry,
     SlotTable,
     TimeOfDay,
-    earliest_start,
     shortlist,
 )
 from booking.optimiser.travel import LatLon, estimate_many
 from booking.optimiser.travel import TravelMode as OptimiserTravelMode
+from booking.rules.notice import minimum_notice_hours
 from slots.geography import UnknownPostcode, locate
 from slots.models import Scanner, Site, Slot, SlotStatus
 
 NETWORK_TIMEZONE = ZoneInfo("Europe/London")
 PER_SITE = 3
-MINIMUM_NOTICE = timedelta(hours=24)
-# Hospital transport has to be arranged ahead.
-MINIMUM_NOTICE_BY_MODE = {TravelMode.HOSPITAL_TRANSPORT: timedelta(hours=48)}
 # Local hours each time of day keeps, filtered in SQL so each site's index walk returns just its
 # first few suitable slots (fetching 40 a site to filter here cost more than the rest of the page).
 TIME_OF_DAY_HOURS: dict[str, dict[str, int]] = {
@@ -136,10 +133,10 @@ class Choices:
 
 
 def earliest_allowed(referral: Referral, filters: ChoiceFilters, *, now: datetime) -> datetime:
-    notice = MINIMUM_NOTICE_BY_MODE.get(TravelMode(filters.travel_mode), MINIMUM_NOTICE)
-    return earliest_start(
-        now, minimum_notice=notice, preparation_lead=timedelta(days=referral.exam_type.preparation_lead_days)
+    hours = minimum_notice_hours(
+        travel_mode=filters.travel_mode, preparation_lead_days=referral.exam_type.preparation_lead_days
     )
+    return now + timedelta(hours=hours)
 
 
 def patient_origin(referral: Referral) -> LatLon | None:

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import Hold, Referral, ReferralStatus
 from slots.models import Slot, SlotStatus
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .errors import AlreadyBooked, SlotUnavailable
 

@@ -25,6 +25,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import (
     Booking,
     BookingChannel,
@@ -39,10 +41,9 @@ from booking.models import (
 )
 from booking.models.offers import OPEN_OFFER_STATUSES
 from booking.optimiser.backfill import too_close_to_fill
-from booking.optimiser.services import BACKFILL_RESPONSE_WINDOW, SHORT_NOTICE_HOURS, backfill_freed_slot
+from booking.optimiser.services import BACKFILL_RESPONSE_WINDOW, backfill_freed_slot
+from booking.rules.notice import SHORT_NOTICE_HOURS
 from slots.models import Slot, SlotStatus
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .bookings import confirm_booking, local_text, reschedule_booking
 from .errors import BookingError, InvalidTransition
@@ -50,7 +51,7 @@ from .holds import BOOKABLE_REFERRAL_STATUSES
 from .notifications import link, queue_notification
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 
 def start_backfill(slot_id: int, *, now: datetime) -> Offer | None:

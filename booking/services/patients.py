@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import Booking, Patient, Referral
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .choices import ChoiceFilters
 from .errors import ChangeTooLate

@@ -1,6 +1,6 @@
 """The booking clerk's worklist and the reads behind the clerk's pages.
 
-Plain functions over querysets scoped by `wmin.accounts.scope` (the clerk's own trust's patients,
+Plain functions over querysets scoped by `visible_to(user)` (the clerk's own trust's patients,
 the network's pool slots); views call these and never touch `Model.objects`.
 """
 

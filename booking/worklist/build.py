@@ -1,6 +1,6 @@
 """Build a clerk's worklist: plain querysets, scoped to the clerk's trust and the network pool.
 
-Patients come only through `wmin.accounts.scope` (the clerk's own trust); slots from the network
+Patients come only through `visible_to(user)` (the clerk's own trust); slots from the network
 pool. Another trust's patient appears only as a `SiteBooking` (booked at one of this trust's
 sites) with the few details the receiving trust needs. A fixed number of queries whatever the
 size of the lists: one per kind of item, and one more for the freed slots' backfill offers and
@@ -25,13 +25,14 @@ from booking.models import (
     Offer,
     OfferSource,
     OfferStatus,
+    Referral,
     ReferralStatus,
 )
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.offers import OPEN_OFFER_STATUSES
 from booking.presenters import SIX_WEEKS
+from booking.rules.waits import BREACH_WARNING_DAYS
 from slots.models import Slot, SlotQuerySet, SlotStatus
-from wmin.accounts.scope import bookings_for, pool_slots_for, referrals_for
 from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 
 from .candidates import candidates_for_slots
@@ -51,10 +52,10 @@ from .items import (
 )
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 FREED_SLOT_HORIZON = timedelta(days=14)  # "starts soon": worth a phone call to fill
-BREACH_WARNING = timedelta(weeks=1)  # referrals within a week of 6 weeks are "about to breach"
+BREACH_WARNING = timedelta(days=BREACH_WARNING_DAYS)  # referrals this close to 6 weeks are "about to breach"
 EXPIRED_OFFER_LOOKBACK = timedelta(days=14)
 DNA_LOOKBACK = timedelta(days=28)
 INCOMING_LOOKBACK = timedelta(days=14)
@@ -93,7 +94,7 @@ def with_candidates(user: User, items: list[WorkItem], *, now: datetime, limit: 
     slot_ids = [item.slot.slot_id for item in items if isinstance(item, FreedSlotItem)]
     if not slot_ids:
         return items
-    slots = pool_slots_for(user).filter(pk__in=slot_ids).select_related("site")
+    slots = Slot.objects.pool_visible_to(user).filter(pk__in=slot_ids).select_related("site")
     ranked = candidates_for_slots(user, slots, now=now, limit=limit)
     return [
         replace(item, candidates=ranked.get(item.slot.slot_id, ())) if isinstance(item, FreedSlotItem) else item
@@ -107,7 +108,7 @@ def with_candidates(user: User, items: list[WorkItem], *, now: datetime, limit: 
 def freed_slot_queryset(user: User, *, now: datetime) -> SlotQuerySet:
     """Open pool slots starting soon that a cancellation gave back: not yet refilled."""
     return (
-        pool_slots_for(user)
+        Slot.objects.pool_visible_to(user)
         .filter(status=SlotStatus.OPEN, starts_at__gt=now, starts_at__lte=now + FREED_SLOT_HORIZON)
         .filter(bookings__status=BookingStatus.CANCELLED)
         .distinct()
@@ -165,7 +166,7 @@ def freed_slots(user: User, *, now: datetime) -> list[WorkItem]:
 
 def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
     bookings = list(
-        bookings_for(user)
+        Booking.objects.visible_to(user)
         .filter(
             Q(status=BookingStatus.CONFLICT)
             | Q(
@@ -364,7 +365,7 @@ def _latest_outbound_status(booking_ids: list[int]) -> dict[int, str]:
 
 
 def expired_offers(user: User, *, now: datetime) -> list[WorkItem]:
-    waiting = referrals_for(user).waiting()
+    waiting = Referral.objects.visible_to(user).waiting()
     offers = (
         Offer.objects.filter(
             referral__in=waiting, status=OfferStatus.EXPIRED, expires_at__gte=now - EXPIRED_OFFER_LOOKBACK
@@ -397,7 +398,7 @@ def expired_offers(user: User, *, now: datetime) -> list[WorkItem]:
 
 def breaches(user: User, *, now: datetime) -> list[WorkItem]:
     referrals = (
-        referrals_for(user)
+        Referral.objects.visible_to(user)
         .waiting()
         .filter(clock_start__lte=now - SIX_WEEKS + BREACH_WARNING)
         .order_by("-clock_start")[:MAX_PER_KIND]
@@ -431,7 +432,7 @@ def breaches(user: User, *, now: datetime) -> list[WorkItem]:
 
 def did_not_attend(user: User, *, now: datetime) -> list[WorkItem]:
     bookings = (
-        bookings_for(user)
+        Booking.objects.visible_to(user)
         .filter(status=BookingStatus.DID_NOT_ATTEND, updated_at__gte=now - DNA_LOOKBACK)
         .filter(referral__status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED])
         .exclude(referral__bookings__status__in=ACTIVE_BOOKING_STATUSES)
@@ -461,7 +462,7 @@ def did_not_attend(user: User, *, now: datetime) -> list[WorkItem]:
 def not_yet_confirmed(user: User, *, now: datetime) -> list[WorkItem]:
     """Patients likely to miss an appointment who were asked to confirm it and have not answered."""
     bookings = (
-        bookings_for(user)
+        Booking.objects.visible_to(user)
         .filter(
             status=BookingStatus.CONFIRMED,
             attendance_check_sent_at__isnull=False,

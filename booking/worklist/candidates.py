@@ -4,9 +4,8 @@ A clerk fills a freed slot anywhere in the network with their OWN trust's patien
 see anyone else's). The ranking is `booking.optimiser.backfill.rank_backfill`; this module only
 loads the rows in one query and turns the result into worklist `Candidate`s.
 
-Notice: a clerk telephones, so a patient who opted in to short-notice offers may take a slot
-SHORT_NOTICE_HOURS away; everyone else needs DEFAULT_NOTICE_HOURS, and both need any preparation
-their exam has (its lead days).
+Notice: `booking.rules.notice`, as for automatic backfill: a clerk telephones, so a patient who
+opted in to short-notice offers may take a slot a few hours away; hospital transport needs two days.
 """
 
 from __future__ import annotations
@@ -19,20 +18,20 @@ from typing import TYPE_CHECKING
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from booking.models import Booking, Priority, ReferralStatus
+from booking.models import Booking, Referral, ReferralStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
-from booking.models.referrals import PRIORITY_WEIGHT
 from booking.optimiser.backfill import BackfillCandidate, CandidateTable, rank_backfill
-from booking.optimiser.services import DEFAULT_NOTICE_HOURS, SHORT_NOTICE_HOURS, slot_option
+from booking.optimiser.services import slot_option
 from booking.optimiser.travel import TravelMode
+from booking.rules.notice import minimum_notice_hours
+from booking.rules.priority import PRIORITY_WEIGHT
 from slots.geography import centroids
 from slots.models import Slot
-from wmin.accounts.scope import referrals_for
 
 from .items import Candidate
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 MAX_POOL = 5000  # oldest waiters first; bounds the work for a very long list
 
@@ -85,7 +84,7 @@ def _load(user: User, modality_ids: set[int], now: datetime) -> dict[int, tuple[
         "slot__starts_at"
     )[:1]
     values = (
-        referrals_for(user)
+        Referral.objects.visible_to(user)
         .filter(exam_type__modality_id__in=modality_ids)
         .filter(
             Q(status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED])
@@ -155,7 +154,6 @@ def _load(user: User, modality_ids: set[int], now: datetime) -> dict[int, tuple[
             modality_id=modality_id,
             unavailable=frozenset(_dates(unavailable)),
         )
-        notice = SHORT_NOTICE_HOURS if opted_in else DEFAULT_NOTICE_HOURS
         candidates.append(
             BackfillCandidate(
                 referral_id=pk,
@@ -165,12 +163,14 @@ def _load(user: User, modality_ids: set[int], now: datetime) -> dict[int, tuple[
                 mode=TravelMode(mode),
                 max_travel_km=max_km,
                 days_waited=(now - clock_start).days,
-                priority_weight=PRIORITY_WEIGHT[Priority(priority)],
+                priority_weight=PRIORITY_WEIGHT[priority],
                 current_booking_starts_at=current if status == ReferralStatus.BOOKED else None,
                 needs_step_free=step_free,
                 needs_hearing_loop=hearing_loop,
                 needs_bariatric=bariatric,
-                min_notice_hours=max(notice, lead_days * 24.0),
+                min_notice_hours=minimum_notice_hours(
+                    travel_mode=mode, preparation_lead_days=lead_days, short_notice_opt_in=opted_in
+                ),
             )
         )
     return {

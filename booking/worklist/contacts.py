@@ -11,8 +11,8 @@ from datetime import datetime
 
 from django.db import models
 
-from wmin.audit.models import AuditAction, AuditEvent
-from wmin.audit.trail import record
+from audit.models import AuditAction, AuditEvent
+from audit.trail import record
 
 CONTACT_OBJECT_TYPE = "booking.ClerkContact"
 

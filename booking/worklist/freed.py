@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from booking.access import get_pool_slot_or_404
 from slots.models import SlotStatus
 
-from .access import get_pool_slot_or_404
 from .build import backfill_progress, slot_ref
 from .candidates import candidates_for_slots
 from .items import BackfillProgress, Candidate, SlotRef
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 
 @dataclass(frozen=True)

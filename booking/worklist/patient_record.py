@@ -23,13 +23,12 @@ from booking.models import (
     ReferralStatus,
 )
 from booking.presenters import ReferralPresenter
-from wmin.accounts.scope import bookings_for, patients_for, referrals_for
 from wmin.feeds.models import OutboundMessage
 
 from .contacts import ContactRow, contact_log
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 _STATUS_LABELS = dict(BookingStatus.choices)
 
@@ -95,13 +94,13 @@ class PatientRecord:
 
 def patient_record(user: User, patient_id: int, *, now: datetime) -> PatientRecord:
     """Raises Http404 unless the patient has a referral at this user's trust."""
-    patient = patients_for(user).filter(pk=patient_id).first()
+    patient = Patient.objects.visible_to(user).filter(pk=patient_id).first()
     if patient is None:
         raise Http404("No such patient")
-    referrals = list(referrals_for(user).filter(patient_id=patient.pk).order_by("clock_start"))
+    referrals = list(Referral.objects.visible_to(user).filter(patient_id=patient.pk).order_by("clock_start"))
     referral_ids = [r.pk for r in referrals]
     bookings = (
-        bookings_for(user)
+        Booking.objects.visible_to(user)
         .filter(referral_id__in=referral_ids)
         .select_related("slot__site", "slot__trust", "slot__modality")
         .prefetch_related(

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch
 
-from wmin.accounts.scope import patients_for, referrals_for
+from booking.models import Patient, Referral
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 MAX_MATCHES = 20
 
@@ -28,12 +28,12 @@ class PatientMatch:
 
 def find_patients(user: User, criteria: dict[str, Any]) -> list[PatientMatch]:
     """Patients of this user's trust matching the cleaned `FindPatientForm` data (2 queries)."""
-    patients = patients_for(user)
+    patients = Patient.objects.visible_to(user)
     if criteria.get("nhs_number"):
         patients = patients.filter(nhs_number=criteria["nhs_number"])
     elif criteria.get("booking_reference"):
         patients = patients.filter(
-            pk__in=referrals_for(user)
+            pk__in=Referral.objects.visible_to(user)
             .filter(booking_reference__iexact=criteria["booking_reference"])
             .values("patient_id")
         )
@@ -46,7 +46,7 @@ def find_patients(user: User, criteria: dict[str, Any]) -> list[PatientMatch]:
     else:
         return []
     patients = patients.prefetch_related(
-        Prefetch("referrals", queryset=referrals_for(user).order_by("clock_start"), to_attr="own_referrals")
+        Prefetch("referrals", queryset=Referral.objects.visible_to(user).order_by("clock_start"), to_attr="own_referrals")
     ).order_by("family_name", "given_name", "pk")[:MAX_MATCHES]
     return [
         PatientMatch(

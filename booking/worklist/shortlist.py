@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from booking.models import Referral
 from booking.services.choices import ChoiceFilters, Choices, SiteChoice, SlotChoice, choices_for
-from wmin.accounts.scope import pool_slots_for, sites
+from slots.models import Site, Slot
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 PER_SITE = 2
 
@@ -63,8 +63,8 @@ def shortlist_for(
     """
     choices = choices_for(
         referral,
-        slots=pool_slots_for(user),
-        sites=sites(),
+        slots=Slot.objects.pool_visible_to(user),
+        sites=Site.objects.public(),
         filters=ChoiceFilters.saved_for(referral),
         now=now,
         per_site=PER_SITE,
@@ -73,7 +73,7 @@ def shortlist_for(
     picked = _best_slots(choices, exclude_slot_ids, limit)
     if not picked:
         return Shortlist((), "No open slot in the network suits this patient's saved needs.")
-    at = {site.pk: site for site in sites().filter(pk__in={choice.site.pk for choice, _ in picked})}
+    at = {site.pk: site for site in Site.objects.public().filter(pk__in={choice.site.pk for choice, _ in picked})}
     return Shortlist(
         tuple(
             ShortlistRow(

@@ -5,11 +5,24 @@ from __future__ import annotations
 from django.db import models
 
 
+class ModalityQuerySet(models.QuerySet["Modality"]):
+    def public(self) -> ModalityQuerySet:
+        return self.all()
+
+
+class ExamTypeQuerySet(models.QuerySet["ExamType"]):
+    def public(self) -> ExamTypeQuerySet:
+        """The exam catalogue is public."""
+        return self.select_related("modality")
+
+
 class Modality(models.Model):
     code = models.CharField(max_length=8, unique=True, help_text="CT, MR, US, XR, DEXA, NM, MG, RF")
     name = models.CharField(max_length=60)
     dicom_code = models.CharField(max_length=8, blank=True)
     booked_from_waiting_list = models.BooleanField(default=True)
+
+    objects = ModalityQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -37,6 +50,8 @@ class ExamType(models.Model):
     age_group = models.CharField(max_length=16, choices=AgeGroup.choices, default=AgeGroup.ANY)
     share_of_modality = models.FloatField(default=0.0, help_text="Share of its modality's activity")
     preparation = models.TextField(blank=True, help_text="Plain-English instructions for the patient")
+
+    objects = ExamTypeQuerySet.as_manager()
 
     class Meta:
         ordering = ["modality", "name"]

@@ -52,6 +52,16 @@ class SiteQuerySet(models.QuerySet["Site"]):
     def cdcs(self) -> SiteQuerySet:
         return self.filter(kind=SiteKind.CDC)
 
+    def public(self) -> SiteQuerySet:
+        """The network's sites are public information."""
+        return self.select_related("trust", "icb")
+
+
+class ScannerQuerySet(models.QuerySet["Scanner"]):
+    def public(self) -> ScannerQuerySet:
+        """Which scanner (and so which modality) each site has: public, like the sites."""
+        return self.select_related("site__trust", "site__icb", "modality")
+
 
 class Site(models.Model):
     code = models.CharField(max_length=20, unique=True, help_text="ODS site code, or WMIN-… where none exists")
@@ -98,6 +108,8 @@ class Scanner(models.Model):
     name = models.CharField(max_length=60)
     ris_resource_id = models.CharField(max_length=60, blank=True, help_text="AIG-3 resource id in the RIS")
     bariatric = models.BooleanField(default=False)
+
+    objects = ScannerQuerySet.as_manager()
 
     class Meta:
         ordering = ["site", "modality", "name"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 
@@ -27,6 +28,14 @@ class SlotQuerySet(models.QuerySet["Slot"]):
 
     def at_trust(self, trust_id: int) -> SlotQuerySet:
         return self.filter(site__trust_id=trust_id)
+
+    def pool_visible_to(self, user: Any) -> SlotQuerySet:
+        """The network's pool, for everyone who books (patients, clerks, systems, admins); managers
+        see slots only in aggregate. `user.data_scope` is the accounts app's (slots imports none)."""
+        scope = getattr(user, "data_scope", None)
+        if scope is None or not scope.sees_pool:
+            return self.none()
+        return self.in_pool().select_related("site", "modality")
 
 
 class Slot(models.Model):

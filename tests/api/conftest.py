@@ -9,6 +9,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import Role
 from tests.conftest import FROZEN_NOW
 from tests.factories import (
     BookingFactory,
@@ -23,7 +24,6 @@ from tests.factories import (
     UserFactory,
     synthetic_nhs_number,
 )
-from wmin.accounts.models import Role
 
 PATIENT_NHS_NUMBER = synthetic_nhs_number(777_777)
 

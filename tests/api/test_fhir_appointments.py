@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from audit.models import AuditAction, AuditEvent
 from booking.models import Booking, BookingChannel, BookingStatus
 from slots.models import SlotStatus
 from tests.api.fhir_helpers import fhir, outcome
-from wmin.audit.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
 

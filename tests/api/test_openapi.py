@@ -21,8 +21,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from accounts.models import Role
 from tests.factories import UserFactory
-from wmin.accounts.models import Role
 from wmin.api import settings as api_settings
 
 pytestmark = pytest.mark.django_db

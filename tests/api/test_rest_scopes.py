@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from audit.models import AuditAction, AuditEvent
 from booking.models import BookingChannel, BookingStatus, OfferStatus
 from slots.models import SlotStatus
 from tests.factories import BookingFactory, OfferFactory
-from wmin.audit.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
 

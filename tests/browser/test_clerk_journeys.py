@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import Role
 from booking.models import Booking, BookingStatus, BookingStatusChange, ReferralStatus
 from tests.browser.conftest import assert_accessible
 from tests.factories import (
@@ -28,12 +29,11 @@ from tests.factories import (
     SlotFactory,
     UserFactory,
 )
-from wmin.accounts.models import Role
 from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct-horse-battery-staple"
-_append_only = importlib.import_module("wmin.audit.migrations.0002_append_only_trigger")
+_append_only = importlib.import_module("audit.migrations.0002_append_only_trigger")
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from nhs_number import calculate_checksum
 
+from accounts.models import Role
 from booking.models import BookingStatus, BookingStatusChange
 from tests import factories
 from tests.factories import (
@@ -23,7 +24,6 @@ from tests.factories import (
     SlotFactory,
     UserFactory,
 )
-from wmin.accounts.models import Role
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 

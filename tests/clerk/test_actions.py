@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from booking.models import Booking, BookingStatus, ReferralStatus
 from booking.signals import booking_confirmed, booking_rescheduled
 from slots.models import SlotStatus
 from tests.clerk.conftest import make_booking
 from tests.factories import ReferralFactory, SlotFactory
-from wmin.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from booking.worklist.nhs_numbers import InvalidNhsNumber, normalise_nhs_number
 from tests.factories import ReferralFactory
-from wmin.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 URL = reverse("booking:clerk-find-patient")

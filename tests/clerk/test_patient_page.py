@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from booking.models import BookingStatus, BookingStatusChange
 from tests.clerk.conftest import make_booking
 from tests.factories import ReferralFactory
-from wmin.audit.models import AuditEvent
 from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 
 pytestmark = pytest.mark.django_db

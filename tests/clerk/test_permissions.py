@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from accounts.models import Role
 from tests.clerk.conftest import client_for, make_booking
 from tests.factories import UserFactory
-from wmin.accounts.models import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.models import Role
 from booking.services.choices import ChoiceFilters, choices_for
 from booking.worklist.shortlist import shortlist_for
-from slots.models import Slot
+from slots.models import Site, Slot
 from tests.factories import ModalityFactory, UserFactory
 from tests.optimiser.network_builders import NOW, SHREWSBURY, site_with_scanner, slot_at, waiting_referral
-from wmin.accounts.models import Role
-from wmin.accounts.scope import sites
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +57,7 @@ def test_ranks_slots_as_the_patient_sees_them_two_a_site(clerk, ct, exam):
     rows = shortlist_for(clerk, referral, now=NOW, limit=5).rows
 
     patient_view = choices_for(
-        referral, slots=Slot.objects.in_pool(), sites=sites(), filters=ChoiceFilters.saved_for(referral), now=NOW, per_site=2
+        referral, slots=Slot.objects.in_pool(), sites=Site.objects.public(), filters=ChoiceFilters.saved_for(referral), now=NOW, per_site=2
     )
     expected = [slot.slot_id for choice in patient_view.ranked for slot in choice.slots][:5]
     assert [r.slot_id for r in rows] == expected

@@ -8,11 +8,11 @@ import pytest
 from django.urls import reverse
 from markupsafe import escape
 
+from audit.models import AuditEvent
 from booking.models import Booking, BookingStatus, OfferStatus
 from booking.worklist import ItemKind, build_worklist, with_candidates
 from tests.clerk.conftest import make_booking
 from tests.factories import OfferFactory, PatientFactory, ReferralFactory, SlotFactory
-from wmin.audit.models import AuditEvent
 from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 
 pytestmark = pytest.mark.django_db
@@ -199,8 +199,8 @@ def test_worklist_page_queries_do_not_grow_with_the_list(
 
 
 def test_an_unanswered_attendance_check_is_on_its_own_trusts_worklist_only(clerk, every_kind, other_trust, at):
+    from accounts.models import Role
     from tests.factories import UserFactory
-    from wmin.accounts.models import Role
 
     (item,) = [i for i in build_worklist(clerk, now=at()) if i.kind == ItemKind.UNCONFIRMED]
     assert item.booking_id == every_kind["unconfirmed"].pk

@@ -9,9 +9,9 @@ import io
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditAction, AuditEvent
 from tests.conftest import FROZEN_NOW
 from tests.network.factories import small_network
-from wmin.audit.models import AuditAction, AuditEvent
 from wmin.network.models import WaitSnapshot
 from wmin.network.snapshots import series, take_snapshot
 from wmin.network.tasks import take_wait_snapshot

@@ -177,8 +177,8 @@ def test_the_overview_reads_a_few_snapshot_rows_not_the_waiting_list(
 
 
 def test_a_manager_runs_the_allocation_by_hand_and_patients_get_offers(frozen_clock, manager_client):
+    from audit.models import AuditEvent
     from booking.models import OfferSource, OfferStatus, OptimiserRun
-    from wmin.audit.models import AuditEvent
 
     network = small_network(FROZEN_NOW)
     url = reverse("network:allocation-start")

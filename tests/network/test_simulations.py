@@ -8,7 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from wmin.audit.models import AuditAction, AuditEvent
+from audit.models import AuditAction, AuditEvent
 from wmin.network import simulations
 from wmin.network.models import SimulationRun, SimulationStatus
 

@@ -10,7 +10,6 @@ from booking.optimiser.allocate import (
     ACCESS_STEP_FREE,
     COST_SCALE,
     NO_LATEST_DAY,
-    PRIORITY_WEIGHT,
     AllocationProblem,
     AllocationWeights,
     allocate,
@@ -22,6 +21,7 @@ from booking.optimiser.allocate import (
     waits_before_after,
 )
 from booking.optimiser.travel import great_circle_km, road_km
+from booking.rules.priority import PRIORITY_WEIGHT
 
 from .factories import random_allocation_problem
 

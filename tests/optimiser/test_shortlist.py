@@ -10,10 +10,10 @@ from booking.optimiser.shortlist import (
     PatientNeeds,
     SlotOption,
     SlotTable,
-    earliest_start,
     shortlist,
 )
 from booking.optimiser.travel import TravelMode, estimate
+from booking.rules.notice import minimum_notice_hours
 
 from .factories import NOW, random_needs, random_slot_options
 
@@ -111,7 +111,8 @@ def test_unavailable_dates_are_taken_in_the_network_time_zone():
 
 
 def test_slots_before_the_earliest_start_are_never_shown():
-    earliest = earliest_start(NOW, minimum_notice=timedelta(days=2), preparation_lead=timedelta(days=5))
+    # 2 days' notice, 5 days' preparation: the longer wins.
+    earliest = NOW + timedelta(hours=minimum_notice_hours(travel_mode="car", preparation_lead_days=5))
     starts = [NOW + timedelta(days=d) for d in (1, 3, 4.9, 5, 6)]
     entries = shortlist(plain_needs(earliest=earliest), one_site_options(starts), now=NOW, per_site=10)
     assert sorted(e.slot_id for e in entries) == [3, 4]

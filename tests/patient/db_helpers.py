@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connections
 
-# wmin/audit/migrations/0002 installs this trigger; SQLite's flush (DELETE FROM) would trip it.
+# audit/migrations/0002 installs this trigger; SQLite's flush (DELETE FROM) would trip it.
 _SQLITE_NO_DELETE = "audit_event_no_delete"
 _SQLITE_NO_DELETE_SQL = (
     f"CREATE TRIGGER {_SQLITE_NO_DELETE} BEFORE DELETE ON audit_auditevent "

@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from booking.models import BookingStatus, Notification, OfferStatus
 from booking.optimiser.dna_risk import DEFAULT_RATE, dna_probability
 from booking.services.attendance import RISK_THRESHOLD, ask_likely_missed_to_confirm
 from slots.models import SlotStatus
 from tests.factories import BookingFactory, ReferralFactory, SlotFactory
-from wmin.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

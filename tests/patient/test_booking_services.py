@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
+from audit.models import AuditEvent
 from booking.models import (
     Booking,
     BookingChannel,
@@ -29,7 +30,6 @@ from booking.services.holds import hold_slot, release_expired_holds
 from booking.signals import booking_cancelled, booking_confirmed, booking_rescheduled, slot_freed
 from slots.models import Slot, SlotStatus
 from tests.factories import ModalityFactory, SlotFactory
-from wmin.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -8,12 +8,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from booking.models import Hold
 from booking.services.holds import hold_slot
 from slots.models import SlotStatus
 from tests.factories import ModalityFactory, ReferralFactory, ScannerFactory, SiteFactory, SlotFactory
 from tests.patient.choice_network import add_sites_with_slots, local
-from wmin.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

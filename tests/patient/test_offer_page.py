@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from booking.models import Offer, OfferSource, OfferStatus
 from booking.services.offers import send_offer
-from wmin.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -66,9 +66,9 @@ def test_a_lapsed_offer_says_it_has_ended(patient_client, sent_offer, now):
 
 @pytest.mark.parametrize("who", ["other_patient", "clerk_client", "manager_client", "anonymous"])
 def test_nobody_else_can_answer_the_offer(who, request, sent_offer, client, other_referral):
+    from accounts.models import Role
     from tests.conftest import _client_for
     from tests.factories import UserFactory
-    from wmin.accounts.models import Role
 
     if who == "other_patient":
         viewer = _client_for(UserFactory(username="someone-else", role=Role.PATIENT, patient=other_referral.patient))

@@ -3,9 +3,9 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from wmin.audit.context import Actor, acting_as
-from wmin.audit.models import AppendOnlyError, AuditAction, AuditEvent
-from wmin.audit.trail import record
+from audit.context import Actor, acting_as
+from audit.models import AppendOnlyError, AuditAction, AuditEvent
+from audit.trail import record
 
 pytestmark = pytest.mark.django_db
 

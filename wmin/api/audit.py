@@ -13,8 +13,8 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from wmin.audit.context import Actor, current_actor, reset_actor, set_actor
-from wmin.audit.middleware import client_ip
+from audit.context import Actor, current_actor, reset_actor, set_actor
+from audit.middleware import client_ip
 
 
 def actor_for(request: Request) -> Actor:

@@ -10,9 +10,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Q
 
-from slots.models import ExamType, Modality, SlotQuerySet
-from wmin.accounts.models import User
-from wmin.accounts.scope import pool_slots_for, sites
+from accounts.models import User
+from slots.models import ExamType, Modality, Site, Slot, SlotQuerySet
 
 from .nearby import Near, sites_within
 
@@ -38,7 +37,7 @@ class SlotResults:
 
 
 def pool_slots(user: User, criteria: SlotCriteria, *, now: datetime) -> SlotResults:
-    slots = pool_slots_for(user).select_related("site__trust", "modality", "scanner")
+    slots = Slot.objects.pool_visible_to(user).select_related("site__trust", "modality", "scanner")
     if criteria.free_only:
         slots = bookable(slots, now)
     if criteria.exam is not None:
@@ -59,7 +58,7 @@ def pool_slots(user: User, criteria: SlotCriteria, *, now: datetime) -> SlotResu
         slots = slots.filter(site__code__in=criteria.site_codes)
     distances: dict[int, float] = {}
     if criteria.near is not None:
-        distances = sites_within(sites(), criteria.near)
+        distances = sites_within(Site.objects.public(), criteria.near)
         slots = slots.filter(site_id__in=list(distances))
     return SlotResults(slots.order_by("starts_at", "pk"), distances)
 

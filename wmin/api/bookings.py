@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from accounts.models import Role, User
 from booking.models import Booking, BookingChannel, Referral
 from booking.services.bookings import cancel_booking, confirm_booking
 from booking.services.patients import ensure_patient_may_change
-from wmin.accounts.models import Role, User
 
 
 def book(user: User, referral: Referral, slot_id: int, *, now: datetime) -> Booking:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from booking.rules.distance import EARTH_RADIUS_KM, great_circle_km
 from slots.models import Site
 
-EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LATITUDE = math.pi * EARTH_RADIUS_KM / 180
 
 
@@ -18,14 +18,6 @@ class Near:
     latitude: float
     longitude: float
     km: float
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = math.radians(lat2 - lat1)
-    dlambda = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def bounding_box(near: Near) -> tuple[float, float, float, float]:
@@ -42,7 +34,7 @@ def sites_within(sites: QuerySet[Site], near: Near) -> dict[int, float]:
     candidates = sites.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
     distances = {}
     for pk, lat, lon in candidates.values_list("pk", "latitude", "longitude"):
-        km = haversine_km(near.latitude, near.longitude, lat, lon)
+        km = great_circle_km(near.latitude, near.longitude, lat, lon)
         if km <= near.km:
             distances[pk] = round(km, 1)
     return distances

@@ -1,4 +1,4 @@
-"""Who may call what. The same role scopes as the pages (wmin.accounts.scope):
+"""Who may call what. The same role scopes as the pages (`Model.objects.visible_to(user)`):
 
 - patient: their own referrals, offers and bookings
 - clerk and integration system: their own trust's patients; the network's pool slots
@@ -11,7 +11,7 @@ from __future__ import annotations
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from wmin.accounts.models import Role
+from accounts.models import Role
 
 BOOKING_ROLES = frozenset({Role.PATIENT, Role.CLERK, Role.INTEGRATION, Role.ADMIN})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
-from wmin.audit.middleware import client_ip
+from audit.middleware import client_ip
 
 from . import settings as api_settings
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accounts.models import Role, User
 from booking.models import Referral, ReferralStatus
 from slots.models import Trust
-from wmin.accounts.models import Role, User
 
 DEMO_PASSWORD = "wmin-demo-2026"  # local demo only; production users come from the trusts' identity provider
 

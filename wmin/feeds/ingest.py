@@ -43,7 +43,7 @@ from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from wmin.audit.context import Actor, acting_as
+from audit.context import Actor, acting_as
 
 from .logs import RateLimitedLog
 from .models import FeedProfile, InboundMessage, InboundStatus

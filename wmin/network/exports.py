@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 
 from django.http import HttpRequest, HttpResponse
 
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
+from audit.models import AuditAction
+from audit.trail import record
 
 
 def wants_csv(request: HttpRequest) -> bool:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SIX_WEEKS_DAYS = 42
+from booking.rules.waits import SIX_WEEKS_DAYS, THIRTEEN_WEEKS_DAYS
+
 NOT_AVAILABLE = "\u2013"  # an en dash, the NHS way of writing "no figure"
-THIRTEEN_WEEKS_DAYS = 91
 P92 = 92
 
 

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
+from audit.models import AuditAction
+from audit.trail import record
 from wmin.celery import delay_or_report
 from wmin.simulation.whatif import Policy, load_reference, simulate, synthetic_state
 from wmin.simulation.whatif.from_database import state_from_database

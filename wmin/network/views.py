@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from wmin.accounts.models import Role
-from wmin.accounts.roles import require_role
-from wmin.accounts.scope import sites as network_sites
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
+from accounts.models import Role
+from accounts.roles import require_role
+from audit.models import AuditAction
+from audit.trail import record
+from slots.models import Site
 from wmin.celery import delay_or_report
 from wmin.simulation.whatif import Policy
 from wmin.simulation.whatif import csv_rows as whatif_csv_rows
@@ -60,8 +60,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         "trend": trend,
         "tables": tables,
         "site_table_url": reverse("network:waits", args=[Dimension.SITE]),
-        "site_count": network_sites().count(),
-        "cdc_count": network_sites().cdcs().count(),
+        "site_count": Site.objects.public().count(),
+        "cdc_count": Site.objects.public().cdcs().count(),
     }
     return render(request, "network/overview.jinja", context)
 
@@ -151,7 +151,7 @@ def site_map(request: HttpRequest) -> HttpResponse:
             waiting=by_code.get(site.code, {}).get("waiting") or 0,
             approximate=site.is_approximate,
         )
-        for site in network_sites().order_by("name")
+        for site in Site.objects.public().order_by("name")
     ]
     if wants_csv(request):
         header = [

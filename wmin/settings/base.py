@@ -31,8 +31,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "axes",
-    "wmin.accounts",
-    "wmin.audit",
+    "accounts",
+    "audit",
     "slots",
     "booking",
     "wmin.feeds",
@@ -51,7 +51,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "wmin.audit.middleware.RequestContextMiddleware",
+    "audit.middleware.RequestContextMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -98,9 +98,11 @@ USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Patients sign in with their referral's booking reference, which booking owns.
+PATIENT_SIGN_IN_BACKEND = "booking.patient_sign_in.PatientReferenceBackend"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "wmin.accounts.backends.PatientReferenceBackend",
+    PATIENT_SIGN_IN_BACKEND,
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -116,8 +118,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "wmin.accounts.views.locked_out"
-AXES_USERNAME_CALLABLE = "wmin.accounts.backends.axes_username"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60, minimum=60)
 SESSION_SAVE_EVERY_REQUEST = True

@@ -43,6 +43,7 @@ from booking.models import (
     ReferralStatus,
     TravelMode,
 )
+from booking.rules.distance import great_circle_km
 from slots.geography import centroids
 from slots.models import ExamType, Scanner, Site, Slot, SlotStatus, Trust
 from slots.models.catalogue import AgeGroup
@@ -111,17 +112,11 @@ def booking_reference(rng: np.random.Generator, used: set[str]) -> str:
             return reference
 
 
-def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: float, lon2: float) -> np.ndarray:
-    lat1r, lat2r = np.radians(lat1), math.radians(lat2)
-    dlat, dlon = lat2r - lat1r, np.radians(lon2 - lon1)
-    a = np.sin(dlat / 2) ** 2 + np.cos(lat1r) * math.cos(lat2r) * np.sin(dlon / 2) ** 2
-    return 6371.0 * 2 * np.arcsin(np.sqrt(a))
-
 
 def catchment_weights(sites: list[Site], outcodes: list[str], lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
     nearest = np.full(len(outcodes), np.inf)
     for site in sites:
-        nearest = np.minimum(nearest, haversine_km(lats, lons, site.latitude, site.longitude))
+        nearest = np.minimum(nearest, great_circle_km(lats, lons, site.latitude, site.longitude))
     weights = np.where(nearest <= CATCHMENT_KM, np.exp(-nearest / DECAY_KM), 0.0)
     # PO-box and non-geographic districts (B99, WV98 …) have no residents.
     weights[[oc[-2:] in {"99", "98"} for oc in outcodes]] = 0.0
@@ -156,7 +151,7 @@ def clear_synthetic_demand() -> None:
 
         OutboundMessage.objects.all().delete()
         Booking.objects.all().delete()
-        from wmin.accounts.models import User
+        from accounts.models import User
 
         User.objects.filter(patient__isnull=False).delete()
         Referral.objects.all().delete()

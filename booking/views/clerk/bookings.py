@@ -15,18 +15,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import Role
+from accounts.roles import require_role
+from audit.models import AuditAction
+from audit.trail import record
+from booking.access import get_booking_or_404, get_referral_or_404
 from booking.forms.clerk import BookSlotForm, CancelBookingForm, ContactForm, ContactMethod, MoveSlotForm
 from booking.models import Booking, BookingChannel, BookingStatus, Referral
 from booking.services.bookings import cancel_booking, confirm_booking, reschedule_booking
 from booking.services.errors import BookingError
-from booking.worklist.access import get_booking_or_404, get_referral_or_404
 from booking.worklist.contacts import record_contact
 from booking.worklist.ris import ris_outcome
 from booking.worklist.shortlist import shortlist_for
-from wmin.accounts.models import Role
-from wmin.accounts.roles import require_role
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .navigation import go_to, page_or_partial
 

@@ -8,17 +8,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import Role
+from accounts.roles import require_role
+from audit.models import AuditAction
+from audit.trail import record
+from booking.access import active_booking_of, get_pool_slot_or_404, get_referral_or_404
 from booking.forms.clerk import ContactMethod, FillSlotForm
 from booking.models import BookingChannel
 from booking.services.bookings import confirm_booking, reschedule_booking
 from booking.services.errors import BookingError
-from booking.worklist.access import active_booking_of, get_pool_slot_or_404, get_referral_or_404
 from booking.worklist.contacts import record_contact
 from booking.worklist.freed import freed_slot_detail
-from wmin.accounts.models import Role
-from wmin.accounts.roles import require_role
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .bookings import told_ris
 from .navigation import go_to, page_or_partial

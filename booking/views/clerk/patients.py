@@ -6,14 +6,14 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.models import Role
+from accounts.roles import require_role
+from audit.models import AuditAction
+from audit.trail import record
 from booking.forms.clerk import BookSlotForm, ContactMethod, FindPatientForm
 from booking.worklist.patient_record import patient_record
 from booking.worklist.search import find_patients
 from booking.worklist.shortlist import shortlist_for
-from wmin.accounts.models import Role
-from wmin.accounts.roles import require_role
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .navigation import page, page_or_partial
 

@@ -5,13 +5,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from booking.models import Priority
+from accounts.models import Role
+from accounts.roles import require_role
+from audit.models import AuditAction
+from audit.trail import record
+from booking.models import Priority, Referral
 from booking.presenters import ReferralPresenter, waiting_list_summary
-from wmin.accounts.models import Role
-from wmin.accounts.roles import require_role
-from wmin.accounts.scope import referrals_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .navigation import page_or_partial
 
@@ -20,7 +19,7 @@ from .navigation import page_or_partial
 @require_role(Role.CLERK)
 def waiting_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    referrals = referrals_for(request.user).waiting().order_by("clock_start")
+    referrals = Referral.objects.visible_to(request.user).waiting().order_by("clock_start")
     priority = request.GET.get("priority", "")
     if priority in Priority.values:
         referrals = referrals.filter(priority=priority)
@@ -37,7 +36,7 @@ def waiting_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "priority": priority,
         "priorities": Priority.choices,
-        "summary": waiting_list_summary(referrals_for(request.user).waiting(), now),
+        "summary": waiting_list_summary(Referral.objects.visible_to(request.user).waiting(), now),
         "trust": request.user.trust,
     }
     return page_or_partial(

@@ -7,11 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.models import Role
+from accounts.roles import require_role
+from audit.models import AuditAction
+from audit.trail import record
 from booking.worklist import ItemKind, build_worklist, count_by_kind, with_candidates
-from wmin.accounts.models import Role
-from wmin.accounts.roles import require_role
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .navigation import page_or_partial
 

@@ -13,9 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from accounts.models import Role
+from booking.access import get_referral_or_404
 from booking.models import Booking, Referral
-from wmin.accounts.models import Role
-from wmin.accounts.scope import bookings_for, get_referral_or_404
 
 View = Callable[..., HttpResponse]
 
@@ -52,7 +52,7 @@ def with_active_booking(view: Callable[..., HttpResponse]) -> Callable[..., Http
 
 def active_booking(request: HttpRequest, referral: Referral) -> Booking | None:
     return (
-        bookings_for(request.user)
+        Booking.objects.visible_to(request.user)
         .filter(referral_id=referral.pk)
         .active()
         .select_related("slot__site", "referral__exam_type")

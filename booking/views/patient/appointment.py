@@ -8,8 +8,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.models import AuditAction
+from audit.trail import record
+from booking.access import get_referral_or_404
 from booking.forms.patient import CancelForm, ConfirmForm, ShortNoticeForm
-from booking.models import Booking, BookingChannel, Referral
+from booking.models import Booking, BookingChannel, Patient, Referral
 from booking.services import attendance, holds
 from booking.services.attendance import awaiting_confirmation
 from booking.services.bookings import cancel_booking, confirm_booking, reschedule_booking
@@ -21,9 +24,6 @@ from booking.services.patients import (
     record_needs,
     set_short_notice_opt_in,
 )
-from wmin.accounts.scope import get_referral_or_404, patients_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .access import active_booking, patient_required, with_active_booking
 from .calendar import appointment_ics
@@ -139,7 +139,7 @@ def cancel(request: HttpRequest, referral: Referral, booking: Booking) -> HttpRe
 @require_POST
 @patient_required
 def short_notice(request: HttpRequest) -> HttpResponse:
-    patient = patients_for(request.user).get()
+    patient = Patient.objects.visible_to(request.user).get()
     form = ShortNoticeForm(request.POST)
     if form.is_valid():
         set_short_notice_opt_in(patient, form.opt_in)

@@ -11,6 +11,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.models import AuditAction
+from audit.trail import record
+from booking.access import get_referral_or_404
 from booking.forms.patient import ChoiceFiltersForm, HoldForm
 from booking.models import Referral
 from booking.presenters import ReferralPresenter
@@ -18,9 +21,7 @@ from booking.services import holds
 from booking.services.choices import TIMES_OF_DAY, ChoiceFilters, choices_for, slots_at_site
 from booking.services.errors import BookingError
 from booking.services.patients import ensure_patient_may_change, patient_may_change, save_choice_preferences
-from wmin.accounts.scope import get_referral_or_404, pool_slots_for, sites
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
+from slots.models import Site, Slot
 
 from .access import active_booking, patient_required
 from .presenters import ChoicePage, days_of, sites_to_show
@@ -42,13 +43,13 @@ def choose(request: HttpRequest, referral_id: int) -> HttpResponse:
 @patient_required
 def site_times(request: HttpRequest, referral_id: int, site_id: int) -> HttpResponse:
     referral = get_referral_or_404(request.user, referral_id)
-    site = sites().filter(pk=site_id, scanners__modality_id=referral.exam_type.modality_id).first()
+    site = Site.objects.public().filter(pk=site_id, scanners__modality_id=referral.exam_type.modality_id).first()
     if site is None:
         raise Http404("No such site for this scan")
     now = timezone.now()
     form = ChoiceFiltersForm(request.GET, saved=ChoiceFilters.saved_for(referral), today=timezone.localdate(now))
     after = _parse_after(request.GET.get("after", ""))
-    times = slots_at_site(referral, site.pk, slots=pool_slots_for(request.user), filters=form.filters(), now=now, after=after)
+    times = slots_at_site(referral, site.pk, slots=Slot.objects.pool_visible_to(request.user), filters=form.filters(), now=now, after=after)
     record(AuditAction.VIEW, referral, summary=f"Patient viewed times at {site.name}", patient_id=referral.patient_id)
     return render(request, "booking/patient/site_times.jinja", {
         "referral": referral,
@@ -89,7 +90,7 @@ def choice_page(
     now = timezone.now()
     form = ChoiceFiltersForm(data, saved=ChoiceFilters.saved_for(referral), today=timezone.localdate(now))
     filters = form.filters()
-    choices = choices_for(referral, slots=pool_slots_for(request.user), sites=sites(), filters=filters, now=now)
+    choices = choices_for(referral, slots=Slot.objects.pool_visible_to(request.user), sites=Site.objects.public(), filters=filters, now=now)
     booking = active_booking(request, referral) if referral.status == "booked" else None
     record(AuditAction.VIEW, referral, summary="Patient viewed their choice of sites", patient_id=referral.patient_id)
     page = ChoicePage(choices, filters.travel_mode, now, sites_to_show(data.get("show")))

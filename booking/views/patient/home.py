@@ -6,12 +6,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from audit.models import AuditAction
+from audit.trail import record
 from booking.forms.patient import ShortNoticeForm
-from booking.models import OfferStatus
+from booking.models import Booking, Offer, OfferStatus, Referral
 from booking.presenters import ReferralPresenter
-from wmin.accounts.scope import bookings_for, offers_for, referrals_for, sites
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
+from slots.models import Site
 
 from .access import patient_required
 from .presenters import AppointmentView, when
@@ -21,15 +21,15 @@ from .presenters import AppointmentView, when
 @patient_required
 def patient_home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    referrals = [ReferralPresenter(r, now) for r in referrals_for(request.user).order_by("clock_start")]
-    bookings = {b.referral_id: AppointmentView(b) for b in bookings_for(request.user).active().select_related("slot__site")}
+    referrals = [ReferralPresenter(r, now) for r in Referral.objects.visible_to(request.user).order_by("clock_start")]
+    bookings = {b.referral_id: AppointmentView(b) for b in Booking.objects.visible_to(request.user).active().select_related("slot__site")}
     offers: dict[int, list] = {}
-    for offer in offers_for(request.user).filter(status=OfferStatus.SENT, expires_at__gt=now).order_by("slot__starts_at"):
+    for offer in Offer.objects.visible_to(request.user).filter(status=OfferStatus.SENT, expires_at__gt=now).order_by("slot__starts_at"):
         offers.setdefault(offer.referral_id, []).append({"offer": offer, "when": when(offer.slot.starts_at),
                                                          "reply_by": when(offer.expires_at)})
     record(AuditAction.VIEW, request.user.patient, summary="Patient viewed their referrals", patient_id=request.user.patient_id)
     modality_codes = {r.referral.exam_type.modality.code for r in referrals}
-    offering = {code: sites().offering(code).count() for code in modality_codes}
+    offering = {code: Site.objects.public().offering(code).count() for code in modality_codes}
     return render(request, "booking/patient/home.jinja", {
         "referrals": referrals,
         "bookings": bookings,

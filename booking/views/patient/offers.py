@@ -8,13 +8,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from audit.models import AuditAction
+from audit.trail import record
 from booking.forms.patient import OfferAnswerForm
-from booking.models import BookingChannel, OfferStatus
+from booking.models import BookingChannel, Offer, OfferStatus
 from booking.services.errors import BookingError
 from booking.services.offers import accept_offer, decline_offer
-from wmin.accounts.scope import offers_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .access import patient_required
 from .presenters import when
@@ -23,7 +22,7 @@ from .presenters import when
 @require_http_methods(["GET", "POST"])
 @patient_required
 def offer(request: HttpRequest, offer_id: int) -> HttpResponse:
-    found = offers_for(request.user).select_related("referral__exam_type").filter(pk=offer_id).first()
+    found = Offer.objects.visible_to(request.user).select_related("referral__exam_type").filter(pk=offer_id).first()
     if found is None:
         raise Http404("No such offer")
     now = timezone.now()

@@ -25,13 +25,13 @@ from pydantic import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import User
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import Booking, BookingStatus, Referral
 from booking.services.bookings import cancellation_reason
 from booking.services.errors import AlreadyBooked, BookingError, HoldExpired, SlotUnavailable
-from wmin.accounts.models import User
-from wmin.accounts.scope import bookings_for, pool_slots_for, referrals_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
+from slots.models import Slot
 
 from ..bookings import book, cancel
 from . import shapes, systems
@@ -140,7 +140,7 @@ def booking_request(appointment: Appointment) -> BookingRequest:
 
 
 def _referral(user: User, ask: BookingRequest) -> Referral:
-    referrals = referrals_for(user)
+    referrals = Referral.objects.visible_to(user)
     if ask.booking_reference is not None:
         referrals = referrals.filter(booking_reference=ask.booking_reference)
     if ask.referral_id is not None:
@@ -164,7 +164,7 @@ def _referral(user: User, ask: BookingRequest) -> Referral:
 
 
 def _check_slot(user: User, ask: BookingRequest) -> None:
-    slot = pool_slots_for(user).filter(pk=ask.slot_id).first()
+    slot = Slot.objects.pool_visible_to(user).filter(pk=ask.slot_id).first()
     if slot is None:
         raise FhirError(
             422,
@@ -190,7 +190,7 @@ def booking_error(error: BookingError) -> FhirError:
 
 
 def _bookings(user: User) -> QuerySet[Booking]:
-    return bookings_for(user).select_related(
+    return Booking.objects.visible_to(user).select_related(
         "referral__patient", "referral__exam_type", "slot__site__trust", "slot__modality"
     )
 

@@ -9,8 +9,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
-from slots.models import Modality, Site
-from wmin.accounts.scope import modalities, scanners, sites
+from slots.models import Modality, Scanner, Site
 
 from . import systems
 from .search import tokens
@@ -21,7 +20,7 @@ Pair = tuple[Site, Modality]
 def modality_ids_matching(alternatives: list[tuple[str | None, str]]) -> set[int]:
     """Modalities named by any of the [system|]code tokens: our code, a DICOM code or SNOMED CT."""
     found: set[int] = set()
-    for modality in modalities():
+    for modality in Modality.objects.public():
         codes = {
             systems.WMIN_MODALITY: {modality.code.upper()},
             systems.DICOM: {code.upper() for code in (modality.dicom_code or "").split()},
@@ -46,7 +45,7 @@ def service_type_filter(raw_values: list[str], field: str = "modality_id") -> Q:
 
 
 def site(code: str) -> Site | None:
-    return sites().filter(code=code).first()
+    return Site.objects.public().filter(code=code).first()
 
 
 def pair(service_id: str) -> Pair | None:
@@ -54,13 +53,13 @@ def pair(service_id: str) -> Pair | None:
     site_code, _, modality_code = service_id.rpartition("-")
     if not site_code:
         return None
-    scanner = scanners().filter(site__code=site_code, modality__code=modality_code).first()
+    scanner = Scanner.objects.public().filter(site__code=site_code, modality__code=modality_code).first()
     return (scanner.site, scanner.modality) if scanner else None
 
 
 def pairs(scanner_filter: Q = Q()) -> list[Pair]:  # noqa: B008
     unique: dict[tuple[int, int], Pair] = {}
-    for scanner in scanners().filter(scanner_filter).order_by("site__code", "modality__code"):
+    for scanner in Scanner.objects.public().filter(scanner_filter).order_by("site__code", "modality__code"):
         unique.setdefault((scanner.site_id, scanner.modality_id), (scanner.site, scanner.modality))
     return list(unique.values())
 

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from wmin.accounts.scope import sites
+from slots.models import Site
 
 from ..nearby import sites_within
 from . import directory, shapes, systems
@@ -42,7 +42,7 @@ class LocationSearch(PublicFhirView):
     def get(self, request: Request) -> Response:
         params = SearchParams(request)
         count, page = params.count(), params.page()
-        found = sites().order_by("code")
+        found = Site.objects.public().order_by("code")
         for raw in params.values("identifier"):
             either = Q(pk__in=[])
             for system, code in tokens([raw])[0]:
@@ -54,7 +54,7 @@ class LocationSearch(PublicFhirView):
         for raw in params.values("name"):
             found = found.filter(name__icontains=raw)
         for raw in params.values("near"):
-            found = found.filter(pk__in=list(sites_within(sites(), near(raw, "near"))))
+            found = found.filter(pk__in=list(sites_within(Site.objects.public(), near(raw, "near"))))
         ignored = params.check_unknown()
         rows = page_of(found, page=page, count=count)
         bundle = searchset(
@@ -86,7 +86,7 @@ class HealthcareServiceSearch(PublicFhirView):
         for raw in params.values("location"):
             scanners &= Q(site__code__in=[reference_id(v, "Location", "location") for v in raw.split(",")])
         for raw in params.values("location.near"):
-            scanners &= Q(site_id__in=list(sites_within(sites(), near(raw, "location.near"))))
+            scanners &= Q(site_id__in=list(sites_within(Site.objects.public(), near(raw, "location.near"))))
         for raw in params.values("organization"):
             scanners &= Q(
                 site__trust__ods_code__in=[

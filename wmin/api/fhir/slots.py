@@ -16,8 +16,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from slots.models import SlotQuerySet, SlotStatus
-from wmin.accounts.scope import pool_slots_for, sites
+from slots.models import Site, Slot, SlotQuerySet, SlotStatus
 
 from ..nearby import sites_within
 from . import directory, shapes
@@ -57,7 +56,7 @@ def _pairs_filter(ids: list[str], resource_type: str, param: str) -> Q:
 
 
 def search_slots(params: SearchParams, user: Any, now: datetime) -> SlotQuerySet:
-    slots = pool_slots_for(user).select_related("site__trust", "modality", "hold")
+    slots = Slot.objects.pool_visible_to(user).select_related("site__trust", "modality", "hold")
     slots = slots.filter(directory.service_type_filter(params.values("service-type")))
     for raw in params.values("start"):
         slots = slots.filter(date_filter("starts_at", raw, "start"))
@@ -79,7 +78,7 @@ def search_slots(params: SearchParams, user: Any, now: datetime) -> SlotQuerySet
         codes = [reference_id(value, "Location", LOCATION) for value in raw.split(",")]
         slots = slots.filter(site__code__in=codes)
     for raw in params.values(NEAR):
-        distances = sites_within(sites(), near(raw, NEAR))
+        distances = sites_within(Site.objects.public(), near(raw, NEAR))
         slots = slots.filter(site_id__in=list(distances))
     return slots.order_by("starts_at", "pk")
 
@@ -124,7 +123,7 @@ class SlotSearch(FhirView):
 class SlotRead(FhirView):
     def get(self, request: Request, id: str) -> Response:
         row = (
-            pool_slots_for(request.user)
+            Slot.objects.pool_visible_to(request.user)
             .select_related("site__trust", "modality", "hold")
             .filter(pk=_int_id(id, "Slot"))
             .first()

@@ -7,8 +7,7 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 
-from slots.models import SlotQuerySet
-from wmin.accounts.scope import pool_slots_for
+from slots.models import Slot, SlotQuerySet
 
 from ..availability import SlotResults, pool_slots
 from .base import ListView
@@ -31,7 +30,7 @@ class AvailabilityList(ListView):
 
     def get_queryset(self) -> SlotQuerySet:
         if getattr(self, "swagger_fake_view", False):
-            return pool_slots_for(self.caller)
+            return Slot.objects.pool_visible_to(self.caller)
         params = validated(AvailabilityQuery, self.request)
         self.results = pool_slots(self.request.user, availability_criteria(params), now=timezone.now())
         return self.results.slots

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import generics, views
 
-from wmin.accounts.models import Role, User
+from accounts.models import Role, User
 
 from ..audit import CallerIsActor
 from ..permissions import SeesPatientData

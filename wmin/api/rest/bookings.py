@@ -14,12 +14,12 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from booking.models import Booking
+from accounts.models import Role
+from audit.models import AuditAction
+from audit.trail import record
+from booking.models import Booking, Referral
 from booking.services.errors import BookingError
-from wmin.accounts.models import Role
-from wmin.accounts.scope import bookings_for, pool_slots_for, referrals_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
+from slots.models import Slot
 
 from ..bookings import book, cancel
 from .base import ApiView, DetailView, ListView
@@ -31,7 +31,7 @@ ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Booking id"
 
 
 def scoped_bookings(user: Any) -> QuerySet[Booking]:
-    return bookings_for(user).select_related(
+    return Booking.objects.visible_to(user).select_related(
         "referral__patient", "referral__exam_type", "slot__site__trust", "slot__modality", "slot__scanner"
     )
 
@@ -74,11 +74,11 @@ class BookingList(ListView):
     def post(self, request: Request) -> Response:
         ask = BookingRequestSerializer(data=request.data)
         ask.is_valid(raise_exception=True)
-        referral = referrals_for(request.user).filter(pk=ask.validated_data["referral"]).first()
+        referral = Referral.objects.visible_to(request.user).filter(pk=ask.validated_data["referral"]).first()
         if referral is None:
             raise serializers.ValidationError({"referral": ["No such referral among those you may book."]})
         slot_id = ask.validated_data["slot"]
-        if not pool_slots_for(request.user).filter(pk=slot_id).exists():
+        if not Slot.objects.pool_visible_to(request.user).filter(pk=slot_id).exists():
             raise serializers.ValidationError({"slot": ["No such slot in the network pool."]})
         try:
             booking = book(request.user, referral, slot_id, now=timezone.now())

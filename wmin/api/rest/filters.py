@@ -13,7 +13,6 @@ from booking.models import BookingStatus, OfferStatus, Priority, ReferralStatus
 from slots.geography import UnknownPostcode, locate
 from slots.models import ExamType, Modality
 from slots.models.network import SiteKind
-from wmin.accounts.scope import exam_types, modalities
 
 from .. import settings as api_settings
 from ..availability import SlotCriteria
@@ -54,9 +53,9 @@ class SiteQuery(PagingQuery):
 
 
 def _modality(code: str) -> Modality:
-    modality = modalities().filter(code=code).first()
+    modality = Modality.objects.public().filter(code=code).first()
     if modality is None:
-        known = ", ".join(modalities().values_list("code", flat=True))
+        known = ", ".join(Modality.objects.public().values_list("code", flat=True))
         raise serializers.ValidationError(f"Unknown modality {code!r}; known: {known or 'none loaded'}.")
     return modality
 
@@ -87,7 +86,7 @@ class AvailabilityQuery(PagingQuery):
         return _modality(value.upper())
 
     def validate_exam(self, value: str) -> ExamType:
-        exam = exam_types().filter(code=value.upper()).first()
+        exam = ExamType.objects.public().filter(code=value.upper()).first()
         if exam is None:
             raise serializers.ValidationError(f"Unknown exam code {value!r}.")
         return exam

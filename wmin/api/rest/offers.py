@@ -11,12 +11,11 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import BookingChannel, Offer
 from booking.services.errors import BookingError
 from booking.services.offers import accept_offer, decline_offer
-from wmin.accounts.scope import offers_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .base import ApiView, ListView
 from .bookings import scoped_bookings
@@ -30,7 +29,7 @@ class OfferList(ListView):
     serializer_class = OfferSerializer
 
     def get_queryset(self) -> QuerySet[Offer]:
-        offers = offers_for(self.caller).order_by("-created_at", "-pk")
+        offers = Offer.objects.visible_to(self.caller).order_by("-created_at", "-pk")
         if getattr(self, "swagger_fake_view", False):
             return offers
         params = validated(OfferQuery, self.request)
@@ -58,7 +57,7 @@ ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Offer id")
 
 def _offer_in_scope(request: Request, pk: int) -> Offer | None:
     return (
-        offers_for(request.user)
+        Offer.objects.visible_to(request.user)
         .select_related("referral__patient", "referral__exam_type")
         .filter(pk=pk)
         .first()
@@ -108,4 +107,4 @@ class OfferDecline(ApiView):
             )
         except BookingError as error:
             return conflict(error)
-        return Response(OfferSerializer(offers_for(request.user).get(pk=pk)).data)
+        return Response(OfferSerializer(Offer.objects.visible_to(request.user).get(pk=pk)).data)

@@ -10,10 +10,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import Referral
-from wmin.accounts.scope import referrals_for
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 
 from .base import DetailView, ListView
 from .filters import ReferralQuery, validated
@@ -27,7 +26,7 @@ class ReferralList(ListView):
     serializer_class = ReferralSerializer
 
     def get_queryset(self) -> QuerySet[Referral]:
-        referrals = referrals_for(self.caller).order_by("clock_start", "pk")
+        referrals = Referral.objects.visible_to(self.caller).order_by("clock_start", "pk")
         if getattr(self, "swagger_fake_view", False):
             return referrals
         params = validated(ReferralQuery, self.request)
@@ -69,7 +68,7 @@ class ReferralDetail(DetailView):
     lookup_field = "pk"
 
     def get_queryset(self) -> QuerySet[Referral]:
-        return referrals_for(self.caller)
+        return Referral.objects.visible_to(self.caller)
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "now": timezone.now()}

@@ -7,7 +7,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 
 from slots.models import Site
-from wmin.accounts.scope import sites
 
 from .base import DetailView, ListView
 from .filters import SiteQuery, validated
@@ -15,7 +14,7 @@ from .serializers import SiteSerializer
 
 
 def _directory() -> QuerySet[Site]:
-    return sites().prefetch_related("scanners__modality").order_by("code")
+    return Site.objects.public().prefetch_related("scanners__modality").order_by("code")
 
 
 @extend_schema(tags=["sites"], summary="List the network's imaging sites", parameters=[SiteQuery], auth=[])

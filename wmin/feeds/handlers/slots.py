@@ -44,6 +44,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.db.models.signals import post_save
 
+from audit.models import AuditAction
+from audit.trail import record
 from booking.models import (
     Booking,
     BookingChannel,
@@ -56,8 +58,6 @@ from booking.models import (
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.signals import slot_freed
 from slots.models import ExamType, Modality, Scanner, Site, Slot, SlotStatus
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
 from wmin.feeds.hl7.errors import ContentError
 from wmin.feeds.models import SlotReleaseMode
 from wmin.feeds.outbox import placer_appointment_id, told_by_ris

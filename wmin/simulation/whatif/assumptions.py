@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from booking.rules.priority import PRIORITY_WEIGHT
+
 PRIORITIES = ("urgent", "cancer", "soon", "routine")
 FAST_PRIORITIES = 2  # urgent and suspected cancer (ranks 0 and 1) may be booked at a day's notice
 
@@ -17,8 +19,8 @@ FAST_PRIORITIES = 2  # urgent and suspected cancer (ranks 0 and 1) may be booked
 class Assumptions:
     # Who is referred: the same mix as the demand generator (an assumption).
     priority_mix: tuple[float, ...] = (0.06, 0.10, 0.16, 0.68)
-    # How strongly each priority pulls a patient forward in network allocation (booking.models.PRIORITY_WEIGHT).
-    priority_weight: tuple[float, ...] = (8.0, 6.0, 2.0, 1.0)
+    # How strongly each priority pulls a patient forward in network allocation: the product's weights.
+    priority_weight: tuple[float, ...] = tuple(PRIORITY_WEIGHT[p] for p in ("urgent", "cancer", "soon", "routine"))
     # At the start, urgent and cancer patients have waited at most this long, "soon" patients at
     # most this; routine patients up to their queue's depth.
     fast_max_wait_weeks: float = 1.5

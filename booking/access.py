@@ -8,14 +8,13 @@ from django.http import Http404
 
 from booking.models import Booking, Referral
 from slots.models import Slot
-from wmin.accounts.scope import bookings_for, pool_slots_for, referrals_for
 
 if TYPE_CHECKING:
-    from wmin.accounts.models import User
+    from accounts.models import User
 
 
 def get_referral_or_404(user: User, referral_id: int) -> Referral:
-    referral = referrals_for(user).select_related("patient", "exam_type__modality", "trust").filter(pk=referral_id).first()
+    referral = Referral.objects.visible_to(user).select_related("patient", "exam_type__modality", "trust").filter(pk=referral_id).first()
     if referral is None:
         raise Http404("No such referral")
     return referral
@@ -23,7 +22,7 @@ def get_referral_or_404(user: User, referral_id: int) -> Referral:
 
 def get_booking_or_404(user: User, booking_id: int) -> Booking:
     booking = (
-        bookings_for(user)
+        Booking.objects.visible_to(user)
         .select_related("referral__exam_type__modality", "referral__trust", "slot__site", "slot__trust")
         .filter(pk=booking_id)
         .first()
@@ -34,7 +33,7 @@ def get_booking_or_404(user: User, booking_id: int) -> Booking:
 
 
 def get_pool_slot_or_404(user: User, slot_id: int) -> Slot:
-    slot = pool_slots_for(user).select_related("site", "trust", "modality").filter(pk=slot_id).first()
+    slot = Slot.objects.pool_visible_to(user).select_related("site", "trust", "modality").filter(pk=slot_id).first()
     if slot is None:
         raise Http404("No such slot")
     return slot
@@ -42,7 +41,7 @@ def get_pool_slot_or_404(user: User, slot_id: int) -> Slot:
 
 def active_booking_of(user: User, referral: Referral) -> Booking | None:
     return (
-        bookings_for(user)
+        Booking.objects.visible_to(user)
         .select_related("referral__exam_type__modality", "slot__site", "slot__trust")
         .filter(referral_id=referral.pk)
         .active()

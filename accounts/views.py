@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from wmin.audit.models import AuditAction
-from wmin.audit.trail import record
+from audit.models import AuditAction
+from audit.trail import record
 
 from .forms import PatientSignInForm, StaffSignInForm
 
@@ -42,7 +43,7 @@ def patient_sign_in(request: HttpRequest) -> HttpResponse:
     form = PatientSignInForm(request, request.POST or None)
     if request.method == "POST":
         if form.is_valid() and form.user is not None:
-            login(request, form.user, backend="wmin.accounts.backends.PatientReferenceBackend")
+            login(request, form.user, backend=settings.PATIENT_SIGN_IN_BACKEND)
             record(
                 AuditAction.SIGN_IN,
                 form.user,

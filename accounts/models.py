@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -12,6 +14,26 @@ class Role(models.TextChoices):
     MANAGER = "manager", "Network manager"
     INTEGRATION = "integration", "Integration system"
     ADMIN = "admin", "Administrator"
+
+
+@dataclass(frozen=True)
+class DataScope:
+    """Which rows a user may reach; the domain's QuerySets read it (`Referral.objects.visible_to`).
+
+    - admin: everything;
+    - patient: their own patient record and its referrals;
+    - clerk / integration system: their trust's patients and referrals, and the network's pool slots;
+    - network manager: no patient rows and no slot rows (aggregates only);
+    - anyone else: nothing.
+    """
+
+    everything: bool = False
+    patient_id: int | None = None
+    trust_id: int | None = None
+    sees_pool: bool = False
+
+
+NO_DATA = DataScope()
 
 
 class User(AbstractUser):
@@ -55,3 +77,15 @@ class User(AbstractUser):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def data_scope(self) -> DataScope:
+        if not self.is_active:
+            return NO_DATA
+        if self.is_admin:
+            return DataScope(everything=True, sees_pool=True)
+        if self.role == Role.PATIENT and self.patient_id:
+            return DataScope(patient_id=self.patient_id, sees_pool=True)
+        if self.role in (Role.CLERK, Role.INTEGRATION) and self.trust_id:
+            return DataScope(trust_id=self.trust_id, sees_pool=True)
+        return NO_DATA

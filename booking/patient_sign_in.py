@@ -1,4 +1,7 @@
-"""Patient sign-in: the booking reference on the referral letter plus date of birth."""
+"""Patient sign-in: the booking reference on the referral letter plus date of birth.
+
+It lives with the referrals it looks up; accounts (below booking) knows only users and roles.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +11,9 @@ from typing import Any
 from django.contrib.auth.backends import BaseBackend
 from django.http import HttpRequest
 
+from accounts.backends import normalise_postcode, normalise_reference
+from accounts.models import Role, User
 from booking.models import Referral
-
-from .models import Role, User
-
-
-def normalise_reference(reference: str) -> str:
-    return "".join(reference.split()).upper()
-
-
-def normalise_postcode(postcode: str) -> str:
-    return "".join(postcode.split()).upper()
 
 
 class PatientReferenceBackend(BaseBackend):
@@ -53,12 +48,3 @@ class PatientReferenceBackend(BaseBackend):
 
     def get_user(self, user_id: int) -> User | None:
         return User.objects.filter(pk=user_id, role=Role.PATIENT).first()
-
-
-def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
-    """Lock out by booking reference for patients, by username for staff."""
-    credentials = credentials or {}
-    reference = credentials.get("booking_reference")
-    if reference:
-        return f"ref:{normalise_reference(str(reference))}"
-    return str(credentials.get("username", ""))
