@@ -202,8 +202,10 @@ def test_the_simulated_ris_refuses_a_slot_it_has_booked_itself_or_for_an_earlier
         OutboundStatus.ACKED, OutboundStatus.REJECTED,
     ]
     assert "already booked" in OutboundMessage.objects.get(booking=booked_by_staff).ack
-    # RIS-0 is in the RIS's diary now: another request for it is refused.
-    assert _answer(ris, OutboundMessage.objects.get(booking=taken).payload) == "AR"
+    # RIS-0 is in the RIS's diary now: the same request again is taken again, another refused.
+    srm = OutboundMessage.objects.get(booking=taken).payload
+    assert _answer(ris, srm) == "AA"
+    assert _answer(ris, srm.replace(f"WMIN{taken.pk}", "WMIN999999")) == "AR"
     cancel_booking(taken, actor_user=None, reason="test", now=timezone.now())
     assert _send_each(OutboundMessage.objects.filter(booking=taken, kind=OutboundKind.CANCEL)) == [OutboundStatus.ACKED]
     assert _send_each(OutboundMessage.objects.filter(booking=book(third, slots[0]))) == [OutboundStatus.ACKED]

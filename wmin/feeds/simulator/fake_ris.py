@@ -38,7 +38,7 @@ class FakeRis:
     decide: Callable[[str, BookingRequest], str | None] | None = None  # → AR text, or None to accept
     open_slots: Callable[[], list[dict[str, object]]] = list
     seed: int = 0
-    booked: set[str] = field(default_factory=set)  # the diary: slots (filler ids) the hub booked here
+    booked: dict[str, str] = field(default_factory=dict)  # the diary: slot (filler id) → the hub's booking (placer id)
     booked_locally: Callable[[str], bool] = lambda slot: False  # slots the RIS's own staff booked
     received: list[tuple[str, BookingRequest]] = field(default_factory=list)
     queries: int = 0
@@ -92,18 +92,22 @@ class FakeRis:
         ).encode("utf-8")
 
     def _refusal(self, kind: str, request: BookingRequest) -> str | None:
-        """Why the RIS refuses this request (None: it takes it), keeping its diary up to date."""
-        slot = request.filler_appointment_id
+        """Why the RIS refuses this request (None: it takes it), keeping its diary up to date. The
+        same booking asked for again (a resend) gets the same answer."""
+        slot, booking = request.filler_appointment_id, request.placer_appointment_id
         refusal = self.decide(kind, request) if self.decide is not None else None
         if refusal is not None or kind != "S01":
-            if refusal is None and kind == "S04":
-                self.booked.discard(slot)
+            if refusal is None and kind == "S04" and self.booked.get(slot) == booking:
+                del self.booked[slot]
             return refusal
-        if slot in self.booked or self.booked_locally(slot):
+        if slot in self.booked:
+            return None if self.booked[slot] == booking else f"Slot {slot} is already booked"
+        if self.booked_locally(slot):
             return f"Slot {slot} is already booked"
-        self.booked.add(slot)
         if self._random.random() < self.reject_share:
+            self.booked[slot] = ""  # its own staff's booking, a moment before ours
             return f"Slot {slot} went locally first"
+        self.booked[slot] = booking
         return None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
