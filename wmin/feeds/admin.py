@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import outbox
-from .models import FeedProfile, InboundMessage, OutboundMessage, OutboundStatus
+from .models import FeedProfile, InboundMessage, ListenerProcessStats, OutboundMessage, OutboundStatus
 from .replay import replay_many
 
 
@@ -68,3 +68,18 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         for outbound_id in ids:
             outbox.enqueue(outbound_id)
         self.message_user(request, f"Queued {len(ids)} message(s) to send again.")
+
+
+@admin.register(ListenerProcessStats)
+class ListenerProcessStatsAdmin(admin.ModelAdmin):
+    """Each MLLP listener process's last figures (what /metrics sums); written by the listener only."""
+
+    list_display = ["process", "started_at", "updated_at"]
+    readonly_fields = ["process", "started_at", "updated_at", "snapshot"]
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ListenerProcessStats | None = None) -> bool:
+        return False
