@@ -1,6 +1,6 @@
 """Every benchmark in turn, each in its own process: python -m bench [name ...]
 
-Names: hl7_ingest, shortlist, allocate, backfill, simulate, load (default: all, in that order). Each
+Names: hl7_ingest, shortlist, allocate, backfill, simulate, dashboards, load (default: all, in that order). Each
 prints its own figures; this prints how long each took and stops at the first that fails.
 """
 
@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ("hl7_ingest", "shortlist", "allocate", "backfill", "simulate", "load")
+BENCHMARKS = ("hl7_ingest", "shortlist", "allocate", "backfill", "simulate", "dashboards", "load")
 
 
 def main(names: list[str]) -> int:

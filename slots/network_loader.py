@@ -140,6 +140,7 @@ def _load_exam_types(path: Path, modalities: dict[str, Modality]) -> int:
                 "age_group": age_group,
                 "share_of_modality": _float(row.get("share_of_modality") or "0", path, number, "share_of_modality"),
                 "preparation": row.get("preparation", ""),
+                "dm01_test": row.get("dm01_test", ""),
             },
         )
         count += 1

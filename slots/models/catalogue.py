@@ -50,6 +50,11 @@ class ExamType(models.Model):
     age_group = models.CharField(max_length=16, choices=AgeGroup.choices, default=AgeGroup.ANY)
     share_of_modality = models.FloatField(default=0.0, help_text="Share of its modality's activity")
     preparation = models.TextField(blank=True, help_text="Plain-English instructions for the patient")
+    dm01_test = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text="The DM01 test this exam counts as (booking.rules.dm01.Dm01Test); blank if DM01 does not count it",
+    )
 
     objects = ExamTypeQuerySet.as_manager()
 

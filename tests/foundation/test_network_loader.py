@@ -75,3 +75,12 @@ def test_the_command_reports_the_bad_row_in_plain_words(fixtures_copy):
     _edit_site_row(fixtures_copy, 5, "latitude", "north")
     with pytest.raises(CommandError, match=r"Nothing was loaded. sites.csv row 5: latitude must be a number"):
         call_command("load_network", fixtures=fixtures_copy)
+
+
+def test_each_exam_carries_the_dm01_test_it_counts_as(network):
+    from slots.models import ExamType
+
+    assert ExamType.objects.get(code="MBRAI").dm01_test == "mri"
+    assert ExamType.objects.get(code="FBAEN").dm01_test == "barium_enema"
+    assert ExamType.objects.get(code="XCHES").dm01_test == ""
+    assert not ExamType.objects.filter(modality__code="NM").exclude(dm01_test="").exists()

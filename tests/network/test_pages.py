@@ -10,6 +10,7 @@ from django.urls import reverse
 from booking.models import Booking, Patient, Referral
 from tests.conftest import FROZEN_NOW
 from tests.network.factories import small_network
+from wmin.network.models import AllocationRequest, WaitSnapshot
 from wmin.network.snapshots import take_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +21,7 @@ def pages(frozen_clock, finished_simulation, running_simulation) -> list[str]:
     network = small_network(FROZEN_NOW)
     take_snapshot(FROZEN_NOW)
     done, running = finished_simulation.pk, running_simulation.pk
+    allocating = AllocationRequest.objects.create(status="running", progress=10).pk
     return [
         reverse("network:overview"),
         reverse("network:waits", args=["icb"]),
@@ -30,12 +32,15 @@ def pages(frozen_clock, finished_simulation, running_simulation) -> list[str]:
         reverse("network:trends")
         + f"?dimension=trust&key={network.trust_a.ods_code}&metric=median_wait_weeks",
         reverse("network:map"),
+        reverse("network:capacity"),
         reverse("network:optimiser-runs"),
         reverse("network:simulations"),
         reverse("network:simulation", args=[done]),
         reverse("network:simulation", args=[running]),
         reverse("network:simulation-progress", args=[running]),
         reverse("network:simulation-export", args=[done]),
+        reverse("network:allocation", args=[allocating]),
+        reverse("network:allocation-progress", args=[allocating]),
     ]
 
 
@@ -43,7 +48,7 @@ def _with_csv(urls: list[str]) -> list[str]:
     exports = [
         u + ("&" if "?" in u else "?") + "format=csv"
         for u in urls
-        if "/waits/" in u or "/trends/" in u or "/map/" in u or "/optimiser-runs/" in u
+        if "/waits/" in u or "/trends/" in u or "/map/" in u or "/optimiser-runs/" in u or "/capacity/" in u
     ]
     return urls + exports
 
@@ -126,7 +131,10 @@ def test_overview_works_out_live_figures_before_the_first_snapshot(frozen_clock,
     small_network(FROZEN_NOW)
     body = manager_client.get(reverse("network:overview")).content.decode()
     assert "11 patients waiting" in body
-    assert "no daily snapshot has been taken yet" in body
+    assert "no daily snapshot had been taken yet" in body
+    # ... and kept, so the next page reads it rather than working it out again.
+    assert WaitSnapshot.objects.filter(date=FROZEN_NOW.date()).exists()
+    assert "snapshot of Monday 23 November 2026" in manager_client.get(reverse("network:overview")).content.decode()
 
 
 def test_charts_are_accessible_svg_with_a_table(pages, manager_client):
@@ -176,23 +184,78 @@ def test_the_overview_reads_a_few_snapshot_rows_not_the_waiting_list(
         assert manager_client.get(reverse("network:overview")).status_code == 200
 
 
-def test_a_manager_runs_the_allocation_by_hand_and_patients_get_offers(frozen_clock, manager_client):
+def test_a_manager_runs_the_allocation_by_hand_and_patients_get_offers(
+    frozen_clock, manager_client, django_capture_on_commit_callbacks
+):
     from audit.models import AuditEvent
     from booking.models import OfferSource, OfferStatus, OptimiserRun
+    from wmin.network.models import AllocationRequest
 
     network = small_network(FROZEN_NOW)
     url = reverse("network:allocation-start")
     assert manager_client.get(url).status_code == 405
 
-    response = manager_client.post(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post(url)
 
-    assert response.status_code == 302 and response["Location"] == reverse("network:optimiser-runs")
+    allocation = AllocationRequest.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "network:allocation", args=[allocation.pk]
+    )
     run = OptimiserRun.objects.get(kind="allocation")
     assert run.triggered_by.username == "manager"
+    assert (allocation.status, allocation.progress, allocation.run) == ("finished", 100, run)
     offers = run.offers.all()
     assert offers and {(o.source, o.status) for o in offers} == {(OfferSource.ALLOCATION, OfferStatus.SENT)}
+    assert allocation.offers_sent == len(offers)
     assert {o.referral.trust_id for o in offers} <= {network.site_a.trust_id, network.site_b.trust_id}
     assert AuditEvent.objects.filter(summary="Network allocation started by hand").exists()
+    body = manager_client.get(response["Location"]).content.decode()
+    assert f'Offers sent to patients</dt><dd class="nhsuk-summary-list__value">{len(offers)}' in body
+    assert "hx-trigger" not in body
+
+
+def test_a_running_allocation_shows_its_progress_with_htmx_and_without(frozen_clock, manager_client):
+    from wmin.network.models import AllocationRequest
+
+    allocation = AllocationRequest.objects.create(status="running", progress=70, stage="Sending 12 offers")
+    page = manager_client.get(reverse("network:allocation", args=[allocation.pk])).content.decode()
+    progress_url = reverse("network:allocation-progress", args=[allocation.pk])
+    assert f'hx-get="{progress_url}"' in page and 'hx-trigger="every 2s"' in page
+    assert '<progress id="allocation-progress-bar"' in page and "Sending 12 offers: 70% done" in page
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
+    assert f'href="{reverse("network:allocation", args=[allocation.pk])}"' in page  # refresh without htmx
+    partial = manager_client.get(progress_url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial and "70% done" in partial
+
+    AllocationRequest.objects.filter(pk=allocation.pk).update(status="finished", progress=100)
+    assert manager_client.get(progress_url, HTTP_HX_REQUEST="true")["HX-Refresh"] == "true"
+
+
+def test_an_allocation_delivered_twice_runs_once(frozen_clock):
+    from booking.models import OptimiserRun
+    from wmin.network.allocations import run_allocation
+    from wmin.network.models import AllocationRequest
+
+    small_network(FROZEN_NOW)
+    allocation = AllocationRequest.objects.create()
+    assert run_allocation(allocation.pk) is True
+    assert run_allocation(allocation.pk) is False
+    assert OptimiserRun.objects.filter(kind="allocation").count() == 1
+
+
+def test_an_allocation_that_cannot_be_queued_says_so(
+    frozen_clock, manager_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from wmin.network import allocations
+    from wmin.network.models import AllocationRequest
+
+    monkeypatch.setattr(allocations, "delay_or_report", lambda *args: False)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post(reverse("network:allocation-start"))
+    assert AllocationRequest.objects.get().status == "failed"
+    body = manager_client.get(response["Location"]).content.decode()
+    assert "The network allocation failed: The task queue was not available" in body
 
 
 def test_clerks_cannot_start_the_allocation(clerk_client):
@@ -203,11 +266,25 @@ def test_a_backfill_runs_chain_shows_as_counts_without_patients(frozen_clock, ma
     from booking.models import OptimiserRun
 
     OptimiserRun.objects.create(
-        kind="backfill", started_at=FROZEN_NOW, patients=40, slots=1, status="ranked", proposed=2,
-        detail={"slot_id": 1, "ranked": [501, 502], "chain": {
-            "moves": [{"referral_id": 501, "from_slot_id": 9, "to_slot_id": 1},
-                      {"referral_id": 777, "from_slot_id": None, "to_slot_id": 9}],
-            "weighted_days_gained": 61.4, "status": "optimal", "solve_seconds": 0.01}},
+        kind="backfill",
+        started_at=FROZEN_NOW,
+        patients=40,
+        slots=1,
+        status="ranked",
+        proposed=2,
+        detail={
+            "slot_id": 1,
+            "ranked": [501, 502],
+            "chain": {
+                "moves": [
+                    {"referral_id": 501, "from_slot_id": 9, "to_slot_id": 1},
+                    {"referral_id": 777, "from_slot_id": None, "to_slot_id": 9},
+                ],
+                "weighted_days_gained": 61.4,
+                "status": "optimal",
+                "solve_seconds": 0.01,
+            },
+        },
     )
     body = manager_client.get(reverse("network:optimiser-runs")).content.decode()
     assert "chain of 2 moves, 61 urgency-weighted days sooner" in body

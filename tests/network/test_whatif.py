@@ -7,6 +7,7 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 
@@ -93,12 +94,60 @@ def test_synthetic_network_is_calibrated_to_the_published_figures():
     assert coventry_cdc.opens_on_day == 8  # planned to open 1 December 2026
 
 
-def test_the_dm01_clock_restart_is_an_option_and_off_by_default():
-    assert Assumptions().restart_clock_on_patient_cancel_or_dna is False
-    restart = dataclasses.replace(Assumptions(), restart_clock_on_patient_cancel_or_dna=True)
-    kept = simulate(two_trusts(), weeks=4, seed=1, policies=[Policy.STATUS_QUO])
-    restarted = simulate(two_trusts(), weeks=4, seed=1, policies=[Policy.STATUS_QUO], assumptions=restart)
-    assert restarted.policies[0].summary.share_over_6_weeks <= kept.policies[0].summary.share_over_6_weeks
+def test_the_dm01_clock_restarts_where_the_trust_restarts_and_the_wait_since_referral_never_moves():
+    restarting = simulate(two_trusts(), weeks=6, seed=1)
+    state = two_trusts()
+    keeping = simulate(dataclasses.replace(state, dm01_clock_restarts=(False, False)), weeks=6, seed=1)
+    for restarted, kept in zip(restarting.policies, keeping.policies, strict=True):
+        # Nothing a policy does reads the DM01 clock, so the wait since referral is the same ...
+        assert [w.share_over_6_weeks for w in restarted.weeks] == [w.share_over_6_weeks for w in kept.weeks]
+        # ... and with no restart (every exam here a DM01 test) the two clocks agree.
+        assert [w.share_over_6_weeks_dm01 for w in kept.weeks] == [w.share_over_6_weeks for w in kept.weeks]
+        assert restarted.summary.share_over_6_weeks_dm01 < kept.summary.share_over_6_weeks_dm01
+        assert restarted.census.over_6_weeks_dm01 < restarted.census.over_6_weeks
+
+
+def test_the_dm01_figures_count_only_referrals_for_a_dm01_test():
+    state = dataclasses.replace(two_trusts(), modality_dm01_share=np.array([0.0]))
+    outcome = simulate(state, weeks=2, seed=1, policies=[Policy.STATUS_QUO])
+    assert {(w.dm01_waiting, w.share_over_6_weeks_dm01) for w in outcome.policies[0].weeks} == {(0, 0.0)}
+    assert outcome.policies[0].weeks[-1].share_over_6_weeks > 0
+    assert outcome.bound.dm01.must_be_cleared == outcome.bound.dm01.counted_at_start == 0
+
+
+def _one_booking(assumptions: Assumptions, **state_changes) -> whatif_engine.PolicyRun:
+    """A run whose first patient is booked on day 0 into site 0's slot on day 10."""
+    state = dataclasses.replace(two_trusts(), **state_changes)
+    population = whatif.population.draw_population(state, days=28, seed=1, assumptions=assumptions)
+    geometry = whatif_engine.build_geometry(state, assumptions, 28)
+    run = whatif_engine.PolicyRun(Policy.STATUS_QUO, state, population, geometry, assumptions, weeks=4, seed=1)
+    run._admit(0, 1)
+    run._book(0, 0, 10, day=0)
+    return run
+
+
+@pytest.mark.parametrize(
+    ("state_changes", "restarts"),
+    [({}, True), ({"dm01_clock_restarts": (False, False)}, False), ({"modality_dm01_share": np.array([0.0])}, False)],
+)
+def test_a_missed_appointment_restarts_the_dm01_clock_from_its_day_by_the_rule(state_changes, restarts):
+    run = _one_booking(dataclasses.replace(Assumptions(), dna_rate=1.0, cancellation_rate=0.0), **state_changes)
+    before = int(run.dm01_clock[0])
+    run._appointments(10)
+    assert run.state_of[0] == whatif_engine.WAITING
+    assert int(run.dm01_clock[0]) == (10 if restarts else before)
+    assert run.clock[0] == int(run.referral_clock[0]) == before
+
+
+def test_a_patients_cancellation_restarts_the_dm01_clock_from_the_day_they_cancelled():
+    always_cancel = dataclasses.replace(
+        Assumptions(), cancellation_rate=1.0, cancellation_leaves_list=0.0, notice_mix=((3, 3, 1.0),)
+    )
+    run = _one_booking(always_cancel)
+    before = int(run.dm01_clock[0])
+    run._cancellations(7)  # 3 days' notice of day 10
+    assert run.state_of[0] == whatif_engine.WAITING
+    assert (int(run.dm01_clock[0]), run.clock[0]) == (7, before)
 
 
 def test_the_core_imports_no_django():
@@ -109,6 +158,11 @@ def test_the_core_imports_no_django():
         imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         assert not any(name.split(".")[0] == "django" for name in imported), path.name
+        product = {name for name in imported if name.split(".")[0] in ("booking", "slots", "wmin")}
+        # Only the product's pure parts: the rules and the allocation's min-cost flow.
+        assert all(name.startswith("booking.rules.") or name == "booking.optimiser.allocate" for name in product), (
+            path.name
+        )
 
 
 def test_the_ring_fence_belongs_to_the_allocation_policy_only_and_wastes_no_slots():
@@ -181,9 +235,9 @@ def test_the_census_breakdown_counts_each_patient_over_6_weeks_once():
         assert (c.waiting, round(c.over_6_weeks / c.waiting, 4)) == (last.waiting, last.share_over_6_weeks)
 
 
-def _bound_with_capacity(factor: float) -> whatif.bound.CensusBound:
+def _bound_with_capacity(factor: float, **state_changes) -> whatif.bound.CensusBound:
     base = two_trusts()
-    state = dataclasses.replace(base, weekly_capacity=base.weekly_capacity * factor)
+    state = dataclasses.replace(base, weekly_capacity=base.weekly_capacity * factor, **state_changes)
     assumptions, days = Assumptions(), 8 * 7
     population = whatif.population.draw_population(state, days=days, seed=1, assumptions=assumptions)
     geometry = whatif_engine.build_geometry(state, assumptions, days)
@@ -192,13 +246,29 @@ def _bound_with_capacity(factor: float) -> whatif.bound.CensusBound:
 
 def test_the_census_bound_is_everyone_without_slots_and_nobody_with_plenty():
     none, plenty, today = _bound_with_capacity(1e-9), _bound_with_capacity(10.0), _bound_with_capacity(1.0)
-    assert none.shortfall_within_tolerance == pytest.approx(none.must_be_scanned, rel=0.02)
-    assert none.shortfall_anywhere == pytest.approx(none.must_be_scanned, rel=0.02)
-    assert plenty.shortfall_within_tolerance == plenty.shortfall_anywhere == 0
-    assert today.shortfall_anywhere <= today.shortfall_within_tolerance <= none.shortfall_within_tolerance
+    for clock in ("referral", "dm01"):
+        empty, ample, now = getattr(none, clock), getattr(plenty, clock), getattr(today, clock)
+        assert empty.shortfall_within_tolerance == pytest.approx(empty.must_be_cleared, rel=0.02)
+        assert empty.shortfall_anywhere == pytest.approx(empty.must_be_cleared, rel=0.02)
+        assert ample.shortfall_within_tolerance == ample.shortfall_anywhere == 0 and not ample.saturated
+        assert now.shortfall_anywhere <= now.shortfall_within_tolerance <= empty.shortfall_within_tolerance
 
 
-def test_the_bound_is_left_out_when_clocks_restart():
-    restart = dataclasses.replace(Assumptions(), restart_clock_on_patient_cancel_or_dna=True)
-    assert simulate(two_trusts(), weeks=2, seed=1, assumptions=restart).bound is None
-    assert simulate(two_trusts(), weeks=2, seed=1).bound is not None
+def test_the_dm01_bound_is_the_referral_bound_without_restarts_and_lower_with_them():
+    kept = _bound_with_capacity(0.7, dm01_clock_restarts=(False, False))
+    restarted = _bound_with_capacity(0.7)
+    assert kept.dm01.shortfall_within_tolerance == kept.referral.shortfall_within_tolerance > 0
+    assert kept.dm01.share_within_tolerance == kept.referral.share_within_tolerance
+    assert restarted.dm01.shortfall_within_tolerance < kept.dm01.shortfall_within_tolerance
+    assert restarted.referral == kept.referral
+    assert kept.dm01.saturated == restarted.dm01.saturated == [("S0", "MR"), ("S1", "MR"), ("S2", "MR")]
+    # With a little more room, a booking clearing a patient is enough: nothing is saturated.
+    assert _bound_with_capacity(0.8).dm01.saturated == []
+
+
+def test_every_simulation_reports_both_bounds_and_the_capacity_advice():
+    outcome = simulate(two_trusts(), weeks=4, seed=1)
+    assert outcome.bound.referral.clock == "referral" and outcome.bound.dm01.clock == "dm01"
+    assert outcome.advice is not None and outcome.advice.share_now == outcome.bound.referral.share_within_tolerance
+    as_dict = outcome.as_dict()
+    assert as_dict["advice"]["plan"] == [dataclasses.asdict(extra) for extra in outcome.advice.plan]

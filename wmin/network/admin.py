@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import SimulationRun, WaitSnapshot
+from .models import AllocationRequest, SimulationRun, WaitSnapshot
 
 
 class ComputedAdmin(admin.ModelAdmin):
@@ -24,4 +24,10 @@ class WaitSnapshotAdmin(ComputedAdmin):
 @admin.register(SimulationRun)
 class SimulationRunAdmin(ComputedAdmin):
     list_display = ["pk", "status", "progress", "created_by", "created_at", "finished_at"]
+    list_filter = ["status"]
+
+
+@admin.register(AllocationRequest)
+class AllocationRequestAdmin(ComputedAdmin):
+    list_display = ["pk", "status", "progress", "stage", "run", "offers_sent", "created_by", "created_at"]
     list_filter = ["status"]

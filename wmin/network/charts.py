@@ -8,7 +8,7 @@ No JavaScript and no style attributes (the CSP forbids them): colours are SVG pr
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -141,6 +141,7 @@ class SpcChartView:
     summary: str
     result: SpcResult
     enough_points: bool
+    note: str = ""  # said under the chart, e.g. which points were reconstructed
 
     @property
     def legend(self) -> list[tuple[str, str]]:
@@ -163,6 +164,7 @@ def spc_chart(
     better: Better = Better.LOWER,
     format_value: Callable[[float], str] = lambda v: f"{v:.1f}",
     frame: Frame | None = None,
+    note: str = "",
 ) -> SpcChartView:
     frame = frame or Frame()
     result = analyse(values, better)
@@ -204,6 +206,7 @@ def spc_chart(
         summary=summary,
         result=result,
         enough_points=len(values) >= MINIMUM_POINTS_FOR_LIMITS,
+        note=note,
     )
 
 
@@ -354,6 +357,7 @@ class MapCircle:
     stroke: str
     title: str
     label: str
+    mark: str = ""  # a short label beside the circle (capacity advice: its extra lists), ringed
 
 
 @dataclass(frozen=True)
@@ -411,9 +415,19 @@ def wait_swatch(median_weeks: float | None) -> str:
 
 
 def site_map(
-    sites: Sequence[MapSite], *, width: int = 640, height: int = 620, margin: int = 36
+    sites: Sequence[MapSite],
+    *,
+    marks: Mapping[str, tuple[str, str]] | None = None,
+    marks_legend: str = "",
+    width: int = 640,
+    height: int = 620,
+    margin: int = 36,
 ) -> SiteMapView:
-    """Equirectangular projection of the sites' own coordinates (x proportional to longitude x cos(mid-latitude))."""
+    """Equirectangular projection of the sites' own coordinates (x proportional to longitude x cos(mid-latitude)).
+
+    `marks` rings some sites and labels them: site code -> (short label, what it means), e.g. the
+    extra lists capacity advice puts there; `marks_legend` says what a ring means."""
+    marks = marks or {}
     if not sites:
         return SiteMapView("Map of imaging sites", "No sites.", width, height, [], [], 0, 0, 0, "", [])
     lats = [s.latitude for s in sites]
@@ -444,6 +458,7 @@ def site_map(
             else f"median wait {site.median_wait_weeks:.1f} weeks"
         )
         where = " (position approximate)" if site.approximate else ""
+        mark, meaning = marks.get(site.code, ("", ""))
         circles.append(
             MapCircle(
                 cx=cx,
@@ -451,12 +466,16 @@ def site_map(
                 r=5.0 if site.kind == "cdc" else 7.0,
                 fill=wait_colour(site.median_wait_weeks),
                 stroke="#212b32",
-                title=f"{site.name}, {site.trust}: {wait}{where}",
+                title=f"{site.name}, {site.trust}: {wait}{where}" + (f"; {meaning}" if meaning else ""),
                 label=site.name,
+                mark=mark,
             )
         )
+    circles.sort(key=lambda c: bool(c.mark))  # ringed sites drawn last, on top
     legend = [LegendEntry(colour, swatch, text) for _, colour, swatch, text in WAIT_BANDS]
     legend.append(LegendEntry(NO_DATA, "network-swatch--none", "No patients booked"))
+    if marks and marks_legend:
+        legend.append(LegendEntry(NHS_PURPLE, "network-swatch--ring", marks_legend))
     km_per_pixel = KM_PER_DEGREE_LATITUDE / scale
     bar_km = 20
     places = [(*project(lat, lon), name) for lat, lon, name in PLACES if min(lats) <= lat <= max(lats)]

@@ -1,4 +1,5 @@
-"""What the network dashboards store: daily wait snapshots and what-if simulation runs.
+"""What the network dashboards store: daily wait snapshots, what-if simulation runs, and the
+network allocations managers start by hand (to show their progress).
 
 Both hold aggregates only: no patient identifiers are ever written here.
 """
@@ -63,15 +64,14 @@ class SimulationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class SimulationRun(models.Model):
-    """A what-if run: its parameters, progress while it runs, and the weekly results per policy."""
+class BackgroundJob(models.Model):
+    """Work a manager starts that runs on the task queue: its status and progress while it runs,
+    so its page can show them (htmx polls), and any error."""
 
     status = models.CharField(
         max_length=10, choices=SimulationStatus.choices, default=SimulationStatus.QUEUED
     )
     progress = models.PositiveSmallIntegerField(default=0, help_text="0 to 100")
-    params = models.JSONField(default=dict)
-    results = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -81,11 +81,38 @@ class SimulationRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"Simulation {self.pk} ({self.get_status_display()})"
 
     @property
     def is_done(self) -> bool:
         return self.status in (SimulationStatus.FINISHED, SimulationStatus.FAILED)
+
+
+class SimulationRun(BackgroundJob):
+    """A what-if run: its parameters, progress while it runs, and the weekly results per policy."""
+
+    params = models.JSONField(default=dict)
+    results = models.JSONField(default=dict, blank=True)
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Simulation {self.pk} ({self.get_status_display()})"
+
+
+class AllocationRequest(BackgroundJob):
+    """A network allocation a manager started by hand: its progress while it runs, then its run."""
+
+    stage = models.CharField(max_length=120, blank=True)
+    run = models.ForeignKey(
+        "booking.OptimiserRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    offers_sent = models.PositiveIntegerField(default=0)
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Allocation request {self.pk} ({self.get_status_display()})"

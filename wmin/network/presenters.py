@@ -92,6 +92,7 @@ def navigation(active: str) -> list[dict[str, object]]:
         ("overview", "Overview", "network:overview"),
         ("trends", "Trends", "network:trends"),
         ("map", "Map", "network:map"),
+        ("capacity", "Capacity advice", "network:capacity"),
         ("runs", "Optimiser runs", "network:optimiser-runs"),
         ("simulations", "What-if simulator", "network:simulations"),
     ]

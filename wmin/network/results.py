@@ -20,6 +20,7 @@ class SimulationResultsView:
     calibration: dict[str, Any]
     label: str
     meets_goal: list[str]
+    bounds: list[str]  # the capacity lower bound by each clock, in words
 
 
 def _pct(value: float | None) -> str:
@@ -31,7 +32,8 @@ def _num(value: float | None, unit: str = "") -> str:
 
 
 SUMMARY_COLUMNS = [
-    ("share_over_6_weeks", "Waiting 6 weeks or more at the end", _pct),
+    ("share_over_6_weeks_dm01", "Waiting 6 weeks or more at the end, by the DM01 clock (DM01 tests only)", _pct),
+    ("share_over_6_weeks", "Waiting 6 weeks or more at the end, by the wait since referral", _pct),
     ("share_over_13_weeks", "Waiting 13 weeks or more at the end", _pct),
     ("median_wait_weeks", "Median wait at the end (weeks)", _num),
     ("icb_spread_weeks", "Spread of ICB median waits (weeks)", _num),
@@ -56,18 +58,32 @@ def results_view(results: dict[str, Any]) -> SimulationResultsView:
 
     line_charts = [
         (
+            "share-over-6-dm01",
+            charts.line_chart(
+                weeks,
+                series("share_over_6_weeks_dm01", 100),
+                title="Share waiting 6 weeks or more by the DM01 clock, by week",
+                description="Percentage of referrals for a DM01 test waiting 6 weeks or more by the DM01 clock (which "
+                "restarts when a patient cancels or does not attend, where the trust restarts clocks) at the end "
+                "of each week, per policy. The dashed red line is the DM01 standard of 1%.",
+                x_label="Week",
+                y_label="% waiting 6 weeks or more (DM01)",
+                format_value=lambda v: f"{v:.1f}%",
+                target=1.0,
+                target_text="DM01 standard 1%",
+            ),
+        ),
+        (
             "share-over-6",
             charts.line_chart(
                 weeks,
                 series("share_over_6_weeks", 100),
-                title="Share waiting 6 weeks or more, by week",
-                description="Percentage of the waiting list that has waited 6 weeks or more at the end of each week, "
-                "per policy. The dashed red line is the DM01 standard of 1%.",
+                title="Share waiting 6 weeks or more since referral, by week",
+                description="Percentage of the whole waiting list that has waited 6 weeks or more since referral (a "
+                "clock that never restarts) at the end of each week, per policy.",
                 x_label="Week",
-                y_label="% waiting 6 weeks or more",
+                y_label="% waiting 6 weeks or more since referral",
                 format_value=lambda v: f"{v:.1f}%",
-                target=1.0,
-                target_text="DM01 standard 1%",
             ),
         ),
         (
@@ -121,13 +137,15 @@ def results_view(results: dict[str, Any]) -> SimulationResultsView:
     goal = []
     for p in policies:
         s = p["summary"]
-        share_ok = s["share_over_6_weeks"] <= GOAL_SHARE
+        dm01 = s.get("share_over_6_weeks_dm01")
+        share_ok = dm01 is not None and dm01 <= GOAL_SHARE
         travel = s.get("mean_added_travel_km")
         travel_ok = travel is not None and travel <= GOAL_TRAVEL_KM
         verdict = "meets" if share_ok and travel_ok else "does not meet"
         goal.append(
-            f"{p['title']} {verdict} the goal of at most 1% waiting 6 weeks or more with added travel of at most "
-            f"10 km ({_pct(s['share_over_6_weeks'])} and {_num(travel, ' km')})."
+            f"{p['title']} {verdict} the goal of at most 1% waiting 6 weeks or more by the DM01 clock with added "
+            f"travel of at most 10 km ({_pct(dm01)} and {_num(travel, ' km')}); by the wait since referral "
+            f"{_pct(s['share_over_6_weeks'])}."
         )
     return SimulationResultsView(
         charts=line_charts,
@@ -139,4 +157,20 @@ def results_view(results: dict[str, Any]) -> SimulationResultsView:
         calibration=results.get("calibration", {}),
         label=results.get("label", ""),
         meets_goal=goal,
+        bounds=bound_lines(results.get("bound")),
     )
+
+
+def bound_lines(bound: dict[str, Any] | None) -> list[str]:
+    """The capacity lower bound by each clock, as sentences (none for runs from before it existed)."""
+    if not bound or "referral" not in bound:
+        return []
+    lines = []
+    for key, clock in (("dm01", "by the DM01 clock (DM01 tests only)"), ("referral", "by the wait since referral")):
+        b = bound[key]
+        lines.append(
+            f"At least {b['shortfall_within_tolerance']:,} patients ({_pct(b['share_within_tolerance'])} of the "
+            f"{b['counted_at_start']:,} on the list at the start) would still be waiting 6 weeks or more {clock} at "
+            "the end under any policy, at today's capacity and within each patient's travel tolerance."
+        )
+    return lines

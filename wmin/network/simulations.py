@@ -155,6 +155,11 @@ def _starting_state(params: SimulationParams, now: datetime):  # -> NetworkState
     return synthetic_state(reference, seed=params.seed, start=timezone.localdate(now), scale=params.scale)
 
 
+def forget_all() -> None:
+    """Drop every what-if run: for a demo whose synthetic demand was made again."""
+    SimulationRun.objects.all().delete()
+
+
 def recent_simulations(limit: int = 20) -> list[SimulationRun]:
     return list(SimulationRun.objects.select_related("created_by").order_by("-created_at", "-pk")[:limit])
 

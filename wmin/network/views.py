@@ -6,7 +6,6 @@ Every page here is for network managers and administrators; every table has a CS
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,14 +15,11 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.models import Role
 from accounts.roles import require_role
-from audit.models import AuditAction
-from audit.trail import record
 from slots.models import Site
-from wmin.celery import delay_or_report
 from wmin.simulation.whatif import Policy
 from wmin.simulation.whatif import csv_rows as whatif_csv_rows
 
-from . import charts, simulations, snapshots
+from . import allocations, capacity, charts, maps, simulations, snapshots
 from .exports import csv_response, wants_csv
 from .measures import formatted
 from .models import Dimension, SimulationStatus
@@ -124,6 +120,7 @@ def _trend_chart(dimension: str, key: str, metric: str, label: str) -> charts.Sp
     title, kind = TREND_METRICS[metric]
     points = snapshots.series(dimension, key, metric)
     better = Better.HIGHER if metric in HIGHER_IS_BETTER else Better.LOWER
+    reconstructed = [p.day for p in points if p.reconstructed]
     return charts.spc_chart(
         [p.day for p in points],
         [p.value for p in points],
@@ -131,28 +128,18 @@ def _trend_chart(dimension: str, key: str, metric: str, label: str) -> charts.Sp
         measure=f"{title} for {label}",
         better=better,
         format_value=lambda v: formatted(v, kind) if kind != "int" else f"{v:,.0f}",
+        note=f"Points up to {max(reconstructed).day} {max(reconstructed):%B %Y} were reconstructed from the "
+        "waiting list's history "
+        "(who was referred by then and not yet scanned or removed), not taken on the day."
+        if reconstructed
+        else "",
     )
 
 
 @require_GET
 @require_role(*MANAGERS)
 def site_map(request: HttpRequest) -> HttpResponse:
-    groups = snapshots.latest(Dimension.SITE, timezone.now())
-    by_code = {row.key: row.metrics for row in groups.rows}
-    map_sites = [
-        charts.MapSite(
-            code=site.code,
-            name=site.name,
-            trust=site.trust.short_name,
-            kind=site.kind,
-            latitude=site.latitude,
-            longitude=site.longitude,
-            median_wait_weeks=by_code.get(site.code, {}).get("median_wait_weeks"),
-            waiting=by_code.get(site.code, {}).get("waiting") or 0,
-            approximate=site.is_approximate,
-        )
-        for site in Site.objects.public().order_by("name")
-    ]
+    groups, map_sites = maps.map_sites(timezone.now())
     if wants_csv(request):
         header = [
             "site_code",
@@ -243,14 +230,25 @@ def optimiser_runs(request: HttpRequest) -> HttpResponse:
 @require_role(*MANAGERS)
 def allocation_start(request: HttpRequest) -> HttpResponse:
     """Run the network allocation now, as the nightly task does; its offers go to patients."""
-    from booking.tasks import optimiser_allocate
+    allocation = allocations.start_allocation(request.user)
+    return redirect("network:allocation", pk=allocation.pk)
 
-    if delay_or_report(optimiser_allocate, triggered_by_id=request.user.pk):
-        record(AuditAction.CREATE, object_type="booking.OptimiserRun", summary="Network allocation started by hand")
-        messages.success(request, "Network allocation started. Its run appears here when it finishes.")
-    else:
-        messages.error(request, "The task queue is not available, so the allocation did not start. Try again in a few minutes.")
-    return redirect("network:optimiser-runs")
+
+@require_GET
+@require_role(*MANAGERS)
+def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    context = {"navigation_items": navigation("runs"), "allocation": allocations.get_request_or_404(pk)}
+    return render(request, "network/allocation.jinja", context)
+
+
+@require_GET
+@require_role(*MANAGERS)
+def allocation_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress partial htmx polls; once the allocation is done it asks the browser to reload."""
+    allocation = allocations.get_request_or_404(pk)
+    if allocation.is_done and request.htmx:
+        return HttpResponseClientRefresh()
+    return render(request, "network/_allocation_progress.jinja", {"allocation": allocation})
 
 
 @require_GET
@@ -288,12 +286,29 @@ def simulation_start(request: HttpRequest) -> HttpResponse:
 @require_role(*MANAGERS)
 def simulation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = simulations.get_simulation_or_404(pk)
+    finished = run.status == SimulationStatus.FINISHED
     context = {
         "navigation_items": navigation("simulations"),
         "run": run,
-        "view": results_view(run.results) if run.status == SimulationStatus.FINISHED else None,
+        "view": results_view(run.results) if finished else None,
+        "advice": capacity.advice_view(run.results, maps.map_sites(timezone.now())[1]) if finished else None,
     }
     return render(request, "network/simulation.jinja", context)
+
+
+@require_GET
+@require_role(*MANAGERS)
+def capacity_advice(request: HttpRequest) -> HttpResponse:
+    run = capacity.latest_advice_run()
+    if wants_csv(request):
+        header, rows = capacity.csv_rows(run.results if run else {})
+        return csv_response("capacity-advice.csv", header, rows, what="the capacity advice")
+    context = {
+        "navigation_items": navigation("capacity"),
+        "run": run,
+        "advice": capacity.advice_view(run.results, maps.map_sites(timezone.now())[1]) if run else None,
+    }
+    return render(request, "network/capacity.jinja", context)
 
 
 @require_GET

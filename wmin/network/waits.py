@@ -1,5 +1,10 @@
 """Waiting-list and slot aggregates for network managers, read from the database.
 
+As of now, or (`as_of`) as of an earlier day, reconstructed from what the database still holds:
+the referrals then on the list (referred by then, and scanned or removed only after it), and the
+bookings of slots in the window around that day, by their final outcome. Slot statuses are not
+kept day by day, so a reconstructed day has no released-or-booked slot figures.
+
 No patient identifiers leave this module: it returns counts, shares and waits per group only.
 Which group a row belongs to:
 - waits: the referring trust (and its ICB), the exam's modality, and for sites the booked site;
@@ -12,6 +17,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from django.db.models import DateTimeField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from booking.models import Booking, BookingStatus, Referral, ReferralStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
@@ -49,13 +57,18 @@ class _Groups:
         return found
 
 
-def compute_groups(now: datetime) -> list[GroupRow]:
-    """Every group's measures as of `now`: the network, each ICB, trust, site and modality."""
+def compute_groups(now: datetime, *, as_of: datetime | None = None) -> list[GroupRow]:
+    """Every group's measures as of `now`, or as of an earlier moment reconstructed: the network,
+    each ICB, trust, site and modality."""
     groups = _Groups()
     labels = _labels()
-    _add_waits(groups, now)
-    _add_slots(groups, now)
-    _add_bookings(groups, now)
+    if as_of is None or as_of >= now:
+        _add_waits(groups, now)
+        _add_slots(groups, now)
+        _add_bookings(groups, now)
+    else:
+        _add_waits_then(groups, as_of)
+        _add_bookings(groups, as_of)
     rows = []
     for dimension in Dimension.values:
         keys = labels[dimension].keys() | {key for (dim, key) in groups.measures if dim == dimension}
@@ -86,6 +99,31 @@ def _add_waits(groups: _Groups, now: datetime) -> None:
     for pk, clock_start, trust, icb, modality in referrals.iterator(chunk_size=5000):
         days = max((now - clock_start).days, 0)
         for measures in groups.each(icb=icb, trust=trust, modality=modality, site=booked_site.get(pk)):
+            measures.wait_days.append(days)
+
+
+def _add_waits_then(groups: _Groups, then: datetime) -> None:
+    """Waits as they were at `then`: referred by then, and not yet scanned (an attended booking's
+    slot, or when the referral was closed if it has none) or removed. Sites are left out: when
+    each booking was made is not reliably known for data loaded in bulk."""
+    scanned_at = Subquery(
+        Booking.objects.filter(referral=OuterRef("pk"), status=BookingStatus.ATTENDED)
+        .order_by("slot__starts_at")
+        .values("slot__starts_at")[:1],
+        output_field=DateTimeField(),
+    )
+    referrals = (
+        Referral.objects.filter(clock_start__lte=then)
+        .annotate(left_at=Coalesce(scanned_at, "updated_at"))
+        .filter(
+            Q(status__in=ON_WAITING_LIST)
+            | Q(status__in=[ReferralStatus.COMPLETED, ReferralStatus.REMOVED], left_at__gt=then)
+        )
+        .values_list("clock_start", "trust__ods_code", "trust__icb__code", "exam_type__modality__code")
+    )
+    for clock_start, trust, icb, modality in referrals.iterator(chunk_size=5000):
+        days = max((then - clock_start).days, 0)
+        for measures in groups.each(icb=icb, trust=trust, modality=modality):
             measures.wait_days.append(days)
 
 

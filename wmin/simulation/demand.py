@@ -11,7 +11,9 @@ Calibration (../shared/data/network_facts.md and fixtures/):
   suspected-cancer referrals (16 %, waiting a third as long) are mixed in, about 20 % wait over
   6 weeks and 7 % over 13 weeks, the network's published figures (scale 23.8 days for the rest);
 - slots from each site's scanners and opening hours; a share of capacity is released to the pool;
-- a recent history of scans: about 6 % did not attend and 8 % cancelled (assumptions, stated).
+- a recent history of scans: about 6 % did not attend and 8 % cancelled, 40 % of the cancelled slots
+  booked again for another patient by a clerk, the patient online or an accepted offer (assumptions,
+  stated).
 Everything is drawn from one numpy Generator seeded by the caller, so a seed gives the same data.
 """
 
@@ -58,6 +60,10 @@ TRAVEL_MODES = [TravelMode.CAR, TravelMode.PUBLIC_TRANSPORT, TravelMode.WALKING,
 TRAVEL_MODE_MIX = [0.62, 0.28, 0.05, 0.05]
 REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY3479"
 DNA_RATE, CANCELLATION_RATE = 0.06, 0.08
+# Of slots cancelled in the recent history, the share someone else was booked into (an assumption:
+# most late cancellations are wasted today), and the hub's paths those refills came through.
+REFILL_SHARE = 0.4
+REFILL_CHANNELS = (BookingChannel.CLERK, BookingChannel.PATIENT, BookingChannel.OFFER)
 CATCHMENT_KM, DECAY_KM = 35.0, 8.0
 BATCH = 2000
 
@@ -355,7 +361,12 @@ def _generate_bookings(
     now: datetime,
     show: bool,
 ) -> tuple[int, int, int]:
-    """Book some referrals into future pool slots, and write a recent history of scans."""
+    """Book some referrals into future pool slots, and write a recent history of scans.
+
+    A history booking's slot always falls after its referral's clock start. Of the slots patients
+    cancelled, REFILL_SHARE were booked again for another waiting patient, through the hub's own
+    paths (a clerk, the patient online, an accepted offer), so the dashboards' refill rate has
+    refills to count."""
     future = {m: [s for s in slots if s.starts_at > now] for m, slots in slots_by_modality.items()}
     past = {m: [s for s in slots if s.starts_at <= now] for m, slots in slots_by_modality.items()}
     for pool in (*future.values(), *past.values()):
@@ -367,14 +378,17 @@ def _generate_bookings(
     order = rng.permutation(len(referrals))
     booked_n = int(len(referrals) * size.booked_share)
     history_n = int(len(referrals) * size.history_share)
+    spare: dict[str, list[Referral]] = {}  # referrals booked by nobody else: who refills a cancelled slot
+    for position in order[booked_n + history_n :][::-1]:
+        referral = referrals[int(position)]
+        spare.setdefault(referral.exam_type.modality.code, []).append(referral)
     for position in _progress(order[: booked_n + history_n], booked_n + history_n, "bookings", show):
         referral = referrals[int(position)]
         code = referral.exam_type.modality.code
         history = len(bookings) >= booked_n
-        pool = (past if history else future).get(code) or []
-        if not pool:
+        slot = _slot_after(past.get(code) or [], referral.clock_start) if history else _pop(future.get(code))
+        if slot is None:
             continue
-        slot = pool.pop()
         if not history:
             status = BookingStatus.CONFIRMED
             slot_updates[slot.pk], referral_updates[referral.pk] = SlotStatus.BOOKED, ReferralStatus.BOOKED
@@ -385,14 +399,29 @@ def _generate_bookings(
                 slot_updates[slot.pk], referral_updates[referral.pk] = SlotStatus.BOOKED, ReferralStatus.WAITING
             elif draw < DNA_RATE + CANCELLATION_RATE:
                 status, cancelled = BookingStatus.CANCELLED, cancelled + 1
-                refilled = rng.random() < 0.4  # most late cancellations are wasted today
-                slot_updates[slot.pk] = SlotStatus.BOOKED if refilled else SlotStatus.OPEN
+                slot_updates[slot.pk] = SlotStatus.OPEN
                 referral_updates[referral.pk] = ReferralStatus.WAITING
             else:
                 status = BookingStatus.ATTENDED
                 slot_updates[slot.pk], referral_updates[referral.pk] = SlotStatus.BOOKED, ReferralStatus.COMPLETED
         referral.status = referral_updates[referral.pk]
         bookings.append(Booking(referral_id=referral.pk, slot_id=slot.pk, status=status, channel=BookingChannel.RIS))
+        if status == BookingStatus.CANCELLED and rng.random() < REFILL_SHARE:
+            refill = _refill(spare.get(code) or [], slot, rng)
+            if refill is not None:
+                attended = rng.random() >= DNA_RATE
+                dna += not attended
+                slot_updates[slot.pk] = SlotStatus.BOOKED
+                referral_updates[refill.pk] = ReferralStatus.COMPLETED if attended else ReferralStatus.WAITING
+                refill.status = referral_updates[refill.pk]
+                bookings.append(
+                    Booking(
+                        referral_id=refill.pk,
+                        slot_id=slot.pk,
+                        status=BookingStatus.ATTENDED if attended else BookingStatus.DID_NOT_ATTEND,
+                        channel=REFILL_CHANNELS[int(rng.integers(len(REFILL_CHANNELS)))],
+                    )
+                )
     for chunk in _chunks(bookings, BATCH):
         Booking.objects.bulk_create(chunk)
     for status in set(slot_updates.values()):
@@ -404,3 +433,23 @@ def _generate_bookings(
         for chunk in _chunks(ids, 900):
             Referral.objects.filter(pk__in=chunk).update(status=status)
     return len(bookings), dna, cancelled
+
+
+def _pop(pool: list[Slot] | None) -> Slot | None:
+    return pool.pop() if pool else None
+
+
+def _slot_after(pool: list[Slot], clock_start: datetime, tries: int = 20) -> Slot | None:
+    """A slot of the (shuffled) pool later than `clock_start`, or None if a few tries find none."""
+    for back in range(1, min(tries, len(pool)) + 1):
+        if pool[-back].starts_at > clock_start:
+            return pool.pop(len(pool) - back)
+    return None
+
+
+def _refill(spare: list[Referral], slot: Slot, rng: np.random.Generator, tries: int = 20) -> Referral | None:
+    """A waiting referral referred before the slot, to be booked into it after a cancellation."""
+    for back in range(1, min(tries, len(spare)) + 1):
+        if spare[-back].clock_start < slot.starts_at:
+            return spare.pop(len(spare) - back)
+    return None

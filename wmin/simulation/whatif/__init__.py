@@ -5,7 +5,8 @@ different booking policies, side by side.
     state = synthetic_state(load_reference(fixtures_dir), seed=1, start=date.today(), scale=0.1)
     outcome = simulate(state, weeks=12, seed=1)
 
-The core (every module but `from_database`) is plain Python and numpy: no Django.
+The core (every module but `from_database`) is plain Python and numpy: no Django, and nothing of
+the product but its pure parts (booking/rules, booking/optimiser/allocate.py).
 - `reference`    the network's fixtures read as plain records;
 - `synthetic`    a starting state calibrated to network_facts.md;
 - `assumptions`  every behavioural rate, with its reason;
@@ -13,7 +14,9 @@ The core (every module but `from_database`) is plain Python and numpy: no Django
 - `engine`       the day-by-day event simulation of one policy;
 - `runner`       every policy in turn; `results` what comes out, with who waits 6 weeks or more at
                  the last census and why;
-- `bound`        how few any policy could leave waiting 6 weeks or more at today's capacity.
+- `bound`        how few any policy could leave waiting 6 weeks or more at today's capacity, by
+                 the wait since referral and by the DM01 clock (booking/rules/dm01.py);
+- `advice`       the extra lists a week that bring that bound below 1 %, from its max flow.
 - `from_database` (Django) a starting state from today's database.
 """
 

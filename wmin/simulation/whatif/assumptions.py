@@ -44,10 +44,6 @@ class Assumptions:
     # 25 % 2-6 days ahead, 40 % a week or more ahead (never more than the booking's own lead time).
     notice_mix: tuple[tuple[int, int, float], ...] = ((0, 1, 0.35), (2, 6, 0.25), (7, 42, 0.40))
 
-    # DM01 lets a trust restart a patient's clock when they cancel or do not attend. Off by default:
-    # the simulator keeps every clock running from the referral, the stricter reading.
-    restart_clock_on_patient_cancel_or_dna: bool = False
-
     # Short-notice refills. Without the hub a trust fills a slot freed at short notice only now and
     # then, from its own list by phone; with backfill the hub offers it to patients who opted in.
     local_short_notice_refill: float = 0.15

@@ -7,7 +7,11 @@ Each day, in order:
    into released slots (up to Assumptions.horizon_days ahead, with at least the minimum notice;
    under network allocation a share of slots is ring-fenced for patients at risk of 6 weeks);
 4. the day's appointments happen: a scan, or a DNA (the slot is lost and the patient rebooked);
-5. at the end of each week the waiting list is measured.
+5. at the end of each week the waiting list is measured, by both clocks.
+Every patient has two clocks: the wait since referral, which never moves and by which every policy
+puts the longest waiters first (as the product's optimiser does), and the DM01 clock, which restarts
+by booking/rules/dm01.py when the patient cancels or does not attend at a trust that restarts
+clocks. The simulator's cancellations are all the patient's: it does not model hospital ones.
 Every booking draws at once whether it will be cancelled and at what notice; stale events (the
 patient has since been moved) are ignored by a per-patient booking number.
 
@@ -24,6 +28,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from booking.rules.dm01 import ClockEvent, restarted_dm01_clock
+from booking.rules.waits import SIX_WEEKS_DAYS
+
 from .assumptions import FAST_PRIORITIES, Assumptions
 from .geography import road_km
 from .policies import Policy
@@ -39,7 +46,6 @@ except ImportError:  # pragma: no cover - only while that module is missing
 NOT_ARRIVED, WAITING, BOOKED, SCANNED, LEFT = -1, 0, 1, 2, 3
 CANCEL, APPOINTMENT = 0, 1
 REBOOKED_AFTER_DNA, REBOOKED_AFTER_CANCELLING = 1, 2
-SIX_WEEKS_DAYS = 42
 MIN_COST_FLOW = "min-cost flow (booking/optimiser/allocate.py)"
 GREEDY_STAND_IN = "greedy stand-in (booking/optimiser/allocate.py not importable)"
 Progress = Callable[[float], None]
@@ -189,8 +195,12 @@ class PolicyRun:
         self.modality = population.modality.tolist()
         self.outcode = population.outcode.tolist()
         self.priority = population.priority.tolist()
-        self.clock = population.clock_start.tolist()
-        self.clock_start = population.clock_start.copy()  # numpy copy: may restart under the DM01 rule
+        self.clock = population.clock_start.tolist()  # the wait since referral: never moves
+        self.referral_clock = population.clock_start
+        self.dm01_clock = population.clock_start.copy()  # restarts by the DM01 rule
+        self.counts_for_dm01 = population.dm01_test.tolist()
+        self.counted_in_dm01 = population.dm01_test
+        self.trust_restarts = state.dm01_clock_restarts
         self.extra = [assumptions.tolerance_extra_km[i] for i in population.tolerance.tolist()]
         self.tolerance_index = population.tolerance.tolist()
         self.opted_in = population.opted_in.tolist()
@@ -352,7 +362,7 @@ class PolicyRun:
             if self.uniform() < a.cancellation_leaves_list:
                 self.state_of[p] = LEFT
             else:
-                self._restart_clock_if_rule(p, day)
+                self._dm01_event(p, ClockEvent.PATIENT_CANCELLED, day)
                 self.rebooked_after[p] |= REBOOKED_AFTER_CANCELLING
                 self._join_list(p)
             notice = slot_day - day
@@ -463,7 +473,7 @@ class PolicyRun:
         slot could still reach: allocation may offer them one (they keep their booking otherwise)."""
         state_of = np.asarray(self.state_of)
         booked_day = np.asarray(self.booked_day)
-        late = (state_of == BOOKED) & (booked_day - self.clock_start >= SIX_WEEKS_DAYS)
+        late = (state_of == BOOKED) & (booked_day - self.referral_clock >= SIX_WEEKS_DAYS)
         late &= booked_day >= day + self.a.min_notice_days + self.a.backfill_min_gain_days
         return np.flatnonzero(late).tolist()
 
@@ -638,7 +648,7 @@ class PolicyRun:
             patient_id=index,
             patient_lat=self.state.outcode_lat[outcodes],
             patient_lon=self.state.outcode_lon[outcodes],
-            days_waited=day - self.clock_start[index],
+            days_waited=day - self.referral_clock[index],
             priority_weight=np.asarray(a.priority_weight)[self.population.priority[index]],
             max_travel_km=nearest + extra + 1e-6,
             patient_compat=modality,
@@ -694,11 +704,16 @@ class PolicyRun:
                 assigned[p] = best
         return [assigned[p] for p in patients]
 
-    def _restart_clock_if_rule(self, p: int, day: int) -> None:
-        if self.a.restart_clock_on_patient_cancel_or_dna:
-            self.clock[p] = day
-            self.clock_start[p] = day
-            self.sort_key[p] = (self.priority[p] << 42) | ((day + 10**6) << 21) | p
+    def _dm01_event(self, p: int, event: ClockEvent, day: int) -> None:
+        restarted = restarted_dm01_clock(
+            int(self.dm01_clock[p]),
+            event,
+            day,
+            counts_for_dm01=self.counts_for_dm01[p],
+            trust_restarts=self.trust_restarts[self.trust[p]],
+        )
+        if restarted is not None:
+            self.dm01_clock[p] = restarted
 
     # ----------------------------------------------------------------------------------------
     def _appointments(self, day: int) -> None:
@@ -709,7 +724,7 @@ class PolicyRun:
             self.week_used += 1
             if self.uniform() < dna_rate:
                 self.week_dna += 1
-                self._restart_clock_if_rule(p, day)
+                self._dm01_event(p, ClockEvent.DID_NOT_ATTEND, day)
                 self.rebooked_after[p] |= REBOOKED_AFTER_DNA
                 self._join_list(p)
             else:
@@ -721,7 +736,8 @@ class PolicyRun:
     def _census_breakdown(self, day: int) -> CensusBreakdown:
         state_of = np.asarray(self.state_of)
         on_list = (state_of == WAITING) | (state_of == BOOKED)
-        over = np.flatnonzero(on_list & (day - self.clock_start >= SIX_WEEKS_DAYS))
+        over = np.flatnonzero(on_list & (day - self.referral_clock >= SIX_WEEKS_DAYS))
+        dm01 = on_list & self.counted_in_dm01
         population = self.population
         rebooked = np.asarray(self.rebooked_after)[over]
         at_start = (over < population.starting_list_size) & (population.clock_start[over] <= -SIX_WEEKS_DAYS)
@@ -739,6 +755,8 @@ class PolicyRun:
         return CensusBreakdown(
             waiting=int(on_list.sum()),
             over_6_weeks=len(over),
+            dm01_waiting=int(dm01.sum()),
+            over_6_weeks_dm01=int((dm01 & (day - self.dm01_clock >= SIX_WEEKS_DAYS)).sum()),
             over_6_weeks_at_the_start=int(at_start.sum()),
             after_did_not_attend=int(dna.sum()),
             after_cancelling=int(cancelled.sum()),
@@ -754,7 +772,8 @@ class PolicyRun:
     def _measure(self, week: int, day: int) -> WeekOutcome:
         state_of = np.asarray(self.state_of)
         on_list = (state_of == WAITING) | (state_of == BOOKED)
-        waits = day - self.clock_start[on_list]
+        waits = day - self.referral_clock[on_list]
+        dm01_waits = day - self.dm01_clock[on_list & self.counted_in_dm01]
         icb_of_trust = np.asarray(self.state.trust_icb)
         icb = icb_of_trust[self.population.trust[on_list]]
         medians = {}
@@ -771,7 +790,9 @@ class PolicyRun:
             week=week,
             waiting=int(on_list.sum()),
             unbooked=int((state_of == WAITING).sum()),
-            share_over_6_weeks=round(float((waits >= 42).mean()), 4) if waits.size else 0.0,
+            share_over_6_weeks=round(float((waits >= SIX_WEEKS_DAYS).mean()), 4) if waits.size else 0.0,
+            dm01_waiting=int(dm01_waits.size),
+            share_over_6_weeks_dm01=round(float((dm01_waits >= SIX_WEEKS_DAYS).mean()), 4) if dm01_waits.size else 0.0,
             share_over_13_weeks=round(float((waits >= 91).mean()), 4) if waits.size else 0.0,
             median_wait_weeks=round(float(np.median(waits)) / 7, 2) if waits.size else 0.0,
             icb_median_wait_weeks=medians,

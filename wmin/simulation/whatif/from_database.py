@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from booking.models import Referral, ReferralStatus
+from booking.rules.dm01 import is_dm01_test
 
 from .assumptions import PRIORITIES, Assumptions
 from .reference import load_reference
@@ -30,7 +31,12 @@ def state_from_database(now: datetime, *, seed: int, assumptions: Assumptions | 
     reference = load_reference(Path(settings.FIXTURES_DIR))
     rows = list(
         Referral.objects.filter(status__in=ON_LIST).values_list(
-            "trust__ods_code", "exam_type__modality__code", "priority", "clock_start", "patient__outcode"
+            "trust__ods_code",
+            "exam_type__modality__code",
+            "priority",
+            "clock_start",
+            "patient__outcode",
+            "exam_type__dm01_test",
         )
     )
     scale = max(len(rows), 1) / TARGET_WAITING_LIST
@@ -40,9 +46,16 @@ def state_from_database(now: datetime, *, seed: int, assumptions: Assumptions | 
     trust_index = {code: i for i, code in enumerate(base.trusts)}
     modality_index = {code: i for i, code in enumerate(base.modalities)}
     outcode_index = {code: i for i, code in enumerate(base.outcodes)}
-    columns: dict[str, list[int]] = {"trust": [], "modality": [], "outcode": [], "priority": [], "days": []}
+    columns: dict[str, list[int]] = {
+        "trust": [],
+        "modality": [],
+        "outcode": [],
+        "priority": [],
+        "days": [],
+        "dm01": [],
+    }
     skipped = 0
-    for trust, modality, priority, clock_start, outcode in rows:
+    for trust, modality, priority, clock_start, outcode, dm01_test in rows:
         if trust not in trust_index or modality not in modality_index or outcode not in outcode_index:
             skipped += 1  # an unknown trust, a modality not booked from the list, or a far-away home
             continue
@@ -53,9 +66,15 @@ def state_from_database(now: datetime, *, seed: int, assumptions: Assumptions | 
             PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES) - 1
         )
         columns["days"].append(max((now - clock_start).days, 0))
+        columns["dm01"].append(is_dm01_test(dm01_test))
     arrays = {k: np.asarray(v, dtype=np.int64) for k, v in columns.items()}
     waiting = WaitingList(
-        arrays["trust"], arrays["modality"], arrays["outcode"], arrays["priority"], arrays["days"]
+        arrays["trust"],
+        arrays["modality"],
+        arrays["outcode"],
+        arrays["priority"],
+        arrays["days"],
+        dm01_test=arrays["dm01"].astype(bool),
     )
     calibration = dict(base.calibration)
     calibration.update(

@@ -25,6 +25,7 @@ class Population:
     arrival_day: IntArray  # day the patient joins the simulation (0 for the starting list)
     tolerance: IntArray  # index into Assumptions.tolerance_extra_km
     opted_in: npt.NDArray[np.bool_]  # will take a slot at short notice
+    dm01_test: npt.NDArray[np.bool_]  # the exam is one DM01 counts (the rest have no DM01 clock)
     day_start: IntArray  # patients joining on day d are [day_start[d], day_start[d + 1])
     starting_list_size: int  # the first patients are the starting waiting list, oldest first
 
@@ -69,6 +70,10 @@ def draw_population(state: NetworkState, *, days: int, seed: int, assumptions: A
     size = len(arrays["trust"])
     tolerance = rng.choice(len(assumptions.tolerance_extra_km), size=size, p=assumptions.tolerance_mix)
     opted_in = rng.random(size) < assumptions.short_notice_opt_in
+    # Its own stream, so that drawing it changed none of the draws above.
+    dm01_test = np.random.default_rng([seed, 22]).random(size) < state.modality_dm01_share[arrays["modality"]]
+    if waiting.dm01_test is not None:  # known for the starting list
+        dm01_test[: len(waiting)] = waiting.dm01_test[order]
     day_start = np.searchsorted(arrays["arrival_day"], np.arange(days + 1), side="left")
     return Population(
         trust=arrays["trust"],
@@ -79,6 +84,7 @@ def draw_population(state: NetworkState, *, days: int, seed: int, assumptions: A
         arrival_day=arrays["arrival_day"],
         tolerance=tolerance.astype(np.int64),
         opted_in=opted_in,
+        dm01_test=dm01_test,
         day_start=day_start.astype(np.int64),
         starting_list_size=len(waiting),
     )

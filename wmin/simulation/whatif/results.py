@@ -13,7 +13,9 @@ class WeekOutcome:
     week: int
     waiting: int  # on the list (booked or not) at the end of the week
     unbooked: int
-    share_over_6_weeks: float
+    share_over_6_weeks: float  # by the wait since referral, every test on the list
+    dm01_waiting: int  # of those, the referrals DM01 counts
+    share_over_6_weeks_dm01: float  # of those, by the DM01 clock
     share_over_13_weeks: float
     median_wait_weeks: float
     icb_median_wait_weeks: dict[str, float]
@@ -43,7 +45,8 @@ class WeekOutcome:
 
 @dataclass(frozen=True)
 class PolicySummary:
-    share_over_6_weeks: float  # at the end
+    share_over_6_weeks: float  # at the end, by the wait since referral
+    share_over_6_weeks_dm01: float  # at the end, by the DM01 clock over DM01 tests only
     share_over_13_weeks: float
     median_wait_weeks: float
     icb_spread_weeks: float
@@ -60,7 +63,9 @@ class CensusBreakdown:
     the first cause that applies (in this order)."""
 
     waiting: int  # on the list at the census
-    over_6_weeks: int
+    over_6_weeks: int  # by the wait since referral; the causes below add up to it
+    dm01_waiting: int  # on the list for a test DM01 counts
+    over_6_weeks_dm01: int  # of those, by the DM01 clock
     over_6_weeks_at_the_start: int  # on the starting list and already 6 weeks or more on day 0
     after_did_not_attend: int  # booked again after a DNA, the clock still running
     after_cancelling: int  # booked again after cancelling their own appointment
@@ -72,17 +77,70 @@ class CensusBreakdown:
 
 
 @dataclass(frozen=True)
-class CensusBound:
-    census_day: int
-    must_be_scanned: int  # clocks started 6 weeks or more before the census, plus urgent since
-    scans_per_slot: float  # at best, after DNAs and cancellations on the day
-    shortfall_by_modality: dict[str, int]  # travelling anywhere in the network
+class ClockBound:
+    """The fewest any policy could leave waiting 6 weeks or more at the census, by one clock."""
+
+    clock: str  # "referral" (the wait since referral) or "dm01" (the DM01 clock, DM01 tests only)
+    counted_at_start: int  # the starting list as this clock counts it: what shares are of
+    must_be_cleared: int  # clocks 6 weeks or more by the census
     shortfall_within_tolerance: int  # with each patient's travel tolerance
+    share_within_tolerance: float  # of counted_at_start
     shortfall_within_tolerance_by_modality: dict[str, int]
+    shortfall_by_modality: dict[str, int]  # travelling anywhere in the network
+    saturated: list[tuple[str, str]]  # (site code, modality) whose every slot goes: the min cut
 
     @property
     def shortfall_anywhere(self) -> int:
         return sum(self.shortfall_by_modality.values())
+
+
+@dataclass(frozen=True)
+class CensusBound:
+    census_day: int
+    scans_per_slot: float  # at best, after DNAs and cancellations on the day
+    referral: ClockBound
+    dm01: ClockBound
+
+
+@dataclass(frozen=True)
+class ExtraList:
+    """One more list a week on one scanner: a site, a modality and a weekday."""
+
+    site: str  # site code
+    site_name: str
+    trust: str  # trust code
+    modality: str
+    weekday: int  # 0 Monday ... 6 Sunday
+    weekday_name: str
+    slots: int  # in one list: what one scanner there gives the waiting list on an ordinary day
+    lists_by_census: int  # how many of them would run before the census
+    patients: int  # how many more patients the bound clears by the census with it
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class CapacityAdvice:
+    """Where extra lists bring the most patients under 6 weeks, by the wait since referral."""
+
+    clock: str
+    target_share: float  # the bound is to be below this share of counted_at_start
+    counted_at_start: int
+    shortfall_now: int
+    share_now: float
+    # One more list a week at each saturated site-modality, on its best weekday, ranked by how
+    # many patients it alone brings under 6 weeks at today's capacity.
+    ranking: list[ExtraList]
+    # The fewest lists a week found to bring the bound below the target, in the order added;
+    # each one's `patients` is what it adds to those before it.
+    plan: list[ExtraList]
+    shortfall_after: int
+    share_after: float
+    reached: bool
+    fewest_possible: int  # no plan with fewer lists a week can reach the target
+    dm01_shortfall_after: int  # the DM01 bound with the plan's lists
+    dm01_share_after: float
+    method: str
 
 
 @dataclass(frozen=True)
@@ -106,9 +164,10 @@ class SimulationOutcome:
     calibration: dict[str, Any]
     assumptions: dict[str, Any]
     policies: list[PolicyOutcome] = field(default_factory=list)
-    # the fewest any policy could leave waiting 6 weeks or more at the last census (bound.py);
-    # None when clocks restart on a DNA or cancellation, which the bound does not model
+    # the fewest any policy could leave waiting 6 weeks or more at the last census (bound.py)
     bound: CensusBound | None = None
+    # the fewest extra lists a week that bring the bound below 1 % (advice.py)
+    advice: CapacityAdvice | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -130,6 +189,7 @@ def summarise(weeks: list[WeekOutcome], added_travel_km: float, bookings: int) -
     offered, used = sum(w.slots_offered for w in ran), sum(w.slots_used for w in ran)
     return PolicySummary(
         share_over_6_weeks=last.share_over_6_weeks,
+        share_over_6_weeks_dm01=last.share_over_6_weeks_dm01,
         share_over_13_weeks=last.share_over_13_weeks,
         median_wait_weeks=last.median_wait_weeks,
         icb_spread_weeks=last.icb_spread_weeks,
@@ -147,6 +207,8 @@ CSV_COLUMNS = [
     "waiting",
     "unbooked",
     "share_over_6_weeks",
+    "dm01_waiting",
+    "share_over_6_weeks_dm01",
     "share_over_13_weeks",
     "median_wait_weeks",
     "icb_spread_weeks",

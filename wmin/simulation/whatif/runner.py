@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from .advice import capacity_advice
 from .assumptions import Assumptions
-from .bound import census_bound
+from .bound import BoundProblem
 from .engine import PolicyRun, build_geometry
 from .policies import Policy
 from .population import draw_population
@@ -29,6 +30,7 @@ def simulate(
     days = weeks * 7
     population = draw_population(state, days=days, seed=seed, assumptions=assumptions)
     geometry = build_geometry(state, assumptions, days)
+    bound = BoundProblem(state, population, geometry, assumptions, days)
     outcome = SimulationOutcome(
         label=state.label,
         seed=seed,
@@ -37,9 +39,8 @@ def simulate(
         icbs=dict(zip(state.icbs, state.icb_names, strict=True)),
         calibration=dict(state.calibration),
         assumptions=assumptions.as_dict(),
-        bound=None
-        if assumptions.restart_clock_on_patient_cancel_or_dna
-        else census_bound(state, population, geometry, assumptions, days),
+        bound=bound.census_bound(),
+        advice=capacity_advice(bound, state, assumptions),
     )
     for i, policy in enumerate(policies):
 

@@ -127,6 +127,14 @@ def synthetic_state(
         outcode_lon=lon,
         home_weights=home,
         waiting=waiting,
+        modality_dm01_share=np.array([m.dm01_share for m in reference.waiting_list_modalities]),
+        scanners=equipment,
+        list_slots=np.array(
+            [
+                [s.day_minutes // m.exam_minutes if s.equipment.get(m.code) else 0.0 for m in reference.waiting_list_modalities]
+                for s in reference.sites
+            ]
+        ),
         calibration={
             "elective_share": elective_share,
             "weekly_referrals": round(float(weekly_arrivals.sum()), 1),

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from slots.network_loader import NetworkDataError, load_network
+from wmin.demo.dashboards import prepare_dashboards
 from wmin.demo.users import ensure_demo_users
 from wmin.feeds.profiles import ensure_default_profiles
 from wmin.simulation.demand import SIZES, clear_synthetic_demand, generate_demand
@@ -27,7 +28,8 @@ class Command(BaseCommand):
         ensure_default_profiles()
         from booking.models import Referral
 
-        if keep and Referral.objects.exists():
+        kept = keep and Referral.objects.exists()
+        if kept:
             self.stdout.write("Keeping the existing synthetic demand.")
         else:
             clear_synthetic_demand()
@@ -38,6 +40,12 @@ class Command(BaseCommand):
                 f"{demand.cancelled} cancelled); {demand.share_over_six_weeks:.1%} waiting over 6 weeks, "
                 f"{demand.share_over_thirteen_weeks:.1%} over 13 weeks."
             )
+        self.stdout.write("Dashboards: wait snapshots and a what-if simulation for the capacity advice ...")
+        ready = prepare_dashboards(timezone.now(), fresh=not kept)
+        self.stdout.write(
+            f"  {ready.snapshot_rows} snapshot rows written"
+            + (f"; simulation {ready.simulation.pk} {ready.simulation.get_status_display().lower()}" if ready.simulation else "")
+        )
         self.stdout.write("\nSign in as:")
         for sign_in in ensure_demo_users():
             self.stdout.write(f"  {sign_in.who:<55} {sign_in.how}")
