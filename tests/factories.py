@@ -189,6 +189,7 @@ class FeedProfileFactory(factory.django.DjangoModelFactory):
 
     trust = factory.SubFactory(TrustFactory)
     sending_facilities = factory.LazyAttribute(lambda o: [o.trust.ods_code])
+    allowed_hosts = factory.LazyFunction(lambda: ["127.0.0.1", "::1"])  # the tests' RIS sends from here
 
 
 def api_key_for(user: User, *, scopes=("read", "book", "cancel"), name: str = "Test token") -> str:

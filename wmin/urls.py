@@ -3,11 +3,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import health, home
+from .feeds import views as feeds_views
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("accessibility/", home.accessibility, name="accessibility"),
     path("health/", health.health, name="health"),
+    path("metrics", feeds_views.metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("sites/", include("slots.urls")),
     path("network/", include("wmin.network.urls")),

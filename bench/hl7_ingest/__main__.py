@@ -114,7 +114,9 @@ def seed() -> None:
     for resource in SCANNERS:
         modality = ct if "-CT" in resource else mr
         Scanner.objects.create(site=site, modality=modality, name=resource, ris_resource_id=resource)
-    FeedProfile.objects.create(trust=trust, sending_facilities=[FACILITY], hl7_version="2.5.1")
+    # The bench's RIS sends from this machine; profiles admit only the hosts they list.
+    FeedProfile.objects.create(trust=trust, sending_facilities=[FACILITY], hl7_version="2.5.1",
+                               allowed_hosts=["127.0.0.1", "::1"])
 
 
 def generate(count: int, *, start: int = 0) -> list[bytes]:

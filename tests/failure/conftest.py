@@ -8,6 +8,14 @@ their own serial pass,
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/15 \\
         .venv/bin/python -m pytest -p no:xdist -m failure tests/failure
 
+They restart whichever cluster listens on DATABASE_URL's port (found with `pg_lsclusters`) and
+whichever Redis listens on REDIS_URL's port, so on a shared machine they can run against a private
+pair and leave everyone else's alone:
+
+    pg_createcluster 15 mine -p 5433 -- --auth=trust && pg_ctlcluster 15 mine start
+    redis-server --daemonize yes --port 6380 --save "" --appendonly no --dir /tmp/redis6380
+    DATABASE_URL=postgres://postgres@127.0.0.1:5433/postgres REDIS_URL=redis://127.0.0.1:6380/15 ...
+
 Every test leaves both services running, whatever happened: the autouse `services` fixture starts
 whichever is down after the test and waits until it answers, and the helpers that stop a service
 start it again in a `finally`.
@@ -43,8 +51,8 @@ from wmin.feeds.simulator.fake_ris import FakeRis, FakeRisThread
 from wmin.feeds.simulator.messages import RisStyle
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+PG_HOST, PG_PORT = "127.0.0.1", urlsplit(os.environ.get("DATABASE_URL", "")).port or 5432
+REDIS_HOST, REDIS_PORT = "127.0.0.1", urlsplit(os.environ.get("REDIS_URL", "")).port or 6379
 READY_TIMEOUT = 60.0
 CELERY_QUEUES = ("default", "hl7", "solver", "notify")
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
@@ -62,17 +70,17 @@ def _why_not_runnable() -> str | None:
             "REDIS_URL=redis://127.0.0.1:6379/15"
         )
     db, redis = urlsplit(database_url), urlsplit(redis_url)
-    if not db.scheme.startswith("postgres") or (db.hostname or "") not in _LOCAL_HOSTS or (db.port or 5432) != PG_PORT:
-        return f"failure tests restart the PostgreSQL cluster on {PG_HOST}:{PG_PORT}; DATABASE_URL points elsewhere"
-    if (redis.hostname or "") not in _LOCAL_HOSTS or (redis.port or 6379) != REDIS_PORT:
-        return f"failure tests stop the Redis on {REDIS_HOST}:{REDIS_PORT}; REDIS_URL points elsewhere"
+    if not db.scheme.startswith("postgres") or (db.hostname or "") not in _LOCAL_HOSTS:
+        return "failure tests restart a PostgreSQL cluster on this machine; DATABASE_URL points elsewhere"
+    if (redis.hostname or "") not in _LOCAL_HOSTS:
+        return "failure tests stop a Redis on this machine; REDIS_URL points elsewhere"
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return (
             "failure tests stop PostgreSQL and Redis under every other test: run them in their own serial "
             "pass (pytest -p no:xdist -m failure tests/failure)"
         )
-    if not _postgres_cluster():
-        return "no PostgreSQL cluster under /etc/postgresql for pg_ctlcluster to restart"
+    if _postgres_cluster() is None:
+        return f"no PostgreSQL cluster listed by pg_lsclusters on port {PG_PORT} for pg_ctlcluster to restart"
     return None
 
 
@@ -87,10 +95,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # The services ---------------------------------------------------------------------------------
 
 
-def _postgres_cluster() -> str:
-    base = Path("/etc/postgresql")
-    versions = sorted(p.name for p in base.iterdir() if (p / "main").is_dir()) if base.is_dir() else []
-    return versions[0] if versions else ""
+def _postgres_cluster() -> tuple[str, str] | None:
+    """(version, name) of the cluster pg_lsclusters lists on PG_PORT, or None."""
+    try:
+        listed = _run(["pg_lsclusters", "--no-header"], timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in listed.splitlines():
+        version, name, port, *_ = [*line.split(), "", "", ""]
+        if port == str(PG_PORT):
+            return version, name
+    return None
 
 
 def _run(command: list[str], timeout: float = 90.0) -> subprocess.CompletedProcess[str]:
@@ -117,7 +132,10 @@ def _wait(check: Callable[[], bool], what: str, timeout: float = READY_TIMEOUT) 
 
 
 def _pg_ctl(action: str, *options: str) -> None:
-    result = _run(["pg_ctlcluster", "--skip-systemctl-redirect", _postgres_cluster(), "main", action, *options])
+    cluster = _postgres_cluster()
+    if cluster is None:
+        raise RuntimeError(f"pg_lsclusters lists no cluster on port {PG_PORT}")
+    result = _run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, action, *options])
     if result.returncode != 0 and not (action == "start" and postgres_ready()):
         raise RuntimeError(f"pg_ctlcluster {action} failed: {result.stdout}{result.stderr}")
 
@@ -136,11 +154,14 @@ def stop_postgres(mode: str = "fast") -> None:
 
 def start_redis() -> None:
     if not redis_ready():
-        Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
-        Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
+        # The machine's Redis keeps CI's directory and log; a private one on another port its own.
+        home = Path("/var/lib/redis") if REDIS_PORT == 6379 else Path(f"/tmp/redis{REDIS_PORT}")
+        log_file = Path("/var/log/redis/ci.log") if REDIS_PORT == 6379 else home / "redis.log"
+        home.mkdir(parents=True, exist_ok=True)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
         _run([
             "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", str(REDIS_PORT),
-            "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
+            "--save", "", "--appendonly", "no", "--dir", str(home), "--logfile", str(log_file),
         ])
     _wait(redis_ready, "Redis")
 

@@ -24,6 +24,7 @@ from wmin.feeds.handlers.slots import forget_places
 from wmin.feeds.hl7.mllp import MllpDecoder, frame
 from wmin.feeds.ingest import forget_profiles
 from wmin.feeds.listener import ListenerThread
+from wmin.feeds.logs import forget_rate_limits
 
 
 def _numbers_with_a_check_digit():
@@ -39,6 +40,7 @@ factories._nhs_sequence = _numbers_with_a_check_digit()
 def _fresh_caches():
     forget_profiles()
     forget_places()
+    forget_rate_limits()
     yield
     forget_profiles()
     forget_places()
@@ -67,7 +69,8 @@ def running_listener(**options: object):
         def borrow() -> None:
             connections["default"] = connection
 
-        options.update(max_workers=1, thread_initializer=borrow)
+        # Its figures for /metrics are written from a worker thread at any moment: not on the test's connection.
+        options.update(max_workers=1, thread_initializer=borrow, record_metrics=False, watch_profiles=False)
     thread = ListenerThread("127.0.0.1", 0, **options)
     thread.start()
     try:
@@ -87,8 +90,9 @@ def listener(transactional_db):
 class MllpClient:
     """A RIS end of one kept-open MLLP connection."""
 
-    def __init__(self, address: tuple[str, int], timeout: float = 30.0) -> None:
-        self.sock = socket.create_connection(address, timeout=timeout)
+    def __init__(self, address: tuple[str, int] | None, timeout: float = 30.0, *, sock: socket.socket | None = None) -> None:
+        """Connect to `address`, or speak over `sock`, a connection already open (TLS, a bound source)."""
+        self.sock = sock if sock is not None else socket.create_connection(address, timeout=timeout)
         self.decoder = MllpDecoder(10_000_000)
         self.waiting: list[bytes] = []
 

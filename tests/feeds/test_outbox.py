@@ -14,7 +14,7 @@ from booking.services.bookings import cancel_booking, confirm_booking, reschedul
 from tests.factories import ExamTypeFactory, ModalityFactory, ReferralFactory, SlotFactory
 from tests.feeds.conftest import make_trust
 from wmin.feeds import outbox, tasks
-from wmin.feeds.hl7.outbound import parse_srm
+from wmin.feeds.hl7.outbound import parse_reply, parse_srm
 from wmin.feeds.models import FeedProfile, OutboundKind, OutboundMessage, OutboundStatus
 from wmin.feeds.simulator.fake_ris import FakeRis, FakeRisThread
 from wmin.feeds.simulator.messages import RisStyle
@@ -180,3 +180,45 @@ def test_no_cancellation_is_sent_for_a_booking_the_ris_refused(fake_ris, referra
     booking.refresh_from_db()
     cancel_booking(booking, actor_user=None, reason="Rebooked elsewhere", now=timezone.now(), notify=False)
     assert list(OutboundMessage.objects.filter(booking=booking).values_list("kind", flat=True)) == [OutboundKind.BOOK]
+
+
+
+def _send_each(rows) -> list[str]:
+    for row in rows:
+        outbox.send(row.pk)
+    return [OutboundMessage.objects.get(pk=row.pk).status for row in rows]
+
+
+def _answer(ris: FakeRis, srm: str) -> str:
+    return parse_reply(ris.answer(srm.encode("utf-8")).decode("utf-8")).code
+
+
+def test_the_simulated_ris_refuses_a_slot_it_has_booked_itself_or_for_an_earlier_request(fake_ris, rrk, slots):
+    ris = fake_ris(booked_locally={"RIS-1"}.__contains__)
+    first, second, third = (ReferralFactory(trust=rrk, exam_type=ExamTypeFactory(code="CHEAD")) for _ in range(3))
+    taken = book(first, slots[0])
+    booked_by_staff = book(second, slots[1])
+    assert _send_each(OutboundMessage.objects.filter(booking__in=[taken, booked_by_staff]).order_by("pk")) == [
+        OutboundStatus.ACKED, OutboundStatus.REJECTED,
+    ]
+    assert "already booked" in OutboundMessage.objects.get(booking=booked_by_staff).ack
+    # RIS-0 is in the RIS's diary now: the same request again is taken again, another refused.
+    srm = OutboundMessage.objects.get(booking=taken).payload
+    assert _answer(ris, srm) == "AA"
+    assert _answer(ris, srm.replace(f"WMIN{taken.pk}", "WMIN999999")) == "AR"
+    cancel_booking(taken, actor_user=None, reason="test", now=timezone.now())
+    assert _send_each(OutboundMessage.objects.filter(booking=taken, kind=OutboundKind.CANCEL)) == [OutboundStatus.ACKED]
+    assert _send_each(OutboundMessage.objects.filter(booking=book(third, slots[0]))) == [OutboundStatus.ACKED]
+
+
+def test_the_simulated_ris_refuses_a_seeded_share_as_taken_locally_first(referral, slots):
+    srm = OutboundMessage.objects.get(booking=book(referral, slots[0])).payload
+    requests = [srm.replace("RIS-0", f"SIM-{n}") for n in range(400)]
+
+    def refused(seed: int) -> list[bool]:
+        ris = FakeRis(RisStyle("RRK"), reject_share=0.1, seed=seed)
+        return [_answer(ris, request) == "AR" for request in requests]
+
+    first = refused(seed=3)
+    assert first == refused(seed=3)  # seeded: the same demo, the same refusals
+    assert 0.05 < sum(first) / len(first) < 0.15

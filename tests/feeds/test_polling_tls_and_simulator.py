@@ -17,7 +17,6 @@ from tests.factories import ExamTypeFactory, ModalityFactory
 from tests.feeds.conftest import MllpClient, ack_code, make_trust, running_listener
 from tests.feeds.helpers import Feed
 from wmin.feeds.handlers.queries import poll
-from wmin.feeds.hl7.mllp import MllpDecoder, frame
 from wmin.feeds.models import FeedProfile, InboundMessage, InboundStatus
 from wmin.feeds.simulator.fake_ris import FakeRis, FakeRisThread
 from wmin.feeds.simulator.feeds import scripts_for
@@ -70,12 +69,60 @@ def test_mllp_over_tls(tmp_path, settings):
         client_context.check_hostname = False
         raw = socket.create_connection((listener.host, listener.port), timeout=20)
         with client_context.wrap_socket(raw, server_hostname="localhost") as tls:
-            tls.sendall(frame(Feed(RisStyle("RRK")).siu("S24", "TLS1")))
-            decoder, replies = MllpDecoder(), []
-            while not replies:
-                replies = decoder.feed(tls.recv(65536))
-        assert ack_code(replies[0]) == "AA"
+            reply = MllpClient(None, sock=tls).exchange(Feed(RisStyle("RRK")).siu("S24", "TLS1"))
+        assert ack_code(reply) == "AA"
     assert Slot.objects.filter(ris_slot_id="TLS1").exists()
+
+
+def _client_certificate(tmp_path):
+    """A CA, and a RIS certificate it signed."""
+    ca, ca_key, csr = tmp_path / "ca.pem", tmp_path / "ca.key", tmp_path / "ris.csr"
+    cert, key = tmp_path / "ris.pem", tmp_path / "ris.key"
+    for command in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=WMIN RIS CA",
+         "-keyout", str(ca_key), "-out", str(ca)],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=rrk-ris", "-keyout", str(key), "-out", str(csr)],
+        ["x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-days", "1",
+         "-out", str(cert)],
+    ):
+        subprocess.run(["openssl", *command], check=True, capture_output=True)
+    return ca, cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make certificates")
+@pytest.mark.django_db(transaction=True)
+def test_mutual_tls_takes_a_ris_whose_certificate_the_ca_signed_and_no_other(tmp_path, settings):
+    from wmin.feeds.listener import tls_context
+
+    server_cert, server_key = _self_signed(tmp_path)
+    ca, ris_cert, ris_key = _client_certificate(tmp_path)
+    settings.MLLP_TLS_CERT, settings.MLLP_TLS_KEY, settings.MLLP_TLS_CLIENT_CA = str(server_cert), str(server_key), str(ca)
+    make_trust("RRK", ["RRK"])
+    feed = Feed(RisStyle("RRK"))
+
+    def exchange(listener, *, certificate: bool) -> bytes:
+        context = ssl.create_default_context(cafile=str(server_cert))
+        context.check_hostname = False
+        if certificate:
+            context.load_cert_chain(str(ris_cert), str(ris_key))
+        raw = socket.create_connection((listener.host, listener.port), timeout=20)
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            return MllpClient(None, sock=tls).exchange(feed.siu("S24", f"MTLS-{certificate}"))
+
+    with running_listener(ssl_context=tls_context()) as listener:
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            exchange(listener, certificate=False)
+        assert ack_code(exchange(listener, certificate=True)) == "AA"
+    assert list(Slot.objects.values_list("ris_slot_id", flat=True)) == ["MTLS-True"]
+
+
+def test_mutual_tls_without_tls_is_refused(settings):
+    from wmin.feeds.listener import tls_context
+
+    settings.MLLP_TLS_CERT = settings.MLLP_TLS_KEY = None
+    settings.MLLP_TLS_CLIENT_CA = "/etc/ssl/ca.pem"
+    with pytest.raises(RuntimeError, match="mutual TLS is TLS first"):
+        tls_context()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -90,13 +90,38 @@ def test_our_ack_is_read_by_python_hl7_and_by_hl7apy() -> None:
     assert parsed.err.err_3.to_er7() == "102^Data type error^HL70357"
 
 
-def test_a_v2_3_ack_also_carries_the_legacy_err1() -> None:
-    header = peek_header(INCOMING.replace("2.5.1", "2.3"))
+@pytest.mark.parametrize("version", ["2.3", "2.3.1", "2.4"])
+def test_before_v2_5_the_error_is_err1_alone(version: str) -> None:
+    header = peek_header(INCOMING.replace("2.5.1", version))
     ack = build_ack(header, "AE", errors=[AckError("102", "bad", "PID^1^3")], now=NOW)
-    err = _segments(ack)["ERR"]
-    assert err[1] == "PID^1^3^102&Data type error&HL70357"
-    assert _segments(ack)["MSH"][11] == "2.3"
+    assert _segments(ack)["ERR"] == ["ERR", "PID^1^3^102&Data type error&HL70357"]
+    assert _segments(ack)["MSH"][11] == version
     assert parse_reply(ack).error_codes == ("102",)
+    assert str(hl7.parse(ack).segment("ERR")[1]) == "PID^1^3^102&Data type error&HL70357"
+    if version != "2.3":  # hl7apy's v2.3 tables know no ACK message structure to check against
+        parsed = hl7apy_parse(ack, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+        assert parsed.err.err_1.to_er7() == "PID^1^3^102&Data type error&HL70357"
+
+
+@pytest.mark.parametrize(
+    ("location", "err2", "err1"),
+    [
+        ("MSH-11", "MSH^1^11", "MSH^1^11^202&Unsupported processing id&HL70357"),
+        ("MSH^1^12", "MSH^1^12", "MSH^1^12^202&Unsupported processing id&HL70357"),
+        ("SCH", "SCH^1", "SCH^1^^202&Unsupported processing id&HL70357"),
+        ("", "", "^^^202&Unsupported processing id&HL70357"),
+    ],
+)
+def test_an_error_location_is_written_as_segment_sequence_field(location: str, err2: str, err1: str) -> None:
+    modern = build_ack(peek_header(INCOMING), "AR", errors=[AckError("202", "x", location)], now=NOW)
+    legacy = build_ack(peek_header(INCOMING.replace("2.5.1", "2.4")), "AR", errors=[AckError("202", "x", location)])
+    assert _segments(modern)["ERR"][1:4] == ["", err2, "202^Unsupported processing id^HL70357"]
+    assert _segments(legacy)["ERR"] == ["ERR", err1]
+
+
+def test_a_v2_3_ack_names_its_type_in_two_components() -> None:
+    ack = build_ack(peek_header(INCOMING.replace("2.5.1", "2.3")), "AA", now=NOW)
+    assert _segments(ack)["MSH"][8] == "ACK^S12"
 
 
 def test_the_reply_uses_the_senders_separators() -> None:

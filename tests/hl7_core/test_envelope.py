@@ -155,3 +155,35 @@ def test_the_shared_bom_samples_decode_cleanly(shared_hl7_dir: Path) -> None:
 def test_the_shared_latin1_sample_declared_8859_1_stays_latin1(shared_hl7_dir: Path) -> None:
     (message,) = clean((shared_hl7_dir / "adt_a31_dcm4che_1.hl7").read_bytes())
     assert message.encoding == "iso8859-1"
+
+
+@pytest.mark.parametrize(
+    ("payload", "holds"),
+    [
+        (_message().encode(), True),
+        (b"\xef\xbb\xbf" + _message().encode(), True),
+        (_message().encode("utf-16"), True),
+        (b"\r\n  noise " + _message().encode(), True),
+        (b"BHS|^~\\&|RIS|RRK\rBTS|0\r", False),
+        (b"GET / HTTP/1.1\r\nHost: hub\r\n\r\n", False),
+        (b"MSHX|not a segment", False),
+        (b"", False),
+    ],
+)
+def test_a_payload_holds_a_message_when_cleaning_finds_one(payload: bytes, holds: bool) -> None:
+    from wmin.feeds.hl7.envelope import holds_message
+
+    assert holds_message(payload) is holds
+
+
+def test_the_same_message_framed_or_stamped_afresh_is_the_same_message() -> None:
+    from wmin.feeds.hl7.envelope import same_message
+
+    original = _message().encode()
+    assert same_message(original, original)
+    assert same_message(original, b"\xef\xbb\xbf" + original.replace(b"\r", b"\r\n"))
+    assert same_message(original, original.replace(b"20261123090000", b"20261124101500", 1))  # MSH-7 only
+    assert not same_message(original, _message(family="Jones").encode())
+    assert not same_message(original, _message(cid="2").encode())
+    assert not same_message(original, original + _message().encode())  # two messages are not one
+    assert not same_message(original, b"junk")

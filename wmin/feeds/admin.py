@@ -8,7 +8,7 @@ from django.utils import timezone
 from audit.admin import AuditedAdmin
 
 from . import outbox
-from .models import FeedProfile, InboundMessage, OutboundMessage, OutboundStatus
+from .models import FeedProfile, InboundMessage, ListenerProcessStats, OutboundMessage, OutboundStatus
 from .replay import replay_many
 
 
@@ -25,12 +25,13 @@ class InboundMessageAdmin(AuditedAdmin):
 
     list_display = [
         "received_at", "sending_facility", "control_id", "message_type", "trigger", "status", "error_code", "attempts",
+        "control_id_reused",
     ]
-    list_filter = ["status", "message_type", "trigger", "error_code", "trust"]
+    list_filter = ["control_id_reused", "status", "message_type", "trigger", "error_code", "trust"]
     search_fields = ["control_id", "sending_facility", "error", "peer"]
     readonly_fields = ["received_at", "peer", "raw_text", "sending_facility", "control_id", "trust", "message_type",
                        "trigger", "status", "error_code", "error", "ack", "applied_at", "attempts", "duplicate_of",
-                       "history"]
+                       "control_id_reused", "history"]
     exclude = ["raw"]
     date_hierarchy = "received_at"
     list_select_related = ["trust"]
@@ -72,3 +73,18 @@ class OutboundMessageAdmin(AuditedAdmin):
         for outbound_id in ids:
             outbox.enqueue(outbound_id)
         self.message_user(request, f"Queued {len(ids)} message(s) to send again.")
+
+
+@admin.register(ListenerProcessStats)
+class ListenerProcessStatsAdmin(admin.ModelAdmin):
+    """Each MLLP listener process's last figures (what /metrics sums); written by the listener only."""
+
+    list_display = ["process", "started_at", "updated_at"]
+    readonly_fields = ["process", "started_at", "updated_at", "snapshot"]
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ListenerProcessStats | None = None) -> bool:
+        return False

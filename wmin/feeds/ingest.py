@@ -7,9 +7,11 @@ original-mode ACK of its message, or for a batch (BHS … BTS) a batch of ACKs i
 (a) the raw bytes go into InboundMessage in their own committed transaction, keyed by sending
     facility + MSH-10 (salvaged with `peek_header`), before anything can fail (on PostgreSQL that
     commit does not wait for the disk; the outcome's commit, which comes before any ACK, does);
-(b) the same key again → the stored ACK, nothing changed, `attempts` counted (a different message
-    under a reused key is kept as its own row, linked by `duplicate_of`, never applied on its own);
-(c) no active feed profile lists MSH-4, or the peer is not in its allowed hosts → AR;
+(b) the same key again with the same message → the stored ACK, nothing changed, `attempts`
+    counted; a different message under a reused key → kept as its own row, linked by
+    `duplicate_of` (the admin's "control id reused"), answered AE 205 and not applied;
+(c) no active feed profile lists MSH-4, or the peer is not in its allowed hosts (a profile that
+    lists none admits nobody) → AR, and a rate-limited log line;
     a processing id other than P, or a version outside 2.3-2.8 → AR (202 / 203);
     a message type the hub does not take → AR 200/201 (ADT events other than A08/A31: AA, ignored);
 (d) unparseable → AR with the reason;
@@ -25,7 +27,7 @@ row's INSERT and outcome UPDATE are plain SQL: they run for every message (see b
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
+import hashlib
 import logging
 import re
 import threading
@@ -36,13 +38,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from audit.context import Actor, acting_as
 
+from .logs import RateLimitedLog
 from .models import FeedProfile, InboundMessage, InboundStatus
 from .rows import commit_without_waiting_for_disk, execute_together, insert_returning_id
 
@@ -50,12 +53,16 @@ if TYPE_CHECKING:
     from wmin.feeds.hl7.model import MessageHeader, ParsedMessage
 
 log = logging.getLogger(__name__)
+_refusals = RateLimitedLog(log)
 
 ACCEPTED_PROCESSING_IDS = frozenset({"P"})  # a production hub applies production messages only
 _VERSION = re.compile(r"^\s*2\.(\d+)")
 ACCEPTED_MINOR_VERSIONS = range(3, 9)  # v2.3 … v2.8 (DESIGN.md)
 PROFILE_CACHE_SECONDS = 10.0
 IN_FLIGHT_WAIT_SECONDS = 3.0
+CONTROL_ID_KEY_LENGTH = 199  # MSH-10's length in v2.7 and v2.8
+FACILITY_KEY_LENGTH = 80
+DUPLICATE_KEY = "205"  # table 0357: duplicate key identifier
 GROUP_LOCK_TIMEOUT_MS = 1000  # a group waiting longer on a row lock goes one message at a time
 # Table 0357 codes that HL7 original mode answers with AR (the message, not its content, is refused).
 _STANDARD_ENCODING = frozenset({"^~\\&", "^~\\&#"})
@@ -190,16 +197,30 @@ def batch_reply(acks: list[Ack]) -> bytes:
 
 
 def feed_profile_for(facility: str, peer_host: str) -> tuple[FeedProfile | None, str]:
-    """The active profile that lists this MSH-4 and allows this host, or None and why not."""
+    """The active profile that lists this MSH-4 and allows this host, or None and why not.
+
+    Profiles are closed by default: one that lists no RIS host or network admits nobody."""
     wanted = _facility_keys(facility)
     if not wanted:
+        _refusals.warning("hl7.sender_refused", key=peer_host, peer_host=peer_host, reason="MSH-4 empty")
         return None, "MSH-4 sending facility is empty"
     for profile in _active_profiles():
         listed = {str(f).strip().upper() for f in profile.sending_facilities or [] if str(f).strip()}
         if listed & wanted:
-            if profile.allowed_hosts and not _host_allowed(peer_host, profile.allowed_hosts):
-                return None, f"{peer_host or 'This host'} may not send for {facility}"
+            if not profile.admits(peer_host):
+                why = (
+                    f"{peer_host or 'This host'} may not send for {facility}: its feed profile lists no such RIS host"
+                    if profile.allowed_hosts
+                    else f"{facility}'s feed profile lists no RIS host yet: nobody may send for it"
+                )
+                _refusals.warning(
+                    "hl7.sender_refused", key=peer_host, peer_host=peer_host, facility=facility[:80],
+                    trust=profile.trust.ods_code, reason="host not allowed",
+                )
+                return None, why
             return profile, ""
+    _refusals.warning("hl7.sender_refused", key=peer_host, peer_host=peer_host, facility=facility[:80],
+                      reason="no profile lists the facility")
     return None, f"No trust's feed profile lists the sending facility {facility!r}"
 
 
@@ -242,7 +263,9 @@ def _check(row: InboundMessage, text: str, header: MessageHeader | None, header_
     from .handlers import Unsupported, precheck
 
     if header is None:
-        return _Verdict(None, InboundStatus.REJECTED, "AR", "", header_error or "The message has no readable MSH segment")
+        reason = header_error or "The message has no readable MSH segment"
+        _refusals.warning("hl7.message_unreadable", key=_host_of(peer), peer=peer, reason=reason, inbound_id=row.pk)
+        return _Verdict(None, InboundStatus.REJECTED, "AR", "", reason)
 
     # (c) who is sending
     profile, why = feed_profile_for(_text(header.sending_facility), _host_of(peer))
@@ -266,7 +289,9 @@ def _check(row: InboundMessage, text: str, header: MessageHeader | None, header_
     try:
         parsed = parse.parse_message(text, None if header_error else header)  # a salvaged header is read again
     except UnparseableMessage as exc:
-        return _Verdict(header, InboundStatus.REJECTED, "AR", "", exc.reason or "Unparseable message")
+        reason = exc.reason or "Unparseable message"
+        _refusals.warning("hl7.message_unreadable", key=_host_of(peer), peer=peer, reason=reason, inbound_id=row.pk)
+        return _Verdict(header, InboundStatus.REJECTED, "AR", "", reason)
     except ContentError as exc:
         status, code = (
             (InboundStatus.REJECTED, "AR") if str(exc.code) in _REJECT_CODES else (InboundStatus.CONTENT_ERROR, "AE")
@@ -489,11 +514,15 @@ def _store(
             )
             if original is None:  # deleted between the insert and the look-up: try again
                 continue
-            return original, _duplicate(original, raw, peer, fields, encoding)
-        except DatabaseError:
+            assert header is not None  # a control id came from it
+            return original, _duplicate(original, raw, header, peer, fields, encoding)
+        except DataError:
             if attempt:
                 raise
-            # Odd bytes in a salvaged header field the database will not take: keep the raw bytes anyway.
+            # Odd bytes in a salvaged header field the database will not take: keep the raw bytes
+            # anyway. Only for a value refused: a row stored without its key escapes the duplicate
+            # check, so after any other failure (the server down or restarting) nothing is stored
+            # and nothing answered, and the RIS sends the message again.
             log.warning("hl7.store_fallback", extra={"peer": peer})
             fields = {"sending_facility": "", "control_id": "", "message_type": "", "trigger": ""}
     raise RuntimeError("Could not store the message")
@@ -502,43 +531,69 @@ def _store(
 def _key_fields(header: MessageHeader | None) -> dict[str, str]:
     """The columns a stored message is found by: sender + MSH-10 (its key), type and trigger."""
     return {
-        "sending_facility": _clip(header.sending_facility_id if header else "", 80),
-        "control_id": _clip(_text(header.control_id) if header else "", 80).strip(),
+        "sending_facility": _key_value(header.sending_facility_id if header else "", FACILITY_KEY_LENGTH),
+        "control_id": _key_value(_text(header.control_id).strip() if header else "", CONTROL_ID_KEY_LENGTH),
         "message_type": _clip(_text(header.message_type) if header else "", 8),
         "trigger": _clip(_text(header.trigger) if header else "", 8),
     }
 
 
-def _duplicate(original: InboundMessage, raw: bytes, peer: str, fields: dict[str, str], encoding: str) -> Ack:
-    """(b) The same sender and MSH-10 again: the original's ACK, nothing applied."""
-    ack = original.ack or _wait_for_ack(original.pk)
+def _key_value(value: str, size: int) -> str:
+    """A key column's value: the whole value when it fits; past the column's size (beyond what the
+    standard allows), its start and a hash of the whole, so two values differing only at the end
+    never share a key."""
+    value = _text(value)
+    if len(value) <= size:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{value[: size - len(digest) - 1]}#{digest}"
+
+
+def _duplicate(
+    original: InboundMessage, raw: bytes, header: MessageHeader, peer: str, fields: dict[str, str], encoding: str
+) -> Ack:
+    """(b) The same sender and MSH-10 again: the same message gets the original's ACK and changes
+    nothing; a different message under the reused id is kept, flagged and answered AE. Bytes not
+    seen before are kept on their own row either way."""
+    from wmin.feeds.hl7.envelope import same_message
+
     if bytes(original.raw) == raw:
+        ack = _original_ack(original, peer)
         InboundMessage.objects.filter(pk=original.pk).update(attempts=F("attempts") + 1)
-        if not ack:
-            # Stored but never answered (the process stopped mid-way): answer it now.
-            return process_stored(original, peer=peer)
         return Ack(ack, encoding, _ack_code(ack), original.pk)
     earlier = InboundMessage.objects.filter(duplicate_of=original, raw=raw).only("pk", "ack").first()
-    if earlier is not None:  # this different message, sent again
+    if earlier is not None and earlier.ack:  # these bytes again: their ACK again
         InboundMessage.objects.filter(pk=earlier.pk).update(attempts=F("attempts") + 1)
-        return Ack(earlier.ack or ack, encoding, _ack_code(earlier.ack or ack), earlier.pk)
-    copy = InboundMessage.objects.create(
-        raw=raw,
-        peer=_clip(peer, 80),
-        duplicate_of=original,
-        status=InboundStatus.IGNORED,
-        error_code="205",
-        error=(
-            f"Same sending facility and MSH-10 as message {original.pk} but different content: kept, "
-            "answered with that message's ACK and not applied (replay it to apply it)."
-        ),
-        ack=ack,
-        **fields,
+        return Ack(earlier.ack, encoding, _ack_code(earlier.ack), earlier.pk)
+    copy = InboundMessage.objects.create(raw=raw, peer=_clip(peer, 80), duplicate_of=original, **fields)
+    if same_message(bytes(original.raw), raw):  # framed or stamped afresh: the same message
+        ack = _original_ack(original, peer)
+        copy.trust_id = original.trust_id
+        note = f"The same message as #{original.pk}, sent again: answered with its ACK, not applied again."
+        _write_outcome(copy, InboundStatus.IGNORED, ack, "", note, applied=False)
+        return Ack(ack, encoding, _ack_code(ack), copy.pk)
+    InboundMessage.objects.filter(pk=copy.pk).update(control_id_reused=True)
+    profile, why = feed_profile_for(_text(header.sending_facility), _host_of(peer))
+    if profile is None:
+        return _finish(copy, header, encoding, InboundStatus.REJECTED, "AR", "", why)
+    copy.trust_id = profile.trust_id
+    reason = (
+        f"Control id reused: MSH-10 {_text(header.control_id).strip()!r} from {fields['sending_facility']} "
+        f"already named a different message (#{original.pk}). This one is stored but not applied: "
+        "send it again under a new MSH-10."
     )
-    if not ack:
-        ack = process_stored(original, peer=original.peer).text
-        InboundMessage.objects.filter(pk=copy.pk).update(ack=ack)
-    return Ack(ack, encoding, _ack_code(ack), copy.pk)
+    _refusals.warning(
+        "hl7.control_id_reused", key=fields["sending_facility"], facility=fields["sending_facility"],
+        message_id=copy.pk, original_id=original.pk,
+    )
+    return _finish(copy, header, encoding, InboundStatus.CONTENT_ERROR, "AE", DUPLICATE_KEY, reason, "MSH^1^10")
+
+
+def _original_ack(original: InboundMessage, peer: str) -> str:
+    """The first message's ACK; if it was stored but never answered (the process stopped mid-way,
+    or another connection is applying it and takes too long), it is answered now."""
+    ack = original.ack or _wait_for_ack(original.pk)
+    return ack or process_stored(original, peer=peer).text
 
 
 def _wait_for_ack(message_id: int) -> str:
@@ -744,11 +799,11 @@ def _guarded(who: str, step: Callable[..., Any], /, *args: Any, **kwargs: Any) -
 def _policy_error(header: MessageHeader) -> tuple[str, str, str] | None:
     processing = _text(header.processing_id).split("^")[0].strip().upper()
     if processing not in ACCEPTED_PROCESSING_IDS:
-        return "202", f"Processing id {processing or '(empty)'!r} is not accepted; the hub takes P (production)", "MSH-11"
+        return "202", f"Processing id {processing or '(empty)'!r} is not accepted; the hub takes P (production)", "MSH^1^11"
     version = _text(header.version).strip()
     match = _VERSION.match(version)
     if match is None or int(match.group(1)) not in ACCEPTED_MINOR_VERSIONS:
-        return "203", f"HL7 version {version or '(empty)'!r} is not accepted; the hub takes 2.3 to 2.8", "MSH-12"
+        return "203", f"HL7 version {version or '(empty)'!r} is not accepted; the hub takes 2.3 to 2.8", "MSH^1^12"
     return None
 
 
@@ -770,21 +825,6 @@ def _active_profiles() -> list[FeedProfile]:
 
 post_save.connect(forget_profiles, sender=FeedProfile, dispatch_uid="feeds.forget_profiles.save")
 post_delete.connect(forget_profiles, sender=FeedProfile, dispatch_uid="feeds.forget_profiles.delete")
-
-
-def _host_allowed(host: str, allowed: list[str]) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host in allowed
-    for entry in allowed:
-        try:
-            if address in ipaddress.ip_network(str(entry).strip(), strict=False):
-                return True
-        except ValueError:
-            if str(entry).strip() == host:
-                return True
-    return False
 
 
 # Small helpers -------------------------------------------------------------------------------

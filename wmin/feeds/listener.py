@@ -12,6 +12,18 @@ and answered like any other; an oversized frame is dropped by the decoder, recor
 neither stops the connection. If the message cannot even be stored (the database is down) the
 connection is closed without an ACK, so the RIS sends it again rather than dropping it.
 
+A hospital network has idle, half-open and hostile clients too:
+- one accept loop (with a configurable backlog) for a single process and for pre-forked ones; at a
+  cap (all connections, or one host's) a new connection is closed at once, counted, and logged at
+  most once a minute; when the process is out of file descriptors it pauses accepting briefly
+  rather than failing in a loop;
+- a connection that sends no frame for `idle_timeout`, or leaves a frame half sent for
+  `partial_frame_timeout` (counted from the frame's first byte, so trickling does not extend it),
+  is closed;
+- a frame with no HL7 message in it (junk) is answered AR and counted, but at most one a minute per
+  connection is stored, as a sample; a connection that has sent only junk is closed after a few.
+Counters and gauges go to wmin/feeds/metrics.py (Prometheus, at /metrics).
+
 TLS when settings.MLLP_TLS_CERT and MLLP_TLS_KEY are set. SIGINT/SIGTERM: stop accepting, let
 messages in flight finish and answer, close idle connections, then close each worker's database
 connection.
@@ -21,7 +33,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import functools
+import ipaddress
 import logging
+import math
+import resource
 import signal
 import socket
 import ssl
@@ -30,14 +47,21 @@ import time
 from collections.abc import Callable, MutableSequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
+from django.utils import timezone
 
-from . import ingest
-from .models import InboundMessage, InboundStatus
+from . import ingest, metrics
+from .hl7 import ack as hl7ack
+from .hl7.envelope import holds_message
+from .hl7.mllp import FrameTooLarge, MllpDecoder, frame
+from .logs import RateLimitedLog
+from .models import FeedProfile, InboundMessage, InboundStatus
 
 log = logging.getLogger(__name__)
+limited = RateLimitedLog(log)
 
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
 DEFAULT_WORKERS = 8
@@ -45,6 +69,16 @@ MAX_GROUP = 64
 READ_CHUNK = 65536
 SHUTDOWN_GRACE_SECONDS = 15.0
 CONNECTION_CHECK_SECONDS = 1.0
+# When accept() finds the process out of file descriptors (or the kernel out of buffers), wait this
+# long before trying again: the waiting connections stay in the backlog, and no error loop runs.
+ACCEPT_PAUSE_SECONDS = 0.5
+_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+ACCEPT_BATCH = 64  # connections taken per wake-up by a process that has no siblings
+# Descriptors a process keeps for itself beyond its connections: database connections (one per
+# worker thread), the listening socket, logs, the event loop's own.
+RESERVED_DESCRIPTORS = 64
+JUNK_SAMPLE_SECONDS = 60.0
+JUNK_FRAMES_BEFORE_CLOSE = 5
 # A runner waits this long at most for the frames of connections that are busy sending: their ACKs
 # just went out, their next frames are on the way, and one group of eight costs little more than
 # one of one. A connection is busy if it sent a frame in the last BUSY_SECONDS; alone, no wait.
@@ -94,7 +128,6 @@ class MllpListener:
     _gathering: asyncio.Lock | None = None
     _runners: list[asyncio.Task] = field(default_factory=list)
     _alone: set[asyncio.Task] = field(default_factory=set)
-    _server: asyncio.base_events.Server | None = None
     _connections: set[asyncio.Task] = field(default_factory=set)
     _busy: set[asyncio.Task] = field(default_factory=set)
     _stopping: bool = False
@@ -110,10 +143,32 @@ class MllpListener:
     connection_counts: MutableSequence[int] | None = None
     count_index: int = 0
     _accepting: asyncio.Task | None = None
+    # Hostile and idle clients (None: from settings; see the module docstring).
+    idle_timeout: float | None = None
+    partial_frame_timeout: float | None = None
+    max_connections: int | None = None  # all processes together
+    max_connections_per_host: int | None = None  # per process
+    max_unlisted_connections: int | None = None  # per process, from hosts no feed profile admits
+    watch_profiles: bool = True  # look at the profiles' hosts again every few seconds
+    accept_backlog: int | None = None
+    junk_frames_before_close: int = JUNK_FRAMES_BEFORE_CLOSE
+    junk_sample_seconds: float = JUNK_SAMPLE_SECONDS
+    metrics_seconds: float | None = None  # how often the figures are written for /metrics
+    record_metrics: bool = True
+    metrics: metrics.ListenerMetrics | None = None
+    _own_socket: socket.socket | None = None
+    _per_host: dict[str, int] = field(default_factory=dict)
+    _unlisted: int = 0
+    _admitted: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
+    _watching: asyncio.Task | None = None
+    _descriptor_budget: int = 0
+    _reporting: asyncio.Task | None = None
+    _started_at: datetime | None = None
 
     async def start(self, host: str, port: int, *, sock: socket.socket | None = None) -> tuple[str, int]:
         """Listen on host:port, or on an already listening socket shared with sibling processes."""
         loop = asyncio.get_running_loop()
+        self._settle_limits()
         self.pool = DjangoWorkerPool(
             max_workers=self.max_workers, thread_name_prefix="mllp-worker", initializer=self.thread_initializer
         )
@@ -123,26 +178,50 @@ class MllpListener:
             self._queue = asyncio.Queue()
             self._gathering = asyncio.Lock()
             self._runners = [asyncio.create_task(self._run_groups()) for _ in range(max(1, min(runners, self.max_workers)))]
-        if sock is not None:
-            if self.connection_counts is None:
-                self.connection_counts = [0]  # no siblings: each connection is taken as it comes
-            sock.setblocking(False)
-            self._accepting = asyncio.create_task(self._accept_in_turn(sock))
-            address = sock.getsockname()
-            return address[0], address[1]
-        self._server = await asyncio.start_server(
-            self._serve_connection, host, port, ssl=self.ssl_context, limit=READ_CHUNK * 4, reuse_address=True
-        )
-        address = self._server.sockets[0].getsockname()
+        await self._load_admitted()
+        if self.watch_profiles:
+            self._watching = asyncio.create_task(self._watch_profiles())
+        if sock is None:
+            sock = self._own_socket = listening_socket(host, port, backlog=self.accept_backlog or 1)
+        if self.connection_counts is None:
+            self.connection_counts = [0]  # no siblings: each connection is taken as it comes
+        sock.setblocking(False)
+        self._accepting = asyncio.create_task(self._accept_in_turn(sock))
+        self.metrics = self.metrics or metrics.ListenerMetrics(self._gauges)
+        self._started_at = timezone.now()
+        if self.record_metrics:
+            self._reporting = asyncio.create_task(self._report_every(self.metrics_seconds or 1.0))
+        address = sock.getsockname()
         return address[0], address[1]
+
+    def _settle_limits(self) -> None:
+        """Settings for what was not given; the connection budget this process's file limit allows."""
+        self.idle_timeout = self.idle_timeout or float(settings.MLLP_IDLE_TIMEOUT_SECONDS)
+        self.partial_frame_timeout = self.partial_frame_timeout or float(settings.MLLP_PARTIAL_FRAME_TIMEOUT_SECONDS)
+        self.max_connections = self.max_connections or settings.MLLP_MAX_CONNECTIONS
+        self.max_connections_per_host = self.max_connections_per_host or settings.MLLP_MAX_CONNECTIONS_PER_HOST
+        self.max_unlisted_connections = self.max_unlisted_connections or settings.MLLP_MAX_UNLISTED_CONNECTIONS
+        self.accept_backlog = self.accept_backlog or settings.MLLP_ACCEPT_BACKLOG
+        self.metrics_seconds = self.metrics_seconds or float(settings.MLLP_METRICS_SECONDS)
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        reserved = RESERVED_DESCRIPTORS + 2 * self.max_workers
+        self._descriptor_budget = max(1, soft - reserved) if soft != resource.RLIM_INFINITY else 1 << 30
+        if self._descriptor_budget < self.max_connections:
+            log.warning(
+                "hl7.connection_cap_lowered",
+                extra={"max_connections": self.max_connections, "open_file_limit": soft,
+                       "connections_this_process_can_hold": self._descriptor_budget},
+            )
 
     async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
         """Stop accepting, finish the messages being handled, close every connection and the pool."""
         self._stopping = True
-        if self._server is not None:
-            self._server.close()
         if self._accepting is not None:
             self._accepting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._accepting
+        if self._own_socket is not None:
+            self._own_socket.close()
         for task in list(self._connections):
             if task not in self._busy:
                 task.cancel()  # idle: waiting for bytes that may never come
@@ -156,9 +235,13 @@ class MllpListener:
             runner.cancel()
         if self._runners:
             await asyncio.wait(self._runners, timeout=2)
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), timeout=2)
+        if self._watching is not None:
+            self._watching.cancel()
+        if self._reporting is not None:
+            self._reporting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reporting
+            await self._report()  # the final figures
         if self.pool is not None:
             # From outside the pool: close_connections needs every worker thread free.
             closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mllp-closer")
@@ -176,45 +259,134 @@ class MllpListener:
     def connection_count(self) -> int:
         return len(self._connections)
 
+    def _gauges(self) -> dict[str, float]:
+        return {
+            "connections_open": float(self.connection_count),
+            "queue_depth": float(self._queue.qsize() if self._queue is not None else 0),
+            "frames_applying": float(self._applying),
+        }
+
+    async def _report_every(self, seconds: float) -> None:
+        while True:
+            await self._report()
+            await asyncio.sleep(seconds)
+
+    async def _report(self) -> None:
+        """This process's figures to its row for /metrics; a failure (the database down) waits for the next."""
+        assert self.metrics is not None and self._started_at is not None
+        snapshot, started_at = self.metrics.snapshot(), self._started_at
+        try:
+            await asyncio.to_thread(self._call, lambda: metrics.record(metrics.this_process(), started_at, snapshot))
+        except Exception:
+            limited.warning("hl7.metrics_not_recorded", key="", exc_info=True)
+
     async def _accept_in_turn(self, sock: socket.socket) -> None:
-        """Accept from a socket shared with sibling processes, the least loaded first.
+        """Accept connections, the least loaded of sibling processes first.
 
         asyncio's own server takes every connection waiting each time the socket is readable, so
         when the RIS all connect at once (a restart) one process would take them all and the
-        other cores would sit idle.
+        other cores would sit idle. A process with no siblings takes up to ACCEPT_BATCH at a time.
         """
         loop = asyncio.get_running_loop()
+        counts = self.connection_counts
+        assert counts is not None
+        batch = ACCEPT_BATCH if len(counts) == 1 else 1
         while not self._stopping:
             await _readable(loop, sock)
             since = loop.time()
             while self._more_loaded_than_a_sibling() and loop.time() - since < BALANCE_WAIT_SECONDS:
                 await asyncio.sleep(0.002)
-            try:
-                accepted, _ = sock.accept()
-            except (BlockingIOError, InterruptedError):
-                continue  # a sibling took it
-            except OSError:
-                log.exception("hl7.accept_failed")
-                await asyncio.sleep(0.1)
-                continue
-            accepted.setblocking(False)
-            self._counted(+1)  # now, before another accept: the task that serves it starts later
-            adopting = asyncio.create_task(self._adopt(accepted))  # a slow TLS handshake holds up no other
-            self._alone.add(adopting)
-            adopting.add_done_callback(self._alone.discard)
+            for _ in range(batch):
+                try:
+                    accepted, address = sock.accept()
+                except (BlockingIOError, InterruptedError):
+                    break  # none waiting (a sibling took it)
+                except OSError as exc:
+                    await self._accept_failed(exc)
+                    break
+                try:
+                    self._take(accepted, address)
+                except Exception:  # a bug here must not stop the listener accepting
+                    limited.warning("hl7.accept_crashed", key="", exc_info=True)
+                    accepted.close()
 
-    async def _adopt(self, accepted: socket.socket) -> None:
+    async def _accept_failed(self, exc: OSError) -> None:
+        name = errno.errorcode.get(exc.errno or 0, "OSError")
+        assert self.metrics is not None
+        self.metrics.count("accept_errors_total", error=name)
+        if exc.errno in _OUT_OF_RESOURCES:
+            limited.warning("hl7.accept_paused", key=name, error=name, pause_seconds=ACCEPT_PAUSE_SECONDS,
+                            connections=self.connection_count)
+            await asyncio.sleep(ACCEPT_PAUSE_SECONDS)
+        else:
+            limited.warning("hl7.accept_failed", key=name, error=name, detail=str(exc))
+            await asyncio.sleep(0.05)
+
+    def _take(self, accepted: socket.socket, address: object) -> None:
+        """Serve a new connection, or close it at once if a cap says so."""
+        host = str(address[0]) if isinstance(address, tuple) else str(address)
+        listed = self._is_listed(host)
+        counts = self.connection_counts
+        assert counts is not None and self.max_connections and self.max_connections_per_host
+        assert self.max_unlisted_connections
+        if sum(counts) >= self.max_connections:
+            reason = "max_connections"
+        elif counts[self.count_index] >= self._descriptor_budget:
+            reason = "open_file_limit"
+        elif self._per_host.get(host, 0) >= self.max_connections_per_host:
+            reason = "max_connections_per_host"
+        elif not listed and self._unlisted >= self.max_unlisted_connections:
+            reason = "max_unlisted_connections"
+        else:
+            reason = ""
+        if reason:
+            accepted.close()
+            assert self.metrics is not None
+            self.metrics.count("connections_refused_total", reason=reason)
+            limited.warning("hl7.connection_refused", key=f"{reason}:{host}", reason=reason, peer_host=host,
+                            connections=sum(counts), from_this_host=self._per_host.get(host, 0))
+            return
+        accepted.setblocking(False)
+        self._counted(+1)  # now, before another accept: the task that serves it starts later
+        self._per_host[host] = self._per_host.get(host, 0) + 1
+        self._unlisted += not listed
+        adopting = asyncio.create_task(self._adopt(accepted, host, listed))  # a slow TLS handshake holds up no other
+        self._alone.add(adopting)
+        adopting.add_done_callback(self._alone.discard)
+
+    async def _adopt(self, accepted: socket.socket, host: str, listed: bool) -> None:
         """Serve an accepted connection as asyncio's server would (with the TLS handshake, if any)."""
         reader = asyncio.StreamReader(limit=READ_CHUNK * 4)
-        protocol = asyncio.StreamReaderProtocol(reader, self._serve_connection)
+        serve = functools.partial(self._serve_connection, host=host, listed=listed)
+        protocol = asyncio.StreamReaderProtocol(reader, serve)
         try:
             await asyncio.get_running_loop().connect_accepted_socket(
-                lambda: protocol, accepted, ssl=self.ssl_context
+                lambda: protocol, accepted, ssl=self.ssl_context,
+                ssl_handshake_timeout=self.partial_frame_timeout if self.ssl_context else None,
             )
-        except (ConnectionError, ssl.SSLError, OSError):
-            log.info("hl7.connection_refused_at_handshake", exc_info=True)
+        except (ConnectionError, ssl.SSLError, OSError, TimeoutError):
+            limited.info("hl7.connection_refused_at_handshake", key=host, peer_host=host)
             accepted.close()
             self._counted(-1)
+            self._left(host, listed)
+
+    def _left(self, host: str, listed: bool) -> None:
+        remaining = self._per_host.get(host, 0) - 1
+        if remaining > 0:
+            self._per_host[host] = remaining
+        else:
+            self._per_host.pop(host, None)
+        self._unlisted -= not listed
+
+    def _is_listed(self, host: str) -> bool:
+        """Whether an active feed profile admits this host (as of the last look at the profiles)."""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self._admitted)
 
     def _more_loaded_than_a_sibling(self) -> bool:
         counts = self.connection_counts
@@ -225,56 +397,129 @@ class MllpListener:
         if self.connection_counts is not None:
             self.connection_counts[self.count_index] += change
 
-    # One connection ----------------------------------------------------------------------------
+    async def _watch_profiles(self) -> None:
+        while True:
+            await asyncio.sleep(ingest.PROFILE_CACHE_SECONDS)
+            await self._load_admitted()
 
-    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        from wmin.feeds.hl7.mllp import FrameTooLarge, MllpDecoder, frame
+    async def _load_admitted(self) -> None:
+        try:
+            self._admitted = await asyncio.to_thread(self._call, _admitted_networks)
+        except Exception:
+            limited.warning("hl7.profiles_not_read", key="", exc_info=True)
 
+    async def _serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, host: str, listed: bool
+    ) -> None:
         task = asyncio.current_task()
-        assert task is not None
+        assert task is not None and self.idle_timeout and self.partial_frame_timeout
         self._connections.add(task)
-        peer = peer_text(writer.get_extra_info("peername"))
+        loop = asyncio.get_running_loop()
+        state = _Connection(peer_text(writer.get_extra_info("peername")), host, loop.time())
         decoder = MllpDecoder(self.max_message_bytes)
-        log.info("hl7.connection_opened", extra={"peer": peer})
+        closed_because = ""
+        log.info("hl7.connection_opened", extra={"peer": state.peer})
         try:
             while not self._stopping:
+                if decoder.in_frame:
+                    deadline, why = state.frame_started_at + self.partial_frame_timeout, "partial_frame_timeout"
+                else:
+                    deadline, why = state.last_frame_at + self.idle_timeout, "idle_timeout"
                 try:
-                    chunk = await reader.read(READ_CHUNK)
+                    async with asyncio.timeout_at(deadline):
+                        chunk = await reader.read(READ_CHUNK)
+                except TimeoutError:
+                    closed_because = why
+                    break
                 except (ConnectionError, ssl.SSLError, OSError):
                     break
                 if not chunk:
                     break
                 self._busy.add(task)
                 try:
-                    while True:
-                        try:
-                            payloads = decoder.feed(chunk)
-                        except FrameTooLarge as exc:
-                            reply = await asyncio.to_thread(_too_large, exc, peer)
-                            writer.write(frame(reply))
-                            payloads = []
-                        chunk = b""
-                        if not payloads:
-                            break
-                        for payload in payloads:
-                            reply = await self._reply(payload, peer)
-                            if reply is None:
-                                return  # not stored: close without an ACK so the RIS sends it again
-                            writer.write(frame(reply))
-                            await writer.drain()
-                    await writer.drain()
+                    closed_because = await self._take_chunk(chunk, decoder, state, writer)
                 finally:
                     self._busy.discard(task)
+                if closed_because:
+                    break
         except (ConnectionError, OSError):
             pass
         finally:
             self._connections.discard(task)
             self._counted(-1)
+            self._left(state.host, listed)
             self._last_frame_at.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), timeout=2)
-            log.info("hl7.connection_closed", extra={"peer": peer})
+            if closed_because:
+                assert self.metrics is not None
+                self.metrics.count("connections_closed_total", reason=closed_because)
+                limited.info("hl7.connection_closed", key=f"{closed_because}:{state.host}", peer=state.peer,
+                             reason=closed_because, frames=state.frames, refused_frames=state.refused_frames)
+            else:
+                log.info("hl7.connection_closed", extra={"peer": state.peer})
+
+    async def _take_chunk(
+        self, chunk: bytes, decoder: MllpDecoder, state: _Connection, writer: asyncio.StreamWriter
+    ) -> str:
+        """Answer every frame the chunk completes, in order; why the connection must close, or ""."""
+        loop = asyncio.get_running_loop()
+        assert self.metrics is not None
+        was_in_frame = decoder.in_frame
+        completed = 0
+        while True:
+            try:
+                payloads = decoder.feed(chunk)
+            except FrameTooLarge as exc:
+                if await self._refuse_frame(state, writer, b"", f"Frame refused: {exc}; send smaller messages", "oversize"):
+                    return "refused_frames_only"
+                payloads = []
+            chunk = b""
+            if not payloads:
+                break
+            completed += len(payloads)
+            for payload in payloads:
+                started = loop.time()
+                if not await _holds_message(payload):
+                    reason = "Frame refused: it holds no HL7 message (no MSH, BHS or FHS segment)"
+                    if await self._refuse_frame(state, writer, payload, reason, "junk"):
+                        return "refused_frames_only"
+                    continue
+                state.frames += 1
+                reply = await self._reply(payload, state.peer)
+                self.metrics.answered(payload, reply, loop.time() - started)
+                if reply is None:
+                    return "not_stored"  # closed without an ACK so the RIS sends it again
+                writer.write(frame(reply))
+                state.last_frame_at = loop.time()
+                await writer.drain()
+        await writer.drain()
+        if decoder.in_frame and (not was_in_frame or completed):
+            state.frame_started_at = loop.time()
+        return ""
+
+    async def _refuse_frame(
+        self, state: _Connection, writer: asyncio.StreamWriter, payload: bytes, reason: str, kind: str
+    ) -> bool:
+        """Answer AR for a frame with no message (junk) or too big to take: counted every time,
+        stored at most once a minute per connection as a sample. True: close the connection, it
+        has sent nothing else."""
+        assert self.metrics is not None
+        loop = asyncio.get_running_loop()
+        self.metrics.count("frames_refused_total", reason=kind)
+        state.refused_frames += 1
+        limited.warning("hl7.frame_refused", key=f"{kind}:{state.host}", reason=kind, peer=state.peer,
+                        bytes=len(payload), refused_frames=state.refused_frames)
+        if loop.time() - state.sampled_at >= self.junk_sample_seconds:
+            held_back, state.held_back, state.sampled_at = state.held_back, 0, loop.time()
+            await asyncio.to_thread(_store_sample, payload, state.peer, reason, held_back)
+        else:
+            state.held_back += 1
+        reply = hl7ack.build_reject(payload[:4096], reason).encode("utf-8")
+        writer.write(frame(reply))
+        await writer.drain()
+        return state.frames == 0 and state.refused_frames >= self.junk_frames_before_close
 
     async def _reply(self, payload: bytes, peer: str) -> bytes | None:
         if self._queue is None:
@@ -419,22 +664,57 @@ def _resolve(future: asyncio.Future, reply: bytes | None) -> None:
         future.set_result(reply)
 
 
-def _too_large(exc: Exception, peer: str) -> bytes:
-    """An oversized frame the decoder dropped: record that it came, answer AR."""
-    from wmin.feeds.hl7 import ack as hl7ack
+@dataclass
+class _Connection:
+    """What the listener keeps about one connection."""
 
+    peer: str
+    host: str
+    last_frame_at: float  # opened, or the last ACK written: the idle timeout counts from here
+    frame_started_at: float = 0.0  # the partial-frame timeout counts from here
+    frames: int = 0  # with an HL7 message in them
+    refused_frames: int = 0  # junk or oversize
+    sampled_at: float = -math.inf
+    held_back: int = 0  # refused frames since the last sample stored
+
+
+async def _holds_message(payload: bytes) -> bool:
+    """Whether ingest would find a message in the frame; most start with MSH and need no more."""
+    fourth = payload[3:4]
+    if payload[:3] == b"MSH" and not fourth.isalnum() and fourth not in (b"\x00", b"\x0b", b"\x1c"):
+        return True
+    return await asyncio.to_thread(holds_message, payload)  # the whole of cleaning, off the event loop
+
+
+def _admitted_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Every network (a host is a /32 or /128) an active feed profile admits."""
+    networks = []
+    for hosts in FeedProfile.objects.filter(active=True).values_list("allowed_hosts", flat=True):
+        for entry in hosts or []:
+            with contextlib.suppress(ValueError):
+                networks.append(ipaddress.ip_network(str(entry).strip(), strict=False))
+    return networks
+
+
+def _store_sample(payload: bytes, peer: str, reason: str, held_back: int) -> None:
+    """Keep one refused frame (junk, or an oversized one's size) so an admin can see what came."""
     close_old_connections()
-    reason = f"Frame refused: {exc}; send smaller messages"
-    text = hl7ack.build_reject(b"", reason)
+    note = f" ({held_back} more refused on this connection since the last sample, counted not stored)" if held_back else ""
     try:
         InboundMessage.objects.create(
-            raw=b"", peer=peer[:80], status=InboundStatus.REJECTED, error=reason, ack=text
+            raw=payload, peer=peer[:80], status=InboundStatus.REJECTED, error=f"{reason}{note}",
+            ack=hl7ack.build_reject(payload[:4096], reason),
         )
     except Exception:
-        log.exception("hl7.too_large_not_recorded", extra={"peer": peer})
+        log.exception("hl7.refused_frame_not_recorded", extra={"peer": peer})
     finally:
         close_old_connections()
-    return text.encode("utf-8")
+
+
+def listening_socket(host: str, port: int, *, backlog: int) -> socket.socket:
+    """A TCP socket listening on host:port with this accept backlog (the kernel caps it at somaxconn)."""
+    family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family, backlog=backlog, reuse_port=False)
 
 
 def peer_text(peername: object) -> str:
@@ -446,15 +726,21 @@ def peer_text(peername: object) -> str:
 
 
 def tls_context() -> ssl.SSLContext | None:
-    """A server TLS context from MLLP_TLS_CERT / MLLP_TLS_KEY, or None for plain MLLP."""
-    cert, key = settings.MLLP_TLS_CERT, settings.MLLP_TLS_KEY
+    """A server TLS context from MLLP_TLS_CERT / MLLP_TLS_KEY, or None for plain MLLP. With
+    MLLP_TLS_CLIENT_CA too, mutual TLS: a client must present a certificate that CA signed."""
+    cert, key, client_ca = settings.MLLP_TLS_CERT, settings.MLLP_TLS_KEY, settings.MLLP_TLS_CLIENT_CA
     if not cert and not key:
+        if client_ca:
+            raise RuntimeError("MLLP_TLS_CLIENT_CA needs MLLP_TLS_CERT and MLLP_TLS_KEY: mutual TLS is TLS first")
         return None
     if not cert or not key:
         raise RuntimeError("Set both MLLP_TLS_CERT and MLLP_TLS_KEY, or neither")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
+    if client_ca:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cafile=client_ca)
     return context
 
 
@@ -509,7 +795,7 @@ def serve_processes(
     import os
     from multiprocessing.sharedctypes import RawArray
 
-    listening = socket.create_server((host, port), reuse_port=False, backlog=512)
+    listening = listening_socket(host, port, backlog=settings.MLLP_ACCEPT_BACKLOG)
     bound_host, bound_port = listening.getsockname()[:2]
     counts = RawArray("i", processes)  # each child writes only its own: no lock needed
     children: list[int] = []
@@ -580,6 +866,11 @@ class ListenerThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def record_metrics_now(self, timeout: float = 10.0) -> None:
+        """Write the listener's figures for /metrics now rather than at its next interval."""
+        assert self.loop is not None and self.listener is not None
+        asyncio.run_coroutine_threadsafe(self.listener._report(), self.loop).result(timeout)
 
     def _run(self) -> None:
         self.loop = asyncio.new_event_loop()

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+from django.core.exceptions import ValidationError
 from django.db import models
+
+
+def validate_hosts(value: object) -> None:
+    """A list of IP addresses or CIDR networks."""
+    if not isinstance(value, list):
+        raise ValidationError("List the RIS hosts as a JSON list, e.g. [\"10.20.0.5\", \"10.21.0.0/24\"]")
+    for entry in value:
+        try:
+            ipaddress.ip_network(str(entry).strip(), strict=False)
+        except ValueError:
+            raise ValidationError(f"{entry!r} is not an IP address or network (CIDR, e.g. 10.20.0.0/24)") from None
 
 
 class SlotReleaseMode(models.TextChoices):
@@ -18,7 +32,10 @@ class FeedProfile(models.Model):
     )
     sending_applications = models.JSONField(default=list, blank=True)
     allowed_hosts = models.JSONField(
-        default=list, blank=True, help_text="IP addresses allowed to send; empty allows any"
+        default=list,
+        blank=True,
+        validators=[validate_hosts],
+        help_text="The RIS's IP addresses or networks (CIDR, e.g. 10.20.0.0/24) allowed to send; empty: nobody",
     )
     status_map = models.JSONField(
         default=dict,
@@ -39,6 +56,23 @@ class FeedProfile(models.Model):
     def __str__(self) -> str:
         return f"Feed profile for {self.trust}"
 
+    def admits(self, host: str) -> bool:
+        """Whether a RIS at this address may send for the trust: it is listed, or in a listed network.
+        A profile that lists nothing admits nobody."""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # an IPv4 RIS reaching a dual-stack listener
+        for entry in self.allowed_hosts or []:
+            try:
+                if address in ipaddress.ip_network(str(entry).strip(), strict=False):
+                    return True
+            except ValueError:
+                continue
+        return False
+
 
 class InboundStatus(models.TextChoices):
     RECEIVED = "received", "Received"
@@ -55,7 +89,8 @@ class InboundMessage(models.Model):
     peer = models.CharField(max_length=80, blank=True)
     raw = models.BinaryField()
     sending_facility = models.CharField(max_length=80, blank=True)
-    control_id = models.CharField(max_length=80, blank=True)
+    # MSH-10 whole (199 characters from v2.7); a longer one is stored as its start and a hash.
+    control_id = models.CharField(max_length=199, blank=True)
     trust = models.ForeignKey(
         "slots.Trust", on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_messages"
     )
@@ -67,10 +102,15 @@ class InboundMessage(models.Model):
     ack = models.TextField(blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=1)
-    # A RIS that reuses a control id for different content: the second message is kept (never lost),
-    # linked to the first, answered with the first's ACK and not applied unless an admin replays it.
+    # The same sender and MSH-10 again with other bytes: kept, linked to the first. The same message
+    # framed or stamped afresh gets the first one's ACK; a different message under the reused id is
+    # flagged `control_id_reused`, answered AE 205 and not applied unless an admin replays it.
     duplicate_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates", db_index=False
+    )
+    control_id_reused = models.BooleanField(
+        default=False, db_default=False,
+        help_text="The sender used this MSH-10 before for a different message: refused (AE 205), kept",
     )
     history = models.JSONField(
         default=list, blank=True, help_text="Earlier outcomes (status, error, ACK) kept when replayed"
@@ -137,3 +177,19 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.control_id} {self.status}"
+
+
+class ListenerProcessStats(models.Model):
+    """One MLLP listener process's running totals and gauges, written every few seconds while it
+    runs and kept after it stops (wmin/feeds/metrics.py sums them for /metrics)."""
+
+    process = models.CharField(max_length=120, help_text="host:pid")
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    snapshot = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["process", "started_at"], name="listener_stats_one_per_run")]
+
+    def __str__(self) -> str:
+        return f"MLLP listener {self.process} since {self.started_at:%Y-%m-%d %H:%M}"

@@ -184,7 +184,14 @@ else:
 _FILE_BROKER = BASE_DIR / "var" / "celery-broker"
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {} if REDIS_URL else {"data_folder_in": str(_FILE_BROKER), "data_folder_out": str(_FILE_BROKER), "processed_folder": str(_FILE_BROKER)}
+    {}
+    if REDIS_URL
+    else {
+        "data_folder_in": str(_FILE_BROKER),
+        "data_folder_out": str(_FILE_BROKER),
+        "processed_folder": str(_FILE_BROKER),
+        "control_folder": str(_FILE_BROKER / "control"),  # kombu's default is ./control, in the checkout
+    }
 )
 if not REDIS_URL:
     _FILE_BROKER.mkdir(parents=True, exist_ok=True)
@@ -247,8 +254,27 @@ MLLP_HOST = env_str("MLLP_HOST", "127.0.0.1")
 MLLP_PORT = env_int("MLLP_PORT", 2575, minimum=0)
 MLLP_TLS_CERT = env_optional("MLLP_TLS_CERT")
 MLLP_TLS_KEY = env_optional("MLLP_TLS_KEY")
+MLLP_TLS_CLIENT_CA = env_optional("MLLP_TLS_CLIENT_CA")  # set: every RIS presents a certificate it signed
 # Groups of frames in the database at once (wmin/feeds/listener.py); bench/hl7_ingest compares them.
 MLLP_GROUP_RUNNERS = env_int("MLLP_GROUP_RUNNERS", 4, minimum=1)
+# Idle, half-open and too many connections (wmin/feeds/listener.py): a connection that sends no frame
+# for the idle timeout, or leaves one half sent for the partial-frame timeout, is closed; past the
+# caps a new connection is closed at accept. The caps stay under the process's open-file limit.
+MLLP_IDLE_TIMEOUT_SECONDS = env_int("MLLP_IDLE_TIMEOUT_SECONDS", 300, minimum=1)
+MLLP_PARTIAL_FRAME_TIMEOUT_SECONDS = env_int("MLLP_PARTIAL_FRAME_TIMEOUT_SECONDS", 30, minimum=1)
+MLLP_MAX_CONNECTIONS = env_int("MLLP_MAX_CONNECTIONS", 1000, minimum=1)
+MLLP_MAX_CONNECTIONS_PER_HOST = env_int("MLLP_MAX_CONNECTIONS_PER_HOST", 32, minimum=1)
+# Hosts no feed profile admits can only be refused; they get this many connections (per listener
+# process), so they can never crowd out a trust's RIS.
+MLLP_MAX_UNLISTED_CONNECTIONS = env_int("MLLP_MAX_UNLISTED_CONNECTIONS", 64, minimum=1)
+MLLP_ACCEPT_BACKLOG = env_int("MLLP_ACCEPT_BACKLOG", 512, minimum=1)
+# How often each listener process writes its figures for /metrics, and the bearer token a scraper
+# may use there instead of a staff sign-in (unset: staff only).
+MLLP_METRICS_SECONDS = env_int("MLLP_METRICS_SECONDS", 5, minimum=1)
+METRICS_TOKEN = env_optional("METRICS_TOKEN")
+# The demo's simulated RIS, one per trust, listen on DEMO_RIS_PORT_BASE + n (n = 0-14, the trusts
+# by ODS code): below Linux's ephemeral range (32768+) and away from the usual services' ports.
+DEMO_RIS_PORT_BASE = env_int("DEMO_RIS_PORT_BASE", 28575, minimum=1024)
 HUB_APPLICATION = "WMIN-HUB"
 HUB_FACILITY = "WMIN"
 

@@ -8,6 +8,7 @@ characters; every value is escaped (\\F\\ \\S\\ \\T\\ \\R\\ \\E\\). Segments are
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ def build_ack(
         _components(header.sending_facility, seps),
         format_local_dtm(moment),
         "",
-        seps.component.join(("ACK", er7.escape(header.trigger, seps), "ACK")),
+        seps.component.join(("ACK", er7.escape(header.trigger, seps), *(() if version == "2.3" else ("ACK",)))),
         er7.escape(control_id if control_id is not None else new_control_id(), seps),
         _components(header.processing_id or "P", seps),
         er7.escape(version, seps),
@@ -148,19 +149,37 @@ def _components(value: str, seps: er7.Separators) -> str:
 
 
 def _err_segment(error: AckError, seps: er7.Separators, *, legacy: bool) -> str:
+    """ERR as the message's version has it: from v2.5, ERR-2 the location (ERL, ``MSH^1^11``),
+    ERR-3 the code, ERR-4 the severity and ERR-8 the text; before v2.5 the only field is ERR-1
+    (ELD: segment^sequence^field^code), the text then in MSA-3."""
     code = error.code.strip()
     code_text = ERROR_CODE_TEXT.get(code, "")
-    location = _components(error.location, seps) if error.location else ""
+    location = error_location(error.location)
+    if legacy:
+        eld = [*location.split("^")[:3], "", "", ""][:3]
+        coded = seps.subcomponent.join((er7.escape(code, seps), er7.escape(code_text, seps), "HL70357"))
+        err1 = seps.component.join([er7.escape(part, seps) for part in eld] + [coded if code else ""])
+        return seps.field.join(["ERR", err1.rstrip(seps.component)])
     err3 = (
         seps.component.join((er7.escape(code, seps), er7.escape(code_text, seps), "HL70357")) if code else ""
     )
-    err1 = ""
-    if legacy:
-        eld = [*error.location.split("^")[:3], "", "", ""]
-        coded = seps.subcomponent.join((er7.escape(code, seps), er7.escape(code_text, seps), "HL70357"))
-        err1 = seps.component.join([er7.escape(part, seps) for part in eld[:3]] + [coded if code else ""])
-    fields = ["ERR", err1, location, err3, "E", "", "", "", er7.escape(error.reason, seps)]
+    fields = ["ERR", "", _components(location, seps) if location else "", err3, "E", "", "", "",
+              er7.escape(error.reason, seps)]
     return seps.field.join(fields)
+
+
+_DASHED_LOCATION = re.compile(r"^([A-Z][A-Z0-9]{2})-(\d+)$")
+
+
+def error_location(location: str) -> str:
+    """An error location as ERL/ELD components: ``MSH-11`` → ``MSH^1^11``, ``SCH`` → ``SCH^1``."""
+    location = location.strip()
+    dashed = _DASHED_LOCATION.match(location)
+    if dashed:
+        return f"{dashed.group(1)}^1^{dashed.group(2)}"
+    if len(location) == 3 and location.isalnum():
+        return f"{location}^1"
+    return location
 
 
 def _version_before_2_5(version: str) -> bool:

@@ -80,6 +80,38 @@ def clean(payload: bytes) -> list[CleanMessage]:
     return [_decode(message, wide_codec, notes) for message in messages]
 
 
+def holds_message(payload: bytes) -> bool:
+    """Whether `clean` finds at least one message in the payload (a frame with none is junk)."""
+    try:
+        return bool(clean(payload))
+    except UnparseableMessage:
+        return False
+    except Exception:
+        return True  # a fault in cleaning: the one-message path keeps the bytes and says why
+
+
+def same_message(first: bytes, second: bytes) -> bool:
+    """Whether two payloads carry the same message(s): the same bytes, or the same text once cleaned
+    with MSH-7 set aside (a RIS resending a message may frame it afresh or stamp it again)."""
+    if first == second:
+        return True
+    try:
+        return _comparable(clean(first)) == _comparable(clean(second))
+    except UnparseableMessage:
+        return False
+
+
+def _comparable(messages: list[CleanMessage]) -> list[str]:
+    texts = []
+    for message in messages:
+        head, _, rest = message.text.partition("\r")
+        fields = head.split(head[3:4]) if len(head) > 3 else [head]
+        if len(fields) > 6:
+            fields[6] = ""  # MSH-7: when the sender stamped it
+        texts.append(head[3:4].join(fields) + "\r" + rest)
+    return texts
+
+
 # Steps -----------------------------------------------------------------------------------------
 
 

@@ -1,8 +1,12 @@
 """A trust's RIS as the hub's outbound side sees it: an MLLP server answering SRM and SQM.
 
-SRM^S01/S04 get an ACK: AA, or AR "slot went locally first" for a configurable share of bookings
-(or whenever `decide` says so). SQM^S25 gets an SQR^S25 listing the open slots `open_slots` returns.
-Anything else gets AR 200. Every request it took is kept in `received` for tests and reports.
+SRM^S01/S04 get an ACK as a RIS with its own diary gives one. A booking (S01) for a slot already
+booked, by the RIS's own staff (`booked_locally`) or by an earlier request, gets AR "already
+booked"; otherwise AA, but for a seeded share of bookings the RIS's staff took a moment earlier
+(`reject_share`: AR "slot went locally first"), or whenever `decide` says so. A cancellation (S04)
+frees the slot.
+SQM^S25 gets an SQR^S25 listing the open slots `open_slots` returns. Anything else gets AR 200.
+Every request it took is kept in `received` for tests and reports.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class FakeRis:
     decide: Callable[[str, BookingRequest], str | None] | None = None  # → AR text, or None to accept
     open_slots: Callable[[], list[dict[str, object]]] = list
     seed: int = 0
+    booked: dict[str, str] = field(default_factory=dict)  # the diary: slot (filler id) → the hub's booking (placer id)
+    booked_locally: Callable[[str], bool] = lambda slot: False  # slots the RIS's own staff booked
     received: list[tuple[str, BookingRequest]] = field(default_factory=list)
     queries: int = 0
     _random: random.Random = field(init=False)
@@ -66,9 +72,7 @@ class FakeRis:
             except Exception as exc:
                 return hl7ack.build_ack(header, "AE", text=str(exc)[:80]).encode("utf-8")
             self.received.append((kind, request))
-            refusal = self.decide(kind, request) if self.decide is not None else None
-            if refusal is None and kind == "S01" and self._random.random() < self.reject_share:
-                refusal = f"Slot {request.filler_appointment_id} went locally first"
+            refusal = self._refusal(kind, request)
             if refusal:
                 return hl7ack.build_ack(header, "AR", text=refusal[:80]).encode("utf-8")
             return hl7ack.build_ack(header, "AA").encode("utf-8")
@@ -86,6 +90,25 @@ class FakeRis:
         return hl7ack.build_ack(
             header, "AR", text="Unsupported", errors=[hl7ack.AckError("200", "Unsupported message type", "MSH^1^9")]
         ).encode("utf-8")
+
+    def _refusal(self, kind: str, request: BookingRequest) -> str | None:
+        """Why the RIS refuses this request (None: it takes it), keeping its diary up to date. The
+        same booking asked for again (a resend) gets the same answer."""
+        slot, booking = request.filler_appointment_id, request.placer_appointment_id
+        refusal = self.decide(kind, request) if self.decide is not None else None
+        if refusal is not None or kind != "S01":
+            if refusal is None and kind == "S04" and self.booked.get(slot) == booking:
+                del self.booked[slot]
+            return refusal
+        if slot in self.booked:
+            return None if self.booked[slot] == booking else f"Slot {slot} is already booked"
+        if self.booked_locally(slot):
+            return f"Slot {slot} is already booked"
+        if self._random.random() < self.reject_share:
+            self.booked[slot] = ""  # its own staff's booking, a moment before ours
+            return f"Slot {slot} went locally first"
+        self.booked[slot] = booking
+        return None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = MllpDecoder()

@@ -62,6 +62,13 @@ class TrustScript:
             for slot_id, (starts_at, minutes, scanner) in list(self.released.items())[:200]
         ]
 
+    def hold_open(self, count: int, now: datetime) -> None:
+        """Slots the RIS has open before anything is played: what the hub's SQM poll finds."""
+        for n in range(count):
+            scanner = self.rng.choice(self.scanners)
+            slot_id = f"{self.ods_code}{self.run_id}Q{n:04d}"
+            self.released[slot_id] = (self._slot_time(now), self.rng.choice([15, 20, 30, 45]), scanner)
+
     def next_message(self, now: datetime) -> tuple[str, bytes]:
         kinds = list(MIX)
         kind = self.rng.choices(kinds, weights=[MIX[k] for k in kinds])[0]
@@ -184,6 +191,18 @@ class TrustScript:
         )
         self.patients.append(patient)
         return patient
+
+
+def admit_sender(profiles: list[FeedProfile], host: str) -> list[str]:
+    """Let the simulator's host send for these trusts (profiles are closed by default); the ODS codes
+    of the profiles that had to be opened to it."""
+    opened = []
+    for profile in profiles:
+        if not profile.admits(host):
+            profile.allowed_hosts = [*(profile.allowed_hosts or []), host]
+            profile.save(update_fields=["allowed_hosts", "updated_at"])
+            opened.append(profile.trust.ods_code)
+    return opened
 
 
 def scripts_for(ods_codes: list[str] | None, *, seed: int, run_id: str) -> list[tuple[TrustScript, FeedProfile]]:

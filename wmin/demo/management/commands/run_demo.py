@@ -1,4 +1,5 @@
-"""Runs the web app, the MLLP listener and a Celery worker with beat; Ctrl-C stops them all."""
+"""Runs the web app, the MLLP listener, each trust's simulated RIS and a Celery worker with beat;
+Ctrl-C stops them all."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from django.core.management import get_commands
 from django.core.management.base import BaseCommand
 
 from wmin.demo.users import ensure_demo_users
+from wmin.feeds.models import FeedProfile
+
+DEMO_OPEN_SLOTS_PER_RIS = 20
 
 
 class Command(BaseCommand):
@@ -30,6 +34,11 @@ class Command(BaseCommand):
         }
         if "run_mllp" in get_commands():
             processes["mllp"] = [python, "manage.py", "run_mllp"]
+        if "simulate_ris" in get_commands():
+            # Each trust's RIS answers the hub's SRM (mostly AA; AR for a slot it already booked and
+            # a seeded tenth) and its 15-minute SQM poll, on DEMO_RIS_PORT_BASE + n.
+            processes["ris"] = [python, "manage.py", "simulate_ris", "--listen-srm", "--messages", "0",
+                                "--open-slots", str(DEMO_OPEN_SLOTS_PER_RIS)]
         processes["worker"] = [python, "-m", "celery", "-A", "wmin", "worker", "--beat", "--loglevel", "INFO",
                                "-Q", "default,hl7,solver,notify", "--concurrency", "2",
                                "--schedule", str(settings.BASE_DIR / "var" / "celerybeat-schedule")]
@@ -43,6 +52,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nThe hub is running at http://127.0.0.1:{port}/"))
         if "mllp" in running:
             self.stdout.write(f"MLLP listener for trust RIS feeds on {settings.MLLP_HOST}:{settings.MLLP_PORT}")
+        if "ris" in running:
+            ports = sorted(p for p in FeedProfile.objects.filter(active=True).values_list("ris_port", flat=True) if p)
+            if ports:
+                self.stdout.write(f"Simulated trust RIS answering SRM and SQM on 127.0.0.1:{ports[0]}-{ports[-1]} "
+                                  "(DEMO_RIS_PORT_BASE)")
         broker = settings.CELERY_BROKER_URL.split("@")[-1]
         self.stdout.write(f"Task worker with beat on {broker}; press Ctrl-C to stop everything.")
         self.stdout.write("Sign in as:")
@@ -74,7 +88,7 @@ class Command(BaseCommand):
                     process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
-            self.stdout.write("Stopped web, listener and worker.")
+            self.stdout.write(f"Stopped {', '.join(running)}.")
 
 
 def demo_environment() -> dict[str, str]:
