@@ -14,6 +14,10 @@ a while after the last failure. So:
 A reference's key is a hash: the cache never holds the references people typed. Messages never say
 whether a reference exists: keys are counted the same whether or not it does.
 
+If the shared cache cannot be reached (Redis down), each process counts in its own memory until it
+can: sign-in stays open to patients and staff, and guesses are still limited, per process, rather
+than the page failing or the limits lifting.
+
 Why not django-axes (which this replaced): axes locks a key for a fixed cool-off once it reaches
 its limit, so anyone can lock a patient out again every 30 minutes with five tries; it counts in the
 database, one row per address and username, rather than in the shared cache; and it has no notion of
@@ -23,11 +27,35 @@ database, one row per address and username, rather than in the shared cache; and
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.utils import timezone
+
+log = logging.getLogger(__name__)
+Result = TypeVar("Result")
+process_counts = LocMemCache("sign-in-limits-while-the-shared-cache-is-down", {"MAX_ENTRIES": 100_000})
+OUTAGE_LOG_SECONDS = 60.0
+_last_outage_logged = [0.0]
+
+
+def _counted(operation: Callable[[BaseCache], Result]) -> Result:
+    """`operation` on the shared cache, or on this process's own counts if that cannot be reached."""
+    try:
+        return operation(cache)
+    except Exception as exc:  # any backend's connection error: the cache is not the record of anything
+        now = time.monotonic()
+        if now - _last_outage_logged[0] >= OUTAGE_LOG_SECONDS:
+            _last_outage_logged[0] = now
+            log.warning("sign_in_limits.shared_cache_unreachable", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return operation(process_counts)
 
 
 @dataclass(frozen=True)
@@ -94,7 +122,7 @@ def _cache_keys(policy: Policy, key: str) -> tuple[str, str]:
 
 def standing(policy: Policy, key: str) -> Standing:
     count_key, last_key = _cache_keys(policy, key)
-    found = cache.get_many([count_key, last_key])
+    found: dict[str, Any] = _counted(lambda store: store.get_many([count_key, last_key]))
     failures = int(found.get(count_key) or 0)
     last = found.get(last_key)
     wait = policy.wait_after(failures)
@@ -105,20 +133,25 @@ def standing(policy: Policy, key: str) -> Standing:
 def record_failure(policy: Policy, key: str, *, now: datetime) -> Standing:
     count_key, last_key = _cache_keys(policy, key)
     memory = int(policy.memory.total_seconds())
-    cache.add(count_key, 0, memory)
-    try:
-        failures = cache.incr(count_key)  # atomic in Redis: failures from many servers all count
-    except ValueError:  # expired between add and incr
-        cache.set(count_key, 1, memory)
-        failures = 1
-    cache.touch(count_key, memory)
-    cache.set(last_key, now.timestamp(), memory)
+
+    def count(store: BaseCache) -> int:
+        store.add(count_key, 0, memory)
+        try:
+            failures = store.incr(count_key)  # atomic in Redis: failures from many servers all count
+        except ValueError:  # expired between add and incr
+            store.set(count_key, 1, memory)
+            failures = 1
+        store.touch(count_key, memory)
+        store.set(last_key, now.timestamp(), memory)
+        return failures
+
+    failures = _counted(count)
     wait = policy.wait_after(failures)
     return Standing(policy, failures, now + wait if wait else None)
 
 
 def clear(policy: Policy, key: str) -> None:
-    cache.delete_many(list(_cache_keys(policy, key)))
+    _counted(lambda store: store.delete_many(list(_cache_keys(policy, key))))
 
 
 def describe_wait(wait: timedelta) -> str:

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from accounts import sign_in_limits
 from accounts.models import Role
 from audit.models import AuditAction, AuditEvent
 from tests.factories import PatientFactory, ReferralFactory, UserFactory
@@ -169,3 +170,24 @@ def test_a_deactivated_patient_cannot_sign_in(client):
     referral = ReferralFactory(patient=PatientFactory(date_of_birth=dt.date(1958, 3, 27)))
     UserFactory(username="gone", role=Role.PATIENT, trust=None, patient=referral.patient, is_active=False)
     assert attempt(client, referral.booking_reference, RIGHT_DOB).status_code == 200
+
+
+# A Redis client pointed at a port nothing listens on: every call is a real refused connection.
+UNREACHABLE_REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+
+
+def test_with_the_shared_cache_unreachable_patients_still_sign_in_and_guesses_are_still_limited(
+    client, referral, frozen_clock, settings
+):
+    settings.CACHES = UNREACHABLE_REDIS
+    sign_in_limits.process_counts.clear()
+    postcode = referral.patient.postcode
+    signed_in = attempt(client, referral.booking_reference, RIGHT_DOB)
+    assert signed_in.status_code == 302
+    client.post("/accounts/sign-out/")
+    for n in range(3):
+        answered = attempt(client, referral.booking_reference, WRONG_DOB, address=f"198.51.100.{n}", postcode=postcode)
+        assert answered.status_code in (200, 429)  # refused, never a server error
+    refused = attempt(client, referral.booking_reference, RIGHT_DOB, address="203.0.113.9", postcode=postcode)
+    assert refused.status_code == 429  # counted in this process while the shared cache is down
+    sign_in_limits.process_counts.clear()
