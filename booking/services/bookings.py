@@ -22,6 +22,7 @@ from booking.models import (
     BookingChannel,
     BookingStatus,
     BookingStatusChange,
+    CancelledBy,
     Hold,
     Referral,
     ReferralStatus,
@@ -36,6 +37,7 @@ from booking.signals import (
 )
 from slots.models import Slot, SlotStatus
 
+from . import clocks
 from .errors import AlreadyBooked, HoldExpired, HoldReplaced, InvalidTransition, SlotUnavailable
 from .holds import BOOKABLE_REFERRAL_STATUSES, ensure_slot_bookable, lock_referral, lock_slot
 from .notifications import queue_notification
@@ -129,12 +131,20 @@ def cancel_booking(
     contact_method: str = "",
     now: datetime,
     notify: bool = True,
+    cancelled_by: str = CancelledBy.HOSPITAL,
 ) -> Booking:
-    """Cancel an active booking: the slot returns to the pool, the referral to the waiting list."""
+    """Cancel an active booking: the slot returns to the pool, the referral to the waiting list.
+
+    `cancelled_by` is who asked (CancelledBy): the patient's cancellation may restart the DM01 clock
+    (booking.services.clocks); left out, it is the hospital, so nobody's clock restarts on a guess.
+    A move passes "" (not a cancellation by either: the patient stays booked)."""
     with transaction.atomic():
         referral = lock_referral(booking.referral_id)
         booking = _lock_booking(booking.pk)
         _transition(booking, BookingStatus.CANCELLED, actor_user=actor_user, reason=reason, contact_method=contact_method)
+        Booking.objects.filter(pk=booking.pk).update(cancelled_by=cancelled_by)
+        booking.cancelled_by = cancelled_by
+        clocks.after_cancellation(booking, cancelled_by=cancelled_by, now=now, reason=reason)
         slot = lock_slot(booking.slot_id)
         freed = slot.starts_at > now and slot.status in (SlotStatus.BOOKED, SlotStatus.HELD)
         if slot.status in (SlotStatus.BOOKED, SlotStatus.HELD):
@@ -176,7 +186,13 @@ def reschedule_booking(
         raise InvalidTransition("That is the appointment you already have.")
     with transaction.atomic():
         old = cancel_booking(
-            booking, actor_user=actor_user, reason="Rescheduled", contact_method=str(channel), now=now, notify=False
+            booking,
+            actor_user=actor_user,
+            reason="Rescheduled",
+            contact_method=str(channel),
+            now=now,
+            notify=False,
+            cancelled_by="",
         )
         new = confirm_booking(
             old.referral,
@@ -233,6 +249,8 @@ def transition(
         _transition(
             booking, to_status, actor_user=actor_user, actor_label=actor_label, reason=reason, contact_method=contact_method
         )
+        if to_status == BookingStatus.DID_NOT_ATTEND:  # a patient event: the DM01 clock may restart
+            clocks.after_did_not_attend(booking, reason=reason)
         record(
             AuditAction.UPDATE,
             booking,

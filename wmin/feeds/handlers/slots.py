@@ -236,7 +236,7 @@ def _update(slot: Slot, event: SlotEvent, action: str, event_time: datetime, ctx
         freed_by_service = False
         if booking is not None:
             freed_by_service = slot.status in (SlotStatus.BOOKED, SlotStatus.HELD) and slot.starts_at > ctx.now
-            _cancel(booking, f"Appointment cancelled in {ctx.trust}'s RIS", ctx)
+            _cancel(booking, f"Appointment cancelled in {ctx.trust}'s RIS", ctx, reason_code=event.reason)
         _save(slot, target, changes, event_time, ctx)
         starts_at = changes.get("starts_at", slot.starts_at)
         if not freed_by_service and not was_free and starts_at > ctx.now:
@@ -597,7 +597,9 @@ def _conflict(booking: Booking, reason: str, ctx: FeedContext) -> None:
         mark_conflict(booking, reason, actor_label=ctx.actor_label)
 
 
-def _cancel(booking: Booking, reason: str, ctx: FeedContext) -> None:
+def _cancel(booking: Booking, reason: str, ctx: FeedContext, *, reason_code: str = "") -> None:
+    """Who cancelled is the profile's mapping of the SCH-6 reason (FeedProfile.cancelled_by):
+    unmapped, or none given (S16/S17), is the hospital."""
     from booking.services.bookings import cancel_booking
 
     cancel_booking(
@@ -607,6 +609,7 @@ def _cancel(booking: Booking, reason: str, ctx: FeedContext) -> None:
         contact_method="RIS",
         now=ctx.now,
         notify=booking.channel != BookingChannel.RIS,  # the trust tells its own patients
+        cancelled_by=ctx.profile.cancelled_by(reason_code),
     )
 
 
