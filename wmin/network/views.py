@@ -120,7 +120,7 @@ def trends(request: HttpRequest) -> HttpResponse:
 
 def _shown(metric: str, value: float | None) -> object:
     """A trend's value as exported: counts and rates over small groups suppressed like the tables."""
-    if metric == "waiting":
+    if metric in ("waiting", "dm01_waiting"):
         return suppress_count(value)
     return value
 
