@@ -98,6 +98,7 @@ def navigation(active: str) -> list[dict[str, object]]:
     pages = [
         ("overview", "Overview", "network:overview"),
         ("trends", "Trends", "network:trends"),
+        ("dm01", "DM01 return", "network:dm01"),
         ("map", "Map", "network:map"),
         ("capacity", "Capacity advice", "network:capacity"),
         ("runs", "Optimiser runs", "network:optimiser-runs"),

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import DateTimeField, Max, OuterRef, Q, Subquery
+from django.db.models import DateTimeField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from booking.models import Booking, BookingStatus, Dm01ClockRestart, Referral, ReferralStatus
@@ -127,23 +127,31 @@ def dm01_clocks_at(then: datetime) -> dict[int, datetime]:
     return dict(restarts)
 
 
-def _add_waits_then(groups: _Groups, then: datetime) -> None:
-    """Waits as they were at `then`: referred by then, and not yet scanned (an attended booking's
-    slot, or when the referral was closed if it has none) or removed. Sites are left out: when
-    each booking was made is not reliably known for data loaded in bulk."""
+def on_list_at(then: datetime) -> QuerySet[Referral]:
+    """The referrals on the waiting list at `then`: referred by then, and not yet scanned (an attended
+    booking's slot, or when the referral was closed if it has none) or removed."""
     scanned_at = Subquery(
         Booking.objects.filter(referral=OuterRef("pk"), status=BookingStatus.ATTENDED)
         .order_by("slot__starts_at")
         .values("slot__starts_at")[:1],
         output_field=DateTimeField(),
     )
-    referrals = (
+    return (
         Referral.objects.filter(clock_start__lte=then)
         .annotate(left_at=Coalesce(scanned_at, "updated_at"))
         .filter(
             Q(status__in=ON_WAITING_LIST)
             | Q(status__in=[ReferralStatus.COMPLETED, ReferralStatus.REMOVED], left_at__gt=then)
         )
+    )
+
+
+def _add_waits_then(groups: _Groups, then: datetime) -> None:
+    """Waits as they were at `then`: referred by then, and not yet scanned (an attended booking's
+    slot, or when the referral was closed if it has none) or removed. Sites are left out: when
+    each booking was made is not reliably known for data loaded in bulk."""
+    referrals = (
+        on_list_at(then)
         .values_list(
             "pk", "clock_start", "exam_type__dm01_test", "trust__ods_code", "trust__icb__code", "exam_type__modality__code"
         )
