@@ -79,6 +79,15 @@ def assert_not_restarted(referral: Referral) -> None:
     assert not Dm01ClockRestart.objects.filter(referral=referral).exists()
 
 
+def assert_cancelled_now_by(referral: Referral, booking: Booking, who: str) -> None:
+    """Cancelled by `who`: the clock restarted today if the patient, untouched if the hospital."""
+    assert cancelled_by(booking) == who
+    if who == CancelledBy.PATIENT:
+        assert_restarted(referral, booking, event="patient_cancelled", on=FROZEN_NOW, by="patient")
+    else:
+        assert_not_restarted(referral)
+
+
 def cancelled_by(booking: Booking) -> str:
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
@@ -160,11 +169,7 @@ def test_the_rest_api_records_who_cancelled_with_its_documented_default(trust, r
         reverse("api:booking-cancel", args=[booking.pk]), {"reason": "No longer needed", **sent}, format="json"
     )
     assert response.status_code == 200, response.content
-    assert cancelled_by(booking) == expected
-    if expected == CancelledBy.PATIENT:
-        assert_restarted(referral, booking, event="patient_cancelled", on=FROZEN_NOW, by="patient")
-    else:
-        assert_not_restarted(referral)
+    assert_cancelled_now_by(referral, booking, expected)
 
 
 def test_the_rest_api_refuses_an_unknown_canceller(trust, referral, booking):
@@ -193,11 +198,7 @@ def test_fhir_reads_who_cancelled_from_the_cancellation_reason_code(trust, refer
     )
     response = client.put(f"/fhir/Appointment/{booking.pk}", json.dumps(current), content_type="application/fhir+json")
     assert response.status_code == 200, response.content
-    assert cancelled_by(booking) == expected
-    if expected == CancelledBy.PATIENT:
-        assert_restarted(referral, booking, event="patient_cancelled", on=FROZEN_NOW, by="patient")
-    else:
-        assert_not_restarted(referral)
+    assert_cancelled_now_by(referral, booking, expected)
 
 
 # Did not attend, and the services directly -----------------------------------------------------
