@@ -1,5 +1,5 @@
 """The DM01 clock moving: the only code that writes `Referral.dm01_clock_start` after a referral is
-made, and `Dm01ClockRestart` rows.
+made, and `Dm01ClockRestart` rows (including the synthetic demand's history, `restart_for_missed_history`).
 
 The rule itself is booking/rules/dm01.py (`restarted_dm01_clock`): the simulator calls the same
 function. Here it is fed the referral's test (its exam type's `dm01_test`) and its trust's setting
@@ -8,6 +8,7 @@ function. Here it is fed the referral's test (its exam type's `dm01_test`) and i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
@@ -74,3 +75,45 @@ def _restart(
             },
         )
         return restart
+
+
+def restart_for_missed_history(referral_ids: Iterable[int]) -> int:
+    """Seeding a recent history (synthetic demand, wmin/simulation/demand.py): each of these
+    referrals' missed appointments moves its DM01 clock by the same rule, oldest first, with its
+    history row. Written in bulk and not audited: no person did it. Returns the clocks restarted."""
+    ids = list(referral_ids)
+    moved: dict[int, datetime] = {}
+    restarts: list[Dm01ClockRestart] = []
+    for start in range(0, len(ids), 900):  # SQLite's limit on query parameters
+        missed = (
+            Booking.objects.filter(referral_id__in=ids[start : start + 900], status=BookingStatus.DID_NOT_ATTEND)
+            .select_related("referral__trust", "referral__exam_type", "slot")
+            .order_by("slot__starts_at", "pk")
+        )
+        for booking in missed:
+            referral = booking.referral
+            clock = moved.get(referral.pk, referral.dm01_clock_start)
+            restarted = restarted_dm01_clock(
+                clock,
+                ClockEvent.DID_NOT_ATTEND,
+                booking.slot.starts_at,
+                counts_for_dm01=counts_for_dm01(referral.exam_type.dm01_test),
+                trust_restarts=referral.trust.dm01_restart_on_patient_cancel,
+            )
+            if restarted is None:
+                continue
+            restarts.append(
+                Dm01ClockRestart(
+                    referral_id=referral.pk,
+                    booking_id=booking.pk,
+                    event=ClockEvent.DID_NOT_ATTEND.value,
+                    previous_clock_start=clock,
+                    restarted_from=restarted,
+                    reason="Did not attend",
+                )
+            )
+            moved[referral.pk] = restarted
+    Dm01ClockRestart.objects.bulk_create(restarts, batch_size=2000)
+    for pk, clock in moved.items():
+        Referral.objects.filter(pk=pk).update(dm01_clock_start=clock)
+    return len(moved)

@@ -13,7 +13,9 @@ Calibration (../shared/data/network_facts.md and fixtures/):
 - slots from each site's scanners and opening hours; a share of capacity is released to the pool;
 - a recent history of scans: about 6 % did not attend and 8 % cancelled, 40 % of the cancelled slots
   booked again for another patient by a clerk, the patient online or an accepted offer (assumptions,
-  stated).
+  stated). Each missed appointment restarts its referral's DM01 clock by booking/rules/dm01.py (a DM01
+  test, every trust restarting by default); who cancelled the history's cancellations is not known,
+  so they restart nothing.
 Everything is drawn from one numpy Generator seeded by the caller, so a seed gives the same data.
 """
 
@@ -46,6 +48,7 @@ from booking.models import (
     TravelMode,
 )
 from booking.rules.distance import great_circle_km
+from booking.services.clocks import restart_for_missed_history
 from slots.geography import centroids
 from slots.models import ExamType, Scanner, Site, Slot, SlotStatus, Trust
 from slots.models.catalogue import AgeGroup
@@ -147,10 +150,11 @@ def _progress(iterable: Iterable, total: int, label: str, show: bool) -> Iterabl
 
 def clear_synthetic_demand() -> None:
     """Remove everything the generator makes (and everything built on it), keeping the network."""
-    from booking.models import Hold, Notification, Offer
+    from booking.models import Dm01ClockRestart, Hold, Notification, Offer
 
     with transaction.atomic():
         BookingStatusChange.objects.all().delete()
+        Dm01ClockRestart.objects.all().delete()
         for model in (Offer, Hold, Notification):
             model.objects.all().delete()
         from wmin.feeds.models import OutboundMessage
@@ -425,6 +429,8 @@ def _generate_bookings(
                 )
     for chunk in _chunks(bookings, BATCH):
         Booking.objects.bulk_create(chunk)
+    # A missed appointment restarts the DM01 clock, as booking.services.clocks does for a live one.
+    restart_for_missed_history({b.referral_id for b in bookings if b.status == BookingStatus.DID_NOT_ATTEND})
     for status in set(slot_updates.values()):
         ids = [pk for pk, s in slot_updates.items() if s == status]
         for chunk in _chunks(ids, 900):
