@@ -116,7 +116,8 @@ class RisEvent:
 class RisResult:
     """What `apply_event` did: `applied` False with `note` saying why when the event was stale.
 
-    `action` is the one applied (an S13/S14 that overtook its S12 books: BOOKED). `freed`: the slot
+    `action` is the one applied (an S13/S14 that overtook its S12 books: BOOKED; an S26 that did
+    books the slot too and stays NO_SHOW, `overtook`). `freed`: the slot
     went back to the pool as a future free slot, which the caller announces once its own work is
     done. `booking_id` is the hub booking in the slot when it was read."""
 
@@ -127,6 +128,7 @@ class RisResult:
     freed: bool = False
     booking_id: int | None = None
     note: str = ""
+    overtook: bool = False  # the event presupposes a booking the slot did not have (its S12 is late)
 
 
 def action_state(action: str) -> str | None:
@@ -181,7 +183,7 @@ def _create(work: SlotWork, event: RisEvent) -> RisResult:
     if action == BOOKED or freed or not work.hold_back(slot):
         work.write()  # the caller tells others of this slot: it must exist
         _insert_slots([slot])
-    return RisResult(True, slot, action, created=True, freed=freed)
+    return RisResult(True, slot, action, created=True, freed=freed, overtook=event.action in (*SAYS_BOOKED, NO_SHOW))
 
 
 def _update(work: SlotWork, slot: Slot, event: RisEvent) -> RisResult:
@@ -189,6 +191,7 @@ def _update(work: SlotWork, slot: Slot, event: RisEvent) -> RisResult:
     target = _SLOT_STATE[action]
     booking_id = slot.active_booking_id
     note = ""
+    overtook = False
     was_free = slot.status == SlotStatus.OPEN and slot.pooled
     if action == OPENED and booking_id is not None:
         target = None  # our booking stands; the RIS has not taken our SRM yet
@@ -197,11 +200,16 @@ def _update(work: SlotWork, slot: Slot, event: RisEvent) -> RisResult:
         target = (SlotStatus.HELD, True)  # a patient is choosing it right now; the hold decides
     elif action == BOOKED and booking_id is not None and event.ours:
         target = (SlotStatus.BOOKED, slot.pooled)
-    elif action in (RESCHEDULED, MODIFIED) and booking_id is None and slot.status in (SlotStatus.OPEN, SlotStatus.HELD):
-        # A move or change presupposes a booking: this one overtook its S12, which will now arrive
-        # as an earlier stage of the appointment and be ignored, so book the slot as the S12 would.
+    elif (
+        action in (RESCHEDULED, MODIFIED, NO_SHOW)
+        and booking_id is None
+        and slot.status in (SlotStatus.OPEN, SlotStatus.HELD)
+    ):
+        # A move, change or no-show presupposes a booking: this one overtook its S12, which will
+        # arrive as an earlier stage of the appointment and be ignored, so book the slot as it would.
         target = _SLOT_STATE[BOOKED]
-        action = BOOKED
+        overtook = True
+        action = action if action == NO_SHOW else BOOKED
     values: dict[str, object] = dict(event.changes)
     if target is not None:
         status, pooled = target
@@ -217,7 +225,7 @@ def _update(work: SlotWork, slot: Slot, event: RisEvent) -> RisResult:
     freed = action == CANCELLED and not was_free and isinstance(starts_at, datetime) and starts_at > event.now
     if booking_id is not None or freed:
         work.forget()  # the caller now calls booking services, which read and change slots
-    return RisResult(True, slot, action, freed=freed, booking_id=booking_id, note=note)
+    return RisResult(True, slot, action, freed=freed, booking_id=booking_id, note=note, overtook=overtook)
 
 
 # The unit of work ----------------------------------------------------------------------------

@@ -180,7 +180,15 @@ def _booking_side(
                 _transition(booking, BookingStatus.DID_NOT_ATTEND, "Did not attend (RIS)", ctx)
             else:
                 notes.append(f"no confirmed hub booking in slot {slot.ris_slot_id} to mark as did not attend")
-    elif action == NO_SHOW and not result.created:
+    elif action == NO_SHOW and result.overtook:
+        # The S26 overtook its S12: book the waiting patient as the S12 would have, then mark them.
+        note = _link_local_booking(slot, event, ctx)
+        linked = Booking.objects.filter(slot_id=slot.pk, status=BookingStatus.CONFIRMED).first()
+        if linked is not None:
+            _transition(linked, BookingStatus.DID_NOT_ATTEND, "Did not attend (RIS)", ctx)
+        if note:
+            notes.append(note)
+    elif action == NO_SHOW:
         notes.append(f"no confirmed hub booking in slot {slot.ris_slot_id} to mark as did not attend")
     elif action == BOOKED:
         note = _link_local_booking(slot, event, ctx)
