@@ -52,10 +52,11 @@ def stale_reason(
     if slot is None:
         return ""
     current = AppointmentState(slot.appointment_state or AppointmentState.NONE)
-    if appointment is not None and not new_appointment:
+    if appointment is not None:
         if current in FINAL_STATES:
-            return f"appointment {slot.ris_slot_id} is already {current.label.lower()} in the RIS"
-        if _RANK[AppointmentState(appointment)] < _RANK[current]:
+            if not new_appointment:
+                return f"appointment {slot.ris_slot_id} is already {current.label.lower()} in the RIS"
+        elif _RANK[AppointmentState(appointment)] < _RANK[current]:
             return f"appointment {slot.ris_slot_id} is already {current.label.lower()}"
     last = slot.last_event_at
     if last is not None and key.event_time < last:

@@ -68,9 +68,10 @@ class FeedWork:
 
         from .slots import ACTIVE_BOOKING_SQL, _waiting_referrals, lock_slots
 
+        named = list(named)
         work = cls(SlotWork(claim_sql=ACTIVE_BOOKING_SQL, claim_params=tuple(ACTIVE_BOOKING_STATUSES)))
         patients = lock_slots(work.slots, named, lock_timeout_ms=lock_timeout_ms)
-        if patients:
+        if patients and len(named) > 1:  # alone, a message asks only if it has a booking to link
             work.waiting = _waiting_referrals(sorted(patients))
         return work
 

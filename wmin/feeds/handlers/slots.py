@@ -131,11 +131,14 @@ def apply_event(event: SlotEvent, ctx: FeedContext, *, action: str | None = None
     key = OrderingKey(aware(event.event_time) or ctx.sent_at, ctx.message_id)
     work = ctx.work.slots
     slot = work.locked_slot(ctx.trust.pk, slot_id)
+    change = ris_events.RisEvent(ctx.trust.pk, slot_id, action, key, ctx.now)
     booking = None
     if slot is not None and slot.active_booking_id is not None:
+        if ris_events.stale(slot, change) and action not in ris_events.SAYS_BOOKED:
+            return _outcome(ris_events.apply_event(work, slot, change))  # stale whoever's booking it is
         booking = Booking.objects.select_related("referral__patient").get(pk=slot.active_booking_id)
-    ours = booking is not None and action in ris_events.SAYS_BOOKED and _is_ours(booking, event)
-    change = ris_events.RisEvent(ctx.trust.pk, slot_id, action, key, ctx.now, ours=ours)
+        # The echo of the hub's own booking may start a new appointment in a slot whose last is over.
+        change = dataclasses.replace(change, ours=action in ris_events.SAYS_BOOKED and _is_ours(booking, event))
     if ris_events.stale(slot, change):
         return _outcome(ris_events.apply_event(work, slot, change))
     if slot is None:
