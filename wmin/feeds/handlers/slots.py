@@ -20,7 +20,11 @@ so nothing is echoed back to the RIS that told us.
 | S15     | cancelled               | OPEN, pooled; slot_freed    | cancelled (booking.services)             |
 | S16     | discontinued            | BLOCKED, not pooled         | cancelled                                |
 | S17     | deleted                 | WITHDRAWN, not pooled       | cancelled                                |
-| S26     | did not attend          | unchanged                   | DNA                                      |
+| S26     | did not attend          | unchanged; BOOKED if it was | DNA; with none and the slot free, the    |
+|         |                         | free (it overtook its S12)  | waiting referral is booked, then DNA     |
+
+An event of an appointment already cancelled or did-not-attend (S12-S15, S26), or one that would
+move it back (an S12 after its S13), is stale whatever its time; see slots.services.ordering.
 
 For trusts whose profile says SIU_STATUS, SCH-25 mapped by `status_map` to open / blocked /
 cancelled turns an S12, S13 or S14 into the matching action (that is how they release slots).
