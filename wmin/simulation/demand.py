@@ -52,6 +52,7 @@ from booking.services.clocks import restart_for_missed_history
 from slots.geography import centroids
 from slots.models import ExamType, Scanner, Site, Slot, SlotStatus, Trust
 from slots.models.catalogue import AgeGroup
+from slots.services import changes as slot_changes
 
 LONDON = ZoneInfo("Europe/London")
 WAIT_SHAPE, WAIT_SCALE_DAYS = 0.65, 23.8
@@ -244,8 +245,7 @@ def _generate_slots(size: DemandSize, rng: np.random.Generator, now: datetime, s
                         modality=scanner.modality,
                         starts_at=starts_utc,
                         ends_at=starts_utc + timedelta(minutes=minutes),
-                        status=SlotStatus.OPEN,
-                        pooled=True,
+                        pooled=True,  # open, the model's default
                         ris_slot_id=f"{site.code}-{scanner.pk}-{starts_at:%Y%m%d%H%M}",
                     )
                 )
@@ -431,10 +431,7 @@ def _generate_bookings(
         Booking.objects.bulk_create(chunk)
     # A missed appointment restarts the DM01 clock, as booking.services.clocks does for a live one.
     restart_for_missed_history({b.referral_id for b in bookings if b.status == BookingStatus.DID_NOT_ATTEND})
-    for status in set(slot_updates.values()):
-        ids = [pk for pk, s in slot_updates.items() if s == status]
-        for chunk in _chunks(ids, 900):
-            Slot.objects.filter(pk__in=chunk).update(status=status)
+    slot_changes.set_statuses(slot_updates)
     for status in set(referral_updates.values()):
         ids = [pk for pk, s in referral_updates.items() if s == status]
         for chunk in _chunks(ids, 900):
