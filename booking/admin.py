@@ -1,5 +1,5 @@
 """The admin for booking's rows. Every read and change of a patient's rows is audited (AuditedAdmin);
-bookings, their history, holds, offers and notifications are read-only: they change only through
+bookings, their history, DM01 clock restarts, holds, offers and notifications are read-only: they change only through
 booking.services, which audit the change and send the RIS its HL7 message."""
 
 from django.contrib import admin
@@ -9,6 +9,7 @@ from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from .models import (
     Booking,
     BookingStatusChange,
+    Dm01ClockRestart,
     Hold,
     Invitation,
     Notification,
@@ -29,8 +30,11 @@ class PatientAdmin(AuditedAdmin):
 @admin.register(Referral)
 class ReferralAdmin(AuditedAdmin):
     patient_path = "patient_id"
-    list_display = ["booking_reference", "patient", "trust", "exam_type", "priority", "status", "clock_start"]
+    list_display = [
+        "booking_reference", "patient", "trust", "exam_type", "priority", "status", "clock_start", "dm01_clock_start"
+    ]
     list_filter = ["status", "priority", "trust", "exam_type__modality"]
+    readonly_fields = ["dm01_clock_start"]  # moves only by the rule (booking.services.clocks)
     search_fields = ["booking_reference", "placer_order_number", "patient__nhs_number", "patient__family_name"]
     raw_id_fields = ["patient"]
     list_select_related = ["patient", "trust", "exam_type"]
@@ -61,8 +65,8 @@ class InvitationAdmin(AuditedAdmin, ReadOnlyAdmin):
 @admin.register(Booking)
 class BookingAdmin(AuditedAdmin, ReadOnlyAdmin):
     patient_path = "referral.patient_id"
-    list_display = ["pk", "referral", "slot", "status", "channel", "created_at"]
-    list_filter = ["status", "channel"]
+    list_display = ["pk", "referral", "slot", "status", "channel", "cancelled_by", "created_at"]
+    list_filter = ["status", "channel", "cancelled_by"]
     list_select_related = ["referral__patient", "slot__site"]
     inlines = [StatusChangeInline]
 
@@ -72,6 +76,14 @@ class BookingStatusChangeAdmin(AuditedAdmin, ReadOnlyAdmin):
     patient_path = "booking.referral.patient_id"
     list_display = ["booking", "from_status", "to_status", "changed_by", "actor_label", "changed_at"]
     list_select_related = ["booking__referral", "changed_by"]
+
+
+@admin.register(Dm01ClockRestart)
+class Dm01ClockRestartAdmin(AuditedAdmin, ReadOnlyAdmin):
+    patient_path = "referral.patient_id"
+    list_display = ["referral", "booking", "event", "cancelled_by", "previous_clock_start", "restarted_from", "recorded_at"]
+    list_filter = ["event", "cancelled_by"]
+    list_select_related = ["referral", "booking"]
 
 
 @admin.register(Hold)

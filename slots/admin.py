@@ -11,8 +11,8 @@ class ICBAdmin(admin.ModelAdmin):
 
 @admin.register(Trust)
 class TrustAdmin(admin.ModelAdmin):
-    list_display = ["ods_code", "short_name", "icb", "annual_activity", "accepts_srm"]
-    list_filter = ["icb", "accepts_srm"]
+    list_display = ["ods_code", "short_name", "icb", "annual_activity", "accepts_srm", "dm01_restart_on_patient_cancel"]
+    list_filter = ["icb", "accepts_srm", "dm01_restart_on_patient_cancel"]
     search_fields = ["ods_code", "name", "short_name"]
 
 

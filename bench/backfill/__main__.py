@@ -162,6 +162,7 @@ def populate_waiting_list(rng: np.random.Generator, size: int, now: datetime) ->
                 priority=priority[i],
                 status=ReferralStatus.BOOKED if is_booked[i] else ReferralStatus.WAITING,
                 clock_start=now - timedelta(days=float(waited[i])),
+                dm01_clock_start=now - timedelta(days=float(waited[i])),
                 max_travel_km=int(rng.choice([15, 25, 40, 60])) if rng.random() < 0.6 else None,
             )
             for i in range(size)

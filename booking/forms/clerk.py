@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from booking.models import CancelledBy
 from booking.worklist.contacts import ContactMethod
 from booking.worklist.nhs_numbers import InvalidNhsNumber, normalise_nhs_number
 
@@ -155,6 +156,20 @@ class RelaxNeedForm(ContactForm):
         self.fields["need"].choices = needs
 
 
+WHO_CANCELS = [
+    (CancelledBy.PATIENT.value, "The patient"),
+    (CancelledBy.HOSPITAL.value, "The hospital"),
+]
+WHO_CANCELS_REQUIRED = "Select who asked to cancel: the patient or the hospital"
+
+
 class CancelBookingForm(ContactForm):
+    """Who asked to cancel is required: only the patient's own cancellation restarts their DM01 clock."""
+
+    cancelled_by = forms.ChoiceField(
+        choices=WHO_CANCELS,
+        error_messages={"required": WHO_CANCELS_REQUIRED, "invalid_choice": WHO_CANCELS_REQUIRED},
+    )
     reason_required = True
     reason_required_message = "Enter why the appointment is being cancelled"
+    field_order = ["cancelled_by", "contact_method", "reason"]

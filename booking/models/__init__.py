@@ -1,4 +1,5 @@
 from .bookings import Booking, BookingChannel, BookingQuerySet, BookingStatus, BookingStatusChange
+from .clocks import CancelledBy, Dm01ClockRestart
 from .holds import Hold
 from .invitations import Invitation, InvitationChannel
 from .notifications import Notification, NotificationStatus
@@ -13,6 +14,8 @@ __all__ = [
     "BookingQuerySet",
     "BookingStatus",
     "BookingStatusChange",
+    "CancelledBy",
+    "Dm01ClockRestart",
     "Hold",
     "Invitation",
     "InvitationChannel",

@@ -55,6 +55,12 @@ class Booking(models.Model):
     attendance_confirmed_at = models.DateTimeField(null=True, blank=True)
     reminded_7_days_at = models.DateTimeField(null=True, blank=True, help_text="The reminder a week before")
     reminded_2_days_at = models.DateTimeField(null=True, blank=True, help_text="The reminder two days before")
+    cancelled_by = models.CharField(
+        max_length=10,
+        choices=[("patient", "The patient"), ("hospital", "The hospital")],  # booking.models.clocks.CancelledBy
+        blank=True,
+        help_text="Who asked for the cancellation (cancelled bookings only)",
+    )
 
     objects = BookingQuerySet.as_manager()
 

@@ -1,8 +1,11 @@
-"""Referrals: the waiting list. The clock starts at the first order (NW) and never moves after."""
+"""Referrals: the waiting list. Two clocks: `clock_start`, the wait since referral, starts at the first
+order (NW) and never moves after; `dm01_clock_start`, the DM01 clock, starts with it and restarts by
+booking/rules/dm01.py when the patient cancels or does not attend."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import models
 
@@ -61,6 +64,10 @@ class Referral(models.Model):
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
     status = models.CharField(max_length=10, choices=ReferralStatus.choices, default=ReferralStatus.WAITING)
     clock_start = models.DateTimeField(help_text="First order received; never moved by later updates")
+    dm01_clock_start = models.DateTimeField(
+        help_text="The DM01 clock: the referral date until the patient cancels or does not attend "
+        "(booking/rules/dm01.py; booking.services.clocks moves it)"
+    )
     referrer = models.CharField(max_length=120, blank=True)
     clinical_reason = models.TextField(blank=True)
     travel_mode = models.CharField(max_length=20, choices=TravelMode.choices, default=TravelMode.CAR)
@@ -88,6 +95,11 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking_reference} {self.exam_type}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.dm01_clock_start is None:
+            self.dm01_clock_start = self.clock_start  # both clocks start at the referral
+        super().save(*args, **kwargs)
 
     def days_waited(self, now: datetime) -> int:
         return (now - self.clock_start).days

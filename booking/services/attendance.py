@@ -6,6 +6,10 @@ will come or to release the slot. Releasing is an ordinary cancellation, so the 
 pool and its backfill starts with days, not hours, to fill it. Nothing is cancelled or double-booked
 without the patient: a patient who does not answer keeps their appointment, and the booking shows
 as unconfirmed to the trust's clerks.
+
+A missed appointment (the RIS's SIU^S26, applied by `bookings.transition` to DID_NOT_ATTEND) is a
+patient event: `clocks.after_did_not_attend` restarts the referral's DM01 clock from the missed
+appointment's time, where booking/rules/dm01.py and the trust's setting say so.
 """
 
 from __future__ import annotations

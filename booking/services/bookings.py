@@ -22,6 +22,7 @@ from booking.models import (
     BookingChannel,
     BookingStatus,
     BookingStatusChange,
+    CancelledBy,
     Hold,
     Referral,
     ReferralStatus,
@@ -38,6 +39,7 @@ from slots.models import Slot
 from slots.services import Origin
 from slots.services import changes as slot_changes
 
+from . import clocks
 from .errors import AlreadyBooked, HoldExpired, HoldReplaced, InvalidTransition, SlotUnavailable
 from .holds import BOOKABLE_REFERRAL_STATUSES, ensure_slot_bookable, lock_referral, lock_slot
 from .notifications import queue_notification
@@ -131,13 +133,21 @@ def cancel_booking(
     now: datetime,
     notify: bool = True,
     origin: Origin = Origin.HUB,
+    cancelled_by: str = CancelledBy.HOSPITAL,
 ) -> Booking:
     """Cancel an active booking: the slot returns to the pool, the referral to the waiting list.
-    `origin` RIS: the trust's RIS cancelled it, so nothing is sent back to it."""
+    `origin` RIS: the trust's RIS cancelled it, so nothing is sent back to it.
+
+    `cancelled_by` is who asked (CancelledBy): the patient's cancellation may restart the DM01 clock
+    (booking.services.clocks); left out, it is the hospital, so nobody's clock restarts on a guess.
+    A move passes "" (not a cancellation by either: the patient stays booked)."""
     with transaction.atomic():
         referral = lock_referral(booking.referral_id)
         booking = _lock_booking(booking.pk)
         _transition(booking, BookingStatus.CANCELLED, actor_user=actor_user, reason=reason, contact_method=contact_method)
+        Booking.objects.filter(pk=booking.pk).update(cancelled_by=cancelled_by)
+        booking.cancelled_by = cancelled_by
+        clocks.after_cancellation(booking, cancelled_by=cancelled_by, now=now, reason=reason)
         slot = lock_slot(booking.slot_id)
         freed = slot_changes.release(slot, now=now)
         if referral.status == ReferralStatus.BOOKED:
@@ -177,7 +187,13 @@ def reschedule_booking(
         raise InvalidTransition("That is the appointment you already have.")
     with transaction.atomic():
         old = cancel_booking(
-            booking, actor_user=actor_user, reason="Rescheduled", contact_method=str(channel), now=now, notify=False
+            booking,
+            actor_user=actor_user,
+            reason="Rescheduled",
+            contact_method=str(channel),
+            now=now,
+            notify=False,
+            cancelled_by="",
         )
         new = confirm_booking(
             old.referral,
@@ -234,6 +250,8 @@ def transition(
         _transition(
             booking, to_status, actor_user=actor_user, actor_label=actor_label, reason=reason, contact_method=contact_method
         )
+        if to_status == BookingStatus.DID_NOT_ATTEND:  # a patient event: the DM01 clock may restart
+            clocks.after_did_not_attend(booking, reason=reason)
         record(
             AuditAction.UPDATE,
             booking,

@@ -26,6 +26,12 @@ class Trust(models.Model):
     accepts_srm = models.BooleanField(
         default=True, help_text="Its RIS takes SRM booking requests; otherwise bookings become clerk tasks"
     )
+    dm01_restart_on_patient_cancel = models.BooleanField(
+        default=True,  # booking.rules.dm01.RESTARTS_BY_DEFAULT (slots may not import booking)
+        verbose_name="DM01: restart the clock when the patient cancels or does not attend",
+        help_text="The trust's access policy. On (the national default): a patient's cancellation or missed "
+        "appointment restarts their DM01 clock for DM01 tests. Off: only the wait since referral counts.",
+    )
 
     class Meta:
         ordering = ["name"]

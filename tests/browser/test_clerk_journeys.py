@@ -215,3 +215,38 @@ def test_find_and_book_without_javascript(live_server, world, chromium_browser):
         assert Booking.objects.get(referral=world["referral"]).slot_id == slot.pk
     finally:
         context.close()
+
+
+def test_cancel_says_who_asked_and_the_patients_own_cancellation_restarts_the_dm01_clock(live_server, world, browser_page):
+    # Given Amira booked for a DM01 test (CT) at the QEH in a week
+    world["exam"].dm01_test = "ct"
+    world["exam"].save()
+    slot = SlotFactory(site=world["qeh"], modality=world["ct"], starts_at=world["now"] + dt.timedelta(days=7), status="booked")
+    booking = booked(world["referral"], slot)
+    page = browser_page
+    sign_in(page, live_server, "uhb-clerk")
+    page.goto(live_server.url + f"/clerk/bookings/{booking.pk}/cancel/")
+    form = page.locator(f"#cancel-{booking.pk}")
+    # When the clerk cancels without saying who asked
+    form.get_by_label("Phone").check()
+    form.get_by_label("Why is the appointment being cancelled?").fill("Going on holiday")
+    form.get_by_role("button", name="Cancel the appointment").click()
+    # Then they are asked, in plain English, and nothing is cancelled
+    summary = page.locator(".nhsuk-error-summary")
+    summary.wait_for()
+    assert "Select who asked to cancel: the patient or the hospital" in summary.inner_text()
+    assert_accessible(page)
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    # When they say the patient asked
+    form = page.locator(f"#cancel-{booking.pk}")
+    form.get_by_label("The patient").check()
+    form.get_by_label("Phone").check()
+    form.get_by_role("button", name="Cancel the appointment").click()
+    page.wait_for_url(re.compile(r".*/clerk/patients/.*"))
+    # Then the booking is cancelled by the patient and the DM01 clock restarted; the referral date stays
+    booking.refresh_from_db()
+    referral = world["referral"]
+    referral.refresh_from_db()
+    assert (booking.status, booking.cancelled_by) == (BookingStatus.CANCELLED, "patient")
+    assert referral.dm01_clock_start > referral.clock_start

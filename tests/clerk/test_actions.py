@@ -124,13 +124,15 @@ def test_cancel_with_contact_and_reason_in_the_history(clerk_client, waiting, op
     waiting.status = ReferralStatus.BOOKED
     waiting.save()
     response = clerk_client.post(
-        reverse("booking:clerk-cancel", args=[booking.pk]), {"contact_method": "letter", "reason": "Moved away"}
+        reverse("booking:clerk-cancel", args=[booking.pk]),
+        {"contact_method": "letter", "reason": "Moved away", "cancelled_by": "patient"},
     )
     assert response.status_code == 302
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
     change = booking.status_changes.last()
     assert (change.reason, change.contact_method) == ("Moved away", "letter")
+    assert booking.cancelled_by == "patient"
     waiting.refresh_from_db()
     assert waiting.status == ReferralStatus.WAITING
 
@@ -201,7 +203,8 @@ def test_resolve_a_conflict_by_rebooking_the_next_best_slot(clerk_client, waitin
 def test_resolve_a_conflict_by_cancelling_with_a_reason(clerk_client, waiting, other_open_slot):
     conflict = make_booking(waiting, other_open_slot, status=BookingStatus.CONFLICT)
     response = clerk_client.post(
-        reverse("booking:clerk-cancel", args=[conflict.pk]), {"contact_method": "phone", "reason": "No longer needed"}
+        reverse("booking:clerk-cancel", args=[conflict.pk]),
+        {"contact_method": "phone", "reason": "No longer needed", "cancelled_by": "hospital"},
     )
     assert response.status_code == 302
     conflict.refresh_from_db()

@@ -4,6 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from django.db import models
 from nhs_number import is_valid
 
 from booking.models import Booking, Patient, Referral
@@ -51,3 +52,23 @@ def test_setup_demo_prints_sign_ins_for_every_kind_of_user(network, capsys):
     for who in ("Patient", "Booking clerk at UHB", "Booking clerk at UHCW", "Network manager", "Administrator"):
         assert who in out
     assert "47 sites (33 hospitals, 14 CDCs)" in out
+
+
+def test_the_historys_missed_appointments_restart_the_dm01_clock_by_the_rule(network):
+    from booking.models import Dm01ClockRestart
+    from booking.rules.dm01 import counts_for_dm01
+
+    generate_demand(SIZES["tiny"], seed=3, now=NOW)
+    missed = Booking.objects.filter(status="dna").select_related("referral__exam_type", "slot")
+    assert missed.exists()
+    for booking in missed:
+        referral = booking.referral
+        last_missed = max(
+            b.slot.starts_at for b in Booking.objects.filter(referral=referral, status="dna").select_related("slot")
+        )
+        expected = last_missed if counts_for_dm01(referral.exam_type.dm01_test) else referral.clock_start
+        assert referral.dm01_clock_start == expected, referral
+    restarted = Referral.objects.exclude(dm01_clock_start=models.F("clock_start"))
+    assert restarted.count() == Dm01ClockRestart.objects.values("referral").distinct().count() > 0
+    clear_synthetic_demand()  # the history rows go with the demand
+    assert not Dm01ClockRestart.objects.exists()

@@ -7,6 +7,10 @@ import ipaddress
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from booking.models import CancelledBy
+
+PATIENT, HOSPITAL = CancelledBy.PATIENT.value, CancelledBy.HOSPITAL.value
+
 
 def validate_hosts(value: object) -> None:
     """A list of IP addresses or CIDR networks."""
@@ -17,6 +21,15 @@ def validate_hosts(value: object) -> None:
             ipaddress.ip_network(str(entry).strip(), strict=False)
         except ValueError:
             raise ValidationError(f"{entry!r} is not an IP address or network (CIDR, e.g. 10.20.0.0/24)") from None
+
+
+def validate_cancel_reason_map(value: object) -> None:
+    """A JSON object of reason code → "patient" or "hospital"."""
+    if not isinstance(value, dict):
+        raise ValidationError('Map reason codes as a JSON object, e.g. {"PC": "patient", "HC": "hospital"}')
+    for code, who in value.items():
+        if who not in (PATIENT, HOSPITAL):
+            raise ValidationError(f'Reason {code!r} must map to "patient" or "hospital", not {who!r}')
 
 
 class SlotReleaseMode(models.TextChoices):
@@ -43,6 +56,13 @@ class FeedProfile(models.Model):
         help_text='SCH-25 value → hub meaning, e.g. {"Confirmed": "booked", "Scheduled": "booked", "Open": "open"}',
     )
     exam_code_map = models.JSONField(default=dict, blank=True, help_text="RIS exam code → hub exam code")
+    cancel_reason_map = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_cancel_reason_map],
+        help_text='SCH-6 / ARQ reason code → who cancelled, "patient" or "hospital", e.g. {"PC": "patient", '
+        '"HC": "hospital"}. A code not listed counts as the hospital: a patient\'s DM01 clock never restarts on a guess.',
+    )
     exam_code_system = models.CharField(max_length=40, blank=True, help_text="e.g. NICIP, local")
     slot_release_mode = models.CharField(
         max_length=16, choices=SlotReleaseMode.choices, default=SlotReleaseMode.SIU_S23_S24
@@ -55,6 +75,15 @@ class FeedProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Feed profile for {self.trust}"
+
+    def cancelled_by(self, reason_code: str) -> str:
+        """Who cancelled, by the RIS's reason code (SCH-6 identifier or text; case and spaces ignored):
+        "patient" only when the map says so, else "hospital"."""
+        wanted = (reason_code or "").split("^")[0].strip().upper()
+        for code, who in (self.cancel_reason_map or {}).items():
+            if str(code).strip().upper() == wanted and wanted:
+                return PATIENT if who == PATIENT else HOSPITAL
+        return HOSPITAL
 
     def admits(self, host: str) -> bool:
         """Whether a RIS at this address may send for the trust: it is listed, or in a listed network.

@@ -24,6 +24,9 @@ Suppressed = int | str | None
 
 # Counts in a snapshot's metrics, and for each derived measure, the count it is computed over.
 COUNTS = (
+    "dm01_waiting",
+    "dm01_over_6_weeks",
+    "dm01_over_13_weeks",
     "waiting",
     "over_6_weeks",
     "over_13_weeks",
@@ -37,6 +40,9 @@ COUNTS = (
     "moved_cross_site",
 )
 DERIVED_FROM = {
+    "dm01_median_wait_weeks": ("dm01_waiting",),
+    "dm01_share_over_6_weeks": ("dm01_waiting",),
+    "dm01_share_over_13_weeks": ("dm01_waiting",),
     "median_wait_weeks": ("waiting",),
     "p92_wait_weeks": ("waiting",),
     "share_over_6_weeks": ("waiting",),

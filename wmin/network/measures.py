@@ -1,8 +1,12 @@
 """The dashboard's measures, computed from plain values (no Django): one `GroupMeasures` per group.
 
-Definitions (what the pages say too):
-- Waiting list (DM01): referrals not yet scanned or removed, booked or not. A patient's wait is the
-  whole days since the clock started; "over 6 weeks" means 6 weeks or more (42 days), as DM01 counts.
+Definitions (what the pages say too). Every wait is shown by two clocks, always labelled:
+- Wait since referral: every referral not yet scanned or removed, booked or not, whatever its test;
+  the whole days since the referral (`clock_start`, which never moves).
+- DM01: only the tests DM01 counts (booking/rules/dm01.py: MRI, CT, non-obstetric ultrasound, DEXA,
+  barium enema), by the DM01 clock (`dm01_clock_start`, restarted when the patient cancels or does
+  not attend, where the trust restarts clocks). Keys start `dm01_`.
+- "Over 6 weeks" means 6 weeks or more (42 days), as DM01 counts, on either clock.
 - Median and 92nd percentile wait: linear interpolation between the closest ranks (numpy's default,
   the same as a spreadsheet's PERCENTILE.INC), in weeks.
 - Booked vs released: pooled slots in the window, not blocked or withdrawn, and how many are booked.
@@ -44,7 +48,8 @@ def share(part: int, whole: int) -> float | None:
 class GroupMeasures:
     """Accumulates one group's raw values; `as_metrics` turns them into the JSON a snapshot stores."""
 
-    wait_days: list[int] = field(default_factory=list)
+    wait_days: list[int] = field(default_factory=list)  # since referral, every test
+    dm01_wait_days: list[int] = field(default_factory=list)  # by the DM01 clock, DM01 tests only
     released_slots: int = 0
     booked_slots: int = 0
     cancelled_slots: int = 0
@@ -60,7 +65,16 @@ class GroupMeasures:
         over_six = sum(1 for d in waits if d >= SIX_WEEKS_DAYS)
         over_thirteen = sum(1 for d in waits if d >= THIRTEEN_WEEKS_DAYS)
         travel = self.added_travel_km
+        dm01 = self.dm01_wait_days
+        dm01_over_six = sum(1 for d in dm01 if d >= SIX_WEEKS_DAYS)
+        dm01_over_thirteen = sum(1 for d in dm01 if d >= THIRTEEN_WEEKS_DAYS)
         return {
+            "dm01_waiting": len(dm01),
+            "dm01_median_wait_weeks": median_weeks(dm01),
+            "dm01_over_6_weeks": dm01_over_six,
+            "dm01_share_over_6_weeks": share(dm01_over_six, len(dm01)),
+            "dm01_over_13_weeks": dm01_over_thirteen,
+            "dm01_share_over_13_weeks": share(dm01_over_thirteen, len(dm01)),
             "waiting": len(waits),
             "median_wait_weeks": median_weeks(waits),
             "p92_wait_weeks": percentile_weeks(waits),
@@ -86,11 +100,15 @@ class GroupMeasures:
 
 # Column order and headings for tables and CSV exports: (metric key, heading, format).
 METRIC_COLUMNS: list[tuple[str, str, str]] = [
-    ("waiting", "Waiting", "int"),
-    ("median_wait_weeks", "Median wait (weeks)", "weeks"),
-    ("p92_wait_weeks", "92nd percentile wait (weeks)", "weeks"),
-    ("share_over_6_weeks", "Waiting 6 weeks or more", "percent"),
-    ("share_over_13_weeks", "Waiting 13 weeks or more", "percent"),
+    ("dm01_waiting", "DM01: waiting (DM01 tests, DM01 clock)", "int"),
+    ("dm01_median_wait_weeks", "DM01: median wait (weeks)", "weeks"),
+    ("dm01_share_over_6_weeks", "DM01: waiting 6 weeks or more", "percent"),
+    ("dm01_share_over_13_weeks", "DM01: waiting 13 weeks or more", "percent"),
+    ("waiting", "Since referral: waiting (all tests)", "int"),
+    ("median_wait_weeks", "Since referral: median wait (weeks)", "weeks"),
+    ("p92_wait_weeks", "Since referral: 92nd percentile wait (weeks)", "weeks"),
+    ("share_over_6_weeks", "Since referral: waiting 6 weeks or more", "percent"),
+    ("share_over_13_weeks", "Since referral: waiting 13 weeks or more", "percent"),
     ("released_slots", "Slots released", "int"),
     ("booked_slots", "Slots booked", "int"),
     ("booked_share", "Share of released slots booked", "percent"),

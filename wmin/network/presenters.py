@@ -20,11 +20,13 @@ DIMENSION_TITLES = {
 }
 # Which measures each trend can show, with whether lower is better (for SPC colours).
 TREND_METRICS: dict[str, tuple[str, str]] = {
-    "share_over_6_weeks": ("Share waiting 6 weeks or more", "percent"),
-    "share_over_13_weeks": ("Share waiting 13 weeks or more", "percent"),
-    "median_wait_weeks": ("Median wait (weeks)", "weeks"),
-    "p92_wait_weeks": ("92nd percentile wait (weeks)", "weeks"),
-    "waiting": ("Patients waiting", "int"),
+    "share_over_6_weeks": ("Share waiting 6 weeks or more since referral", "percent"),
+    "dm01_share_over_6_weeks": ("DM01: share waiting 6 weeks or more (DM01 clock, DM01 tests)", "percent"),
+    "share_over_13_weeks": ("Share waiting 13 weeks or more since referral", "percent"),
+    "median_wait_weeks": ("Median wait since referral (weeks)", "weeks"),
+    "p92_wait_weeks": ("92nd percentile wait since referral (weeks)", "weeks"),
+    "waiting": ("Patients waiting (all tests)", "int"),
+    "dm01_waiting": ("DM01: patients waiting (DM01 tests)", "int"),
     "dna_rate": ("Did not attend rate", "percent"),
     "refill_rate": ("Cancelled slots refilled", "percent"),
     "booked_share": ("Share of released slots booked", "percent"),
@@ -67,6 +69,8 @@ def csv_rows(rows: list[GroupRow]) -> tuple[list[str], list[list[object]]]:
         "key",
         "label",
         *(key for key, _, _ in METRIC_COLUMNS),
+        "dm01_over_6_weeks",
+        "dm01_over_13_weeks",
         "over_6_weeks",
         "over_13_weeks",
         "cancelled_slots",
@@ -94,6 +98,7 @@ def navigation(active: str) -> list[dict[str, object]]:
     pages = [
         ("overview", "Overview", "network:overview"),
         ("trends", "Trends", "network:trends"),
+        ("dm01", "DM01 return", "network:dm01"),
         ("map", "Map", "network:map"),
         ("capacity", "Capacity advice", "network:capacity"),
         ("runs", "Optimiser runs", "network:optimiser-runs"),

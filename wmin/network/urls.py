@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("waits/<str:dimension>/", views.waits, name="waits"),
     path("trends/", views.trends, name="trends"),
+    path("dm01/", views.dm01, name="dm01"),
     path("map/", views.site_map, name="map"),
     path("capacity/", views.capacity_advice, name="capacity"),
     path("optimiser-runs/", views.optimiser_runs, name="optimiser-runs"),

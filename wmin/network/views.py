@@ -19,7 +19,7 @@ from slots.models import Site
 from wmin.simulation.whatif import Policy
 from wmin.simulation.whatif import csv_rows as whatif_csv_rows
 
-from . import allocations, capacity, charts, maps, simulations, snapshots
+from . import allocations, capacity, charts, dm01_return, maps, simulations, snapshots
 from .disclosure import suppress_count, suppress_metrics
 from .exports import csv_response, wants_csv
 from .measures import formatted
@@ -87,6 +87,45 @@ def waits(request: HttpRequest, dimension: str) -> HttpResponse:
 
 @require_GET
 @require_role(*MANAGERS)
+def dm01(request: HttpRequest) -> HttpResponse:
+    """The DM01 return for a month, per trust or per ICB: the page shows each organisation's totals,
+    the CSV (`?format=csv`) the national layout, by test."""
+    level = request.GET.get("level", dm01_return.TRUST)
+    if level not in dm01_return.LEVELS:
+        raise Http404("No such level")
+    today = timezone.localdate()
+    try:
+        period = dm01_return.period_for(request.GET.get("month"), today)
+    except dm01_return.PeriodError as error:
+        context = {"navigation_items": navigation("dm01"), "error": str(error), **_dm01_choices(level, "")}
+        return render(request, "network/dm01.jinja", context, status=400)
+    rows = dm01_return.dm01_return(level, period)
+    if wants_csv(request):
+        return csv_response(
+            f"dm01-return-by-{level}-{period.month}.csv",
+            dm01_return.CSV_HEADER,
+            dm01_return.csv_rows(level, period, rows),
+            what=f"the DM01 return by {level} for {period.label}",
+        )
+    context = {
+        "navigation_items": navigation("dm01"),
+        "period": period,
+        "totals": dm01_return.organisation_totals(rows),
+        "downloads": [
+            (name, reverse("network:dm01") + f"?level={key}&month={period.month}&format=csv")
+            for key, name in dm01_return.LEVELS.items()
+        ],
+        **_dm01_choices(level, period.month),
+    }
+    return render(request, "network/dm01.jinja", context)
+
+
+def _dm01_choices(level: str, month: str) -> dict[str, object]:
+    return {"level": level, "month": month, "levels": list(dm01_return.LEVELS.items())}
+
+
+@require_GET
+@require_role(*MANAGERS)
 def trends(request: HttpRequest) -> HttpResponse:
     dimension = request.GET.get("dimension", Dimension.NETWORK)
     metric = request.GET.get("metric", "share_over_6_weeks")
@@ -120,7 +159,7 @@ def trends(request: HttpRequest) -> HttpResponse:
 
 def _shown(metric: str, value: float | None) -> object:
     """A trend's value as exported: counts and rates over small groups suppressed like the tables."""
-    if metric == "waiting":
+    if metric in ("waiting", "dm01_waiting"):
         return suppress_count(value)
     return value
 

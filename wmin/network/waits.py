@@ -6,6 +6,8 @@ bookings of slots in the window around that day, by their final outcome. Slot st
 kept day by day, so a reconstructed day has no released-or-booked slot figures.
 
 No patient identifiers leave this module: it returns counts, shares and waits per group only.
+Waits are counted by both clocks (measures.py): since referral for every test, and by the DM01
+clock for DM01's tests; a reconstructed day reads each DM01 clock from its restart history.
 Which group a row belongs to:
 - waits: the referring trust (and its ICB), the exam's modality, and for sites the booked site;
 - slots, refills and DNAs: the site holding the slot (its trust, the ICB where it is, its modality);
@@ -18,12 +20,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import DateTimeField, OuterRef, Q, Subquery
+from django.db.models import DateTimeField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from booking.models import Booking, BookingStatus, Referral, ReferralStatus
+from booking.models import Booking, BookingStatus, Dm01ClockRestart, Referral, ReferralStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.optimiser.travel import great_circle_km, road_km
+from booking.rules.dm01 import counts_for_dm01
 from slots.geography import centroids
 from slots.models import ICB, Modality, Scanner, Site, Slot, SlotStatus, Trust
 
@@ -92,39 +95,75 @@ def _labels() -> dict[str, dict[str, str]]:
 
 
 def _add_waits(groups: _Groups, now: datetime) -> None:
+    """Both clocks: every referral's wait since referral, and for DM01 tests the DM01 clock's."""
     booked_site = dict(Booking.objects.active().values_list("referral_id", "slot__site__code"))
     referrals = Referral.objects.filter(status__in=ON_WAITING_LIST).values_list(
-        "pk", "clock_start", "trust__ods_code", "trust__icb__code", "exam_type__modality__code"
+        "pk",
+        "clock_start",
+        "dm01_clock_start",
+        "exam_type__dm01_test",
+        "trust__ods_code",
+        "trust__icb__code",
+        "exam_type__modality__code",
     )
-    for pk, clock_start, trust, icb, modality in referrals.iterator(chunk_size=5000):
+    for pk, clock_start, dm01_clock, test, trust, icb, modality in referrals.iterator(chunk_size=5000):
         days = max((now - clock_start).days, 0)
+        dm01_days = max((now - dm01_clock).days, 0) if counts_for_dm01(test) else None
         for measures in groups.each(icb=icb, trust=trust, modality=modality, site=booked_site.get(pk)):
             measures.wait_days.append(days)
+            if dm01_days is not None:
+                measures.dm01_wait_days.append(dm01_days)
 
 
-def _add_waits_then(groups: _Groups, then: datetime) -> None:
-    """Waits as they were at `then`: referred by then, and not yet scanned (an attended booking's
-    slot, or when the referral was closed if it has none) or removed. Sites are left out: when
-    each booking was made is not reliably known for data loaded in bulk."""
+def dm01_clocks_at(then: datetime) -> dict[int, datetime]:
+    """Each referral's DM01 clock as it stood at `then`, for those restarted by then (others: their
+    referral date): the latest restart from on or before `then`."""
+    restarts = (
+        Dm01ClockRestart.objects.filter(restarted_from__lte=then)
+        .values("referral_id")
+        .annotate(clock=Max("restarted_from"))
+        .values_list("referral_id", "clock")
+    )
+    return dict(restarts)
+
+
+def on_list_at(then: datetime) -> QuerySet[Referral]:
+    """The referrals on the waiting list at `then`: referred by then, and not yet scanned (an attended
+    booking's slot, or when the referral was closed if it has none) or removed."""
     scanned_at = Subquery(
         Booking.objects.filter(referral=OuterRef("pk"), status=BookingStatus.ATTENDED)
         .order_by("slot__starts_at")
         .values("slot__starts_at")[:1],
         output_field=DateTimeField(),
     )
-    referrals = (
+    return (
         Referral.objects.filter(clock_start__lte=then)
         .annotate(left_at=Coalesce(scanned_at, "updated_at"))
         .filter(
             Q(status__in=ON_WAITING_LIST)
             | Q(status__in=[ReferralStatus.COMPLETED, ReferralStatus.REMOVED], left_at__gt=then)
         )
-        .values_list("clock_start", "trust__ods_code", "trust__icb__code", "exam_type__modality__code")
     )
-    for clock_start, trust, icb, modality in referrals.iterator(chunk_size=5000):
+
+
+def _add_waits_then(groups: _Groups, then: datetime) -> None:
+    """Waits as they were at `then`: referred by then, and not yet scanned (an attended booking's
+    slot, or when the referral was closed if it has none) or removed. Sites are left out: when
+    each booking was made is not reliably known for data loaded in bulk."""
+    referrals = (
+        on_list_at(then)
+        .values_list(
+            "pk", "clock_start", "exam_type__dm01_test", "trust__ods_code", "trust__icb__code", "exam_type__modality__code"
+        )
+    )
+    restarted = dm01_clocks_at(then)
+    for pk, clock_start, test, trust, icb, modality in referrals.iterator(chunk_size=5000):
         days = max((then - clock_start).days, 0)
+        dm01_days = max((then - restarted.get(pk, clock_start)).days, 0) if counts_for_dm01(test) else None
         for measures in groups.each(icb=icb, trust=trust, modality=modality):
             measures.wait_days.append(days)
+            if dm01_days is not None:
+                measures.dm01_wait_days.append(dm01_days)
 
 
 def _add_slots(groups: _Groups, now: datetime) -> None:

@@ -13,7 +13,9 @@ Calibration (../shared/data/network_facts.md and fixtures/):
 - slots from each site's scanners and opening hours; a share of capacity is released to the pool;
 - a recent history of scans: about 6 % did not attend and 8 % cancelled, 40 % of the cancelled slots
   booked again for another patient by a clerk, the patient online or an accepted offer (assumptions,
-  stated).
+  stated). Each missed appointment restarts its referral's DM01 clock by booking/rules/dm01.py (a DM01
+  test, every trust restarting by default); who cancelled the history's cancellations is not known,
+  so they restart nothing.
 Everything is drawn from one numpy Generator seeded by the caller, so a seed gives the same data.
 """
 
@@ -46,6 +48,7 @@ from booking.models import (
     TravelMode,
 )
 from booking.rules.distance import great_circle_km
+from booking.services.clocks import restart_for_missed_history
 from slots.geography import centroids
 from slots.models import ExamType, Scanner, Site, Slot, SlotStatus, Trust
 from slots.models.catalogue import AgeGroup
@@ -148,10 +151,11 @@ def _progress(iterable: Iterable, total: int, label: str, show: bool) -> Iterabl
 
 def clear_synthetic_demand() -> None:
     """Remove everything the generator makes (and everything built on it), keeping the network."""
-    from booking.models import Hold, Notification, Offer
+    from booking.models import Dm01ClockRestart, Hold, Notification, Offer
 
     with transaction.atomic():
         BookingStatusChange.objects.all().delete()
+        Dm01ClockRestart.objects.all().delete()
         for model in (Offer, Hold, Notification):
             model.objects.all().delete()
         from wmin.feeds.models import OutboundMessage
@@ -334,7 +338,8 @@ def _generate_waiting_list(
             booking_reference=booking_reference(rng, used_refs),
             placer_order_number=f"{trust.ods_code}-ORD{n:07d}",
             priority=priority,
-            clock_start=now - timedelta(days=wait, hours=int(rng.integers(0, 10))),
+            clock_start=(referred := now - timedelta(days=wait, hours=int(rng.integers(0, 10)))),
+            dm01_clock_start=referred,
             travel_mode=TRAVEL_MODES[rng.choice(len(TRAVEL_MODES), p=TRAVEL_MODE_MIX)],
             max_travel_km=int(rng.choice([15, 25, 40, 60])) if rng.random() < 0.5 else None,
             needs_step_free=bool(rng.random() < 0.06),
@@ -424,6 +429,8 @@ def _generate_bookings(
                 )
     for chunk in _chunks(bookings, BATCH):
         Booking.objects.bulk_create(chunk)
+    # A missed appointment restarts the DM01 clock, as booking.services.clocks does for a live one.
+    restart_for_missed_history({b.referral_id for b in bookings if b.status == BookingStatus.DID_NOT_ATTEND})
     slot_changes.set_statuses(slot_updates)
     for status in set(referral_updates.values()):
         ids = [pk for pk, s in referral_updates.items() if s == status]

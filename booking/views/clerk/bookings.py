@@ -150,6 +150,7 @@ def cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
                 contact_method=form.cleaned_data["contact_method"],
                 now=timezone.now(),
+                cancelled_by=form.cleaned_data["cancelled_by"],
             )
         except BookingError as error:
             form.add_error(None, error.message)

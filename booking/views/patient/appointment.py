@@ -14,7 +14,7 @@ from audit.models import AuditAction
 from audit.trail import record
 from booking.access import get_referral_or_404
 from booking.forms.patient import CancelForm, ConfirmForm, ShortNoticeForm
-from booking.models import Booking, BookingChannel, Hold, Patient, Referral
+from booking.models import Booking, BookingChannel, CancelledBy, Hold, Patient, Referral
 from booking.services import attendance, holds
 from booking.services.attendance import awaiting_confirmation
 from booking.services.bookings import cancel_booking, confirm_booking, reschedule_booking
@@ -157,7 +157,14 @@ def cancel(request: HttpRequest, referral: Referral, booking: Booking) -> HttpRe
     if request.method == "POST" and form.is_valid():
         try:
             ensure_patient_may_change(booking, now=now)
-            cancel_booking(booking, actor_user=request.user, reason=form.reason_text, contact_method="online", now=now)
+            cancel_booking(
+                booking,
+                actor_user=request.user,
+                reason=form.reason_text,
+                contact_method="online",
+                now=now,
+                cancelled_by=CancelledBy.PATIENT,
+            )
         except BookingError as exc:
             error = exc.message
         else:

@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from accounts.models import ApiScope, User
 from audit.models import AuditAction
 from audit.trail import record
-from booking.models import Booking, BookingStatus, Referral
+from booking.models import Booking, BookingStatus, CancelledBy, Referral
 from booking.services.bookings import cancellation_reason
 from booking.services.errors import AlreadyBooked, BookingError, HoldExpired, SlotUnavailable
 from slots.models import Slot
@@ -282,11 +282,27 @@ class AppointmentInstance(FhirView):
                 reason=text or "Cancelled through the FHIR API",
                 contact_method="api",
                 now=timezone.now(),
+                cancelled_by=cancelled_by(reason),
             )
         except BookingError as error:
             raise booking_error(error) from error
         booking = _booking(request.user, str(booking.pk))
         return fhir_response(_resource(booking), headers=_etag(booking))
+
+
+def cancelled_by(reason: dict[str, Any]) -> str | None:
+    """Who cancelled, from cancelationReason's coding in HL7's appointment-cancellation-reason code
+    system: "pat" and its "pat-…" codes are the patient; any other code there (prov, maint, meds-inc,
+    oth-…) the hospital. No such coding: None, and the API's default applies
+    (wmin.api.bookings.default_cancelled_by: a patient's own token is the patient, else the hospital)."""
+    codes = [
+        str(coding.get("code") or "")
+        for coding in reason.get("coding", [])
+        if isinstance(coding, dict) and coding.get("system") == systems.CANCELLATION_REASON
+    ]
+    if not codes:
+        return None
+    return CancelledBy.PATIENT if any(c == "pat" or c.startswith("pat-") for c in codes) else CancelledBy.HOSPITAL
 
 
 def json_patch(resource: dict[str, Any], operations: Any) -> dict[str, Any]:

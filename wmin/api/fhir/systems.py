@@ -18,6 +18,8 @@ WMIN_EXAM = "https://wmin.nhs.uk/CodeSystem/exam"
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 SNOMED = "http://snomed.info/sct"
 V3_ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+# Appointment.cancelationReason: "pat"/"pat-…" the patient cancelled, "prov"/"maint"/… the provider.
+CANCELLATION_REASON = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
 
 # SNOMED CT procedure concepts for each modality's imaging.
 SNOMED_BY_MODALITY = {

@@ -131,6 +131,7 @@ class BookingCancel(ApiView):
                 reason=ask.validated_data["reason"],
                 contact_method=ask.validated_data["contact_method"],
                 now=timezone.now(),
+                cancelled_by=ask.validated_data.get("cancelled_by"),
             )
         except BookingError as error:
             return conflict(error)

@@ -217,6 +217,15 @@ class CancellationSerializer(serializers.Serializer):
         default="api",
         help_text="How the patient asked or was told",
     )
+    cancelled_by = serializers.ChoiceField(
+        choices=["patient", "hospital"],
+        required=False,
+        help_text=(
+            "Who asked to cancel. A patient's own cancellation restarts their DM01 waiting-time clock for "
+            "DM01 tests (if the trust restarts clocks); the hospital's never does. Default: \"patient\" when a "
+            "patient's own token cancels, otherwise \"hospital\", so a patient is never penalised by a guess."
+        ),
+    )
 
 
 class OfferResponseSerializer(serializers.Serializer):

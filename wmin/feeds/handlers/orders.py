@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 
-from booking.models import Booking, BookingStatus, Patient, Priority, Referral, ReferralStatus
+from booking.models import Booking, BookingStatus, CancelledBy, Patient, Priority, Referral, ReferralStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.signals import referral_added
 from slots.models import ExamType
@@ -191,7 +191,14 @@ def _remove(referral: Referral | None, order: OrderEvent, placer: str, ctx: Feed
     if booking is not None:
         from booking.services.bookings import cancel_booking
 
-        cancel_booking(booking, actor_user=None, reason=f"Order cancelled by {ctx.trust}", contact_method="RIS", now=ctx.now)
+        cancel_booking(
+            booking,
+            actor_user=None,
+            reason=f"Order cancelled by {ctx.trust}",
+            contact_method="RIS",
+            now=ctx.now,
+            cancelled_by=CancelledBy.HOSPITAL,  # the order itself is withdrawn: never the patient's doing
+        )
     Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.REMOVED, updated_at=ctx.now)
     return Outcome(True, f"referral {referral.booking_reference} removed")
 

@@ -181,7 +181,7 @@ def _booking_side(
         elif action in (DISCONTINUED, DELETED):
             _cancel(booking, f"Appointment {action} in {ctx.trust}'s RIS", ctx)
         elif action == CANCELLED:
-            _cancel(booking, f"Appointment cancelled in {ctx.trust}'s RIS", ctx)
+            _cancel(booking, f"Appointment cancelled in {ctx.trust}'s RIS", ctx, reason_code=event.reason)
         elif action == NO_SHOW:
             if booking.status == BookingStatus.CONFIRMED:
                 _transition(booking, BookingStatus.DID_NOT_ATTEND, "Did not attend (RIS)", ctx)
@@ -287,7 +287,9 @@ def _conflict(booking: Booking, reason: str, ctx: FeedContext) -> None:
         mark_conflict(booking, reason, actor_label=ctx.actor_label)
 
 
-def _cancel(booking: Booking, reason: str, ctx: FeedContext) -> None:
+def _cancel(booking: Booking, reason: str, ctx: FeedContext, *, reason_code: str = "") -> None:
+    """Who cancelled is the profile's mapping of the SCH-6 reason (FeedProfile.cancelled_by):
+    unmapped, or none given (S16/S17), is the hospital."""
     from booking.services.bookings import cancel_booking
 
     cancel_booking(
@@ -298,6 +300,7 @@ def _cancel(booking: Booking, reason: str, ctx: FeedContext) -> None:
         now=ctx.now,
         notify=booking.channel != BookingChannel.RIS,  # the trust tells its own patients
         origin=Origin.RIS,  # the RIS cancelled it: no SRM back
+        cancelled_by=ctx.profile.cancelled_by(reason_code),
     )
 
 

@@ -84,8 +84,10 @@ def siu(
     placer_id: str = "",
     event_time: datetime | None = None,
     reason: str = "",
+    event_reason: str = "",
 ) -> str:
-    """One SIU^Sxx about one slot: SCH (+TQ1 from 2.5), PID when a patient is named, RGS/AIS/AIG/AIL."""
+    """One SIU^Sxx about one slot: SCH (+TQ1 from 2.5), PID when a patient is named, RGS/AIS/AIG/AIL.
+    `reason` is SCH-7 (the appointment's reason), `event_reason` SCH-6 (e.g. why it was cancelled)."""
     ends_at = starts_at.timestamp() + minutes * 60
     end = datetime.fromtimestamp(ends_at, tz=starts_at.tzinfo)
     word = style.status_words.get(status, status) if status else ""
@@ -94,7 +96,7 @@ def siu(
     if style.with_evn:
         segments.append(f"EVN|{trigger}|{hl7_time(event_time or sent_at)}")
     segments.append(
-        f"SCH|{escape(placer_id)}|{escape(slot_id)}|||||{escape(reason)}|{escape(appointment_type)}|{minutes}|MIN|"
+        f"SCH|{escape(placer_id)}|{escape(slot_id)}||||{escape(event_reason)}|{escape(reason)}|{escape(appointment_type)}|{minutes}|MIN|"
         f"^^{minutes}^{hl7_time(starts_at)}^{hl7_time(end)}||||||||||||||{word}"
     )
     if not style.version.startswith(("2.3", "2.4")):

@@ -2,6 +2,7 @@
 
 The waiting list is the database's: every referral not yet scanned or removed, booked or not, with
 its trust, modality, priority, clock start and the patient's postcode district (no identifiers).
+Whether each trust restarts the DM01 clock is the trust's own setting (`Trust.dm01_restart_on_patient_cancel`).
 Everything the database does not hold (how many referrals arrive each week, today's capacity) is
 calibrated as in `synthetic`, scaled to the size of that list so the two stay in proportion.
 """
@@ -17,7 +18,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from booking.models import Referral, ReferralStatus
-from booking.rules.dm01 import is_dm01_test
+from booking.rules.dm01 import RESTARTS_BY_DEFAULT, is_dm01_test
+from slots.models import Trust
 
 from .assumptions import PRIORITIES, Assumptions
 from .reference import load_reference
@@ -80,8 +82,10 @@ def state_from_database(now: datetime, *, seed: int, assumptions: Assumptions | 
     calibration.update(
         {"source": "database", "starting_waiting_list": len(waiting), "referrals_not_simulated": skipped}
     )
+    restarts = dict(Trust.objects.values_list("ods_code", "dm01_restart_on_patient_cancel"))
     return dataclasses.replace(
         base,
+        dm01_clock_restarts=tuple(restarts.get(code, RESTARTS_BY_DEFAULT) for code in base.trusts),
         label=f"Today's waiting list from the database ({len(waiting):,} referrals), calibrated arrivals and capacity",
         waiting=waiting,
         calibration=calibration,
