@@ -30,6 +30,7 @@ MESSAGES = frozenset({
     "booking_rescheduled",
     "offer_sent",
     "attendance_check",
+    "sign_in_code",
 })
 TEMPLATE_DIR = "notifications"
 
