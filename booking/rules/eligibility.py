@@ -112,7 +112,7 @@ def access_met(needs: npt.ArrayLike, features: npt.ArrayLike) -> BoolArray | boo
 
 
 def within_travel(km: npt.ArrayLike, max_km: npt.ArrayLike) -> BoolArray | bool:
-    """Within the travel limit (estimated road km); an infinite or NaN-free limit of inf: none set."""
+    """Within the travel limit (estimated road km); a limit of inf (`travel_limit(None)`): none set."""
     within = np.asarray(km, dtype=np.float64) <= np.asarray(max_km, dtype=np.float64)
     return bool(within) if np.ndim(within) == 0 else within
 

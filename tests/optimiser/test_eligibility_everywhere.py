@@ -304,3 +304,10 @@ def test_the_property_tests_oracle_catches_what_the_rule_forbids(small_network):
     assert broken_rules(limited, far_slot, now=NOW, short_notice=False) == ["travel"]
     stairs_slot = Slot.objects.filter(site=stairs).order_by("-starts_at")[0]
     assert broken_rules(limited, stairs_slot, now=NOW, short_notice=False) == ["access"]
+
+
+def test_the_network_loader_gives_birmingham_childrens_hospital_its_ages_and_every_other_site_all(network):
+    ages = dict(Site.objects.values_list("code", "max_age"))
+    assert ages.pop("RQ301") == 15
+    assert set(ages.values()) == {None}
+    assert set(Site.objects.values_list("min_age", flat=True)) == {0}
