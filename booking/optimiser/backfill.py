@@ -26,9 +26,6 @@ import numpy as np
 import numpy.typing as npt
 
 from booking.rules.eligibility import (
-    ACCESS_BARIATRIC,
-    ACCESS_HEARING_LOOP,
-    ACCESS_STEP_FREE,
     NO_MAX_AGE,
     access_bits,
     access_met,
@@ -148,10 +145,8 @@ class CandidateTable:
 
     def needs(self) -> npt.NDArray[np.int64]:
         """Each candidate's access needs as ACCESS_* bits."""
-        return (
-            np.where(self.needs_step_free, ACCESS_STEP_FREE, 0)
-            | np.where(self.needs_hearing_loop, ACCESS_HEARING_LOOP, 0)
-            | np.where(self.needs_bariatric, ACCESS_BARIATRIC, 0)
+        return access_bits(
+            step_free=self.needs_step_free, hearing_loop=self.needs_hearing_loop, bariatric=self.needs_bariatric
         )
 
     def can_do_date(self, day: date) -> npt.NDArray[np.bool_]:

@@ -26,9 +26,6 @@ import numpy as np
 import numpy.typing as npt
 
 from booking.rules.eligibility import (
-    ACCESS_BARIATRIC,
-    ACCESS_HEARING_LOOP,
-    ACCESS_STEP_FREE,
     NO_MAX_AGE,
     access_bits,
     access_met,
@@ -251,11 +248,7 @@ def _slot_rules_mask(needs: PatientNeeds, table: SlotTable) -> npt.NDArray[np.bo
         step_free=needs.needs_step_free, hearing_loop=needs.needs_hearing_loop, bariatric=needs.needs_bariatric
     )
     if wanted:
-        features = (
-            np.where(table.step_free, ACCESS_STEP_FREE, 0)
-            | np.where(table.hearing_loop, ACCESS_HEARING_LOOP, 0)
-            | np.where(table.bariatric, ACCESS_BARIATRIC, 0)
-        )
+        features = access_bits(step_free=table.step_free, hearing_loop=table.hearing_loop, bariatric=table.bariatric)
         mask &= access_met(wanted, features)
     if needs.unavailable_dates:
         mask &= dates_allowed(table.local_date_ordinal, needs.unavailable_dates)

@@ -40,11 +40,17 @@ ACCESS_TEXT = {
 }
 
 
-def access_bits(*, step_free: bool, hearing_loop: bool, bariatric: bool) -> int:
-    """Access needs (or a site's features) as ACCESS_* bits."""
-    return (ACCESS_STEP_FREE if step_free else 0) | (ACCESS_HEARING_LOOP if hearing_loop else 0) | (
-        ACCESS_BARIATRIC if bariatric else 0
-    )
+def access_bits(*, step_free: npt.ArrayLike, hearing_loop: npt.ArrayLike, bariatric: npt.ArrayLike) -> int | IntArray:
+    """Access needs (or a site's features) as ACCESS_* bits: of booleans, or of boolean arrays."""
+    if np.ndim(step_free) == 0 and np.ndim(hearing_loop) == 0 and np.ndim(bariatric) == 0:
+        return (ACCESS_STEP_FREE if step_free else 0) | (ACCESS_HEARING_LOOP if hearing_loop else 0) | (
+            ACCESS_BARIATRIC if bariatric else 0
+        )
+    return (
+        np.where(step_free, ACCESS_STEP_FREE, 0)
+        | np.where(hearing_loop, ACCESS_HEARING_LOOP, 0)
+        | np.where(bariatric, ACCESS_BARIATRIC, 0)
+    ).astype(np.int64)
 
 
 def parse_dates(values: Iterable[object] | None) -> frozenset[date]:
