@@ -42,7 +42,7 @@ ACCESS_TEXT = {
 
 def access_bits(*, step_free: npt.ArrayLike, hearing_loop: npt.ArrayLike, bariatric: npt.ArrayLike) -> int | IntArray:
     """Access needs (or a site's features) as ACCESS_* bits: of booleans, or of boolean arrays."""
-    if np.ndim(step_free) == 0 and np.ndim(hearing_loop) == 0 and np.ndim(bariatric) == 0:
+    if not any(isinstance(v, np.ndarray | list | tuple) for v in (step_free, hearing_loop, bariatric)):
         return (ACCESS_STEP_FREE if step_free else 0) | (ACCESS_HEARING_LOOP if hearing_loop else 0) | (
             ACCESS_BARIATRIC if bariatric else 0
         )
@@ -113,12 +113,16 @@ def date_keys_from_ordinals(ordinals: npt.ArrayLike) -> IntArray:
 
 def access_met(needs: npt.ArrayLike, features: npt.ArrayLike) -> BoolArray | bool:
     """Every needed ACCESS_* bit is among the site's features (scalars or arrays)."""
+    if isinstance(needs, int) and isinstance(features, int):  # one site, one patient: no numpy round trip
+        return needs & ~features == 0
     met = (np.asarray(needs, dtype=np.int64) & ~np.asarray(features, dtype=np.int64)) == 0
     return bool(met) if np.ndim(met) == 0 else met
 
 
 def within_travel(km: npt.ArrayLike, max_km: npt.ArrayLike) -> BoolArray | bool:
     """Within the travel limit (estimated road km); a limit of inf (`travel_limit(None)`): none set."""
+    if isinstance(km, float | int) and isinstance(max_km, float | int):
+        return km <= max_km
     within = np.asarray(km, dtype=np.float64) <= np.asarray(max_km, dtype=np.float64)
     return bool(within) if np.ndim(within) == 0 else within
 
