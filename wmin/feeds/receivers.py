@@ -11,6 +11,7 @@ from typing import Any
 
 from booking.models import Booking
 from booking.signals import booking_cancelled, booking_confirmed, booking_rescheduled
+from slots.services import Origin
 
 from . import outbox
 from .models import OutboundKind
@@ -20,8 +21,10 @@ def on_booking_confirmed(sender: Any, booking: Booking, **kwargs: Any) -> None:
     outbox.write_for(booking, OutboundKind.BOOK)
 
 
-def on_booking_cancelled(sender: Any, booking: Booking, reason: str = "", **kwargs: Any) -> None:
-    outbox.write_for(booking, OutboundKind.CANCEL, reason=reason)
+def on_booking_cancelled(
+    sender: Any, booking: Booking, reason: str = "", origin: Origin | str = Origin.HUB, **kwargs: Any
+) -> None:
+    outbox.write_for(booking, OutboundKind.CANCEL, reason=reason, origin=origin)
 
 
 def on_booking_rescheduled(sender: Any, booking: Booking, previous: Booking, **kwargs: Any) -> None:
