@@ -202,6 +202,10 @@ def _load_sites(
         if precision not in LocationPrecision.values:
             raise NetworkDataError(path, number, f"unknown location_precision {precision!r}")
         outcode = row.get("outcode") or outcode_of(row.get("postcode", ""))
+        min_age = _int(row.get("min_age") or "0", path, number, "min_age")
+        max_age = _int(row["max_age"], path, number, "max_age") if row.get("max_age") else None
+        if max_age is not None and max_age < min_age:
+            raise NetworkDataError(path, number, f"max_age {max_age} is below min_age {min_age}")
         site, _ = Site.objects.update_or_create(
             code=code,
             defaults={
@@ -223,6 +227,8 @@ def _load_sites(
                 "hearing_loop": _yes(row.get("hearing_loop", ""), path, number, "hearing_loop"),
                 "bariatric_scanner": _yes(row.get("bariatric_scanner", ""), path, number, "bariatric_scanner"),
                 "parking": _yes(row.get("parking", "yes"), path, number, "parking"),
+                "min_age": min_age,
+                "max_age": max_age,
                 "public_transport": row.get("public_transport", "")[:240],
             },
         )

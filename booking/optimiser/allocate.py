@@ -4,9 +4,11 @@ The model (a transportation problem, solved exactly as a min-cost flow):
 
 - Supply: every waiting patient is one unit. Demand: bins, the open slots of one site, day and
   modality, each with a capacity (how many slots it holds).
-- A patient may go to a bin only if the bin suits their exam (same compatibility key), the site
-  has the access features they need and is within their travel limit (estimated road km), and the
-  bin is not sooner than their notice and preparation allow. Candidate sites come from a KD-tree, so
+- A patient may go to a bin only if the eligibility rule (`booking.rules.eligibility`) allows it:
+  the bin suits their exam (same compatibility key), the site has the access features they need,
+  is within their travel limit (estimated road km) and scans patients of their age (for the whole
+  horizon), the bin's date is not one they said they cannot do, and the bin is not sooner than
+  their notice and preparation allow. Candidate sites come from a KD-tree, so
   there is never a dense patients x bins matrix.
 - Cost of patient i in bin j (integer, COST_SCALE units):
 
@@ -48,12 +50,21 @@ from scipy.optimize import linprog
 from scipy.spatial import cKDTree
 
 from booking.rules.distance import EARTH_RADIUS_KM, great_circle_km, great_circle_limit, road_km
+from booking.rules.eligibility import (
+    ACCESS_BARIATRIC,
+    ACCESS_HEARING_LOOP,
+    ACCESS_STEP_FREE,
+    ALL_ACCESS_FEATURES,
+    NO_MAX_AGE,
+    access_met,
+    ages_allowed,
+    ages_on,
+)
 from booking.rules.waits import SIX_WEEKS_DAYS, THIRTEEN_WEEKS_DAYS
 
 COST_SCALE = 100  # integer cost units per unit of weighted cost (0.01 km of travel)
 WAIT_CAP_DAYS = 91  # waits beyond 13 weeks count as 13 weeks when scaling urgency
-ACCESS_STEP_FREE, ACCESS_HEARING_LOOP, ACCESS_BARIATRIC = 1, 2, 4
-ALL_ACCESS_FEATURES = ACCESS_STEP_FREE | ACCESS_HEARING_LOOP | ACCESS_BARIATRIC
+__all__ = ["ACCESS_BARIATRIC", "ACCESS_HEARING_LOOP", "ACCESS_STEP_FREE", "ALL_ACCESS_FEATURES"]  # re-exported
 NO_LATEST_DAY = 10**6  # patient_latest_day when any day of the horizon will do
 
 IntArray = npt.NDArray[np.int64]
@@ -96,6 +107,14 @@ class AllocationProblem:
     patient_latest_day: IntArray | None = None
     patient_needs: IntArray | None = None  # ACCESS_* bits the site must have
     bin_features: IntArray | None = None  # ACCESS_* bits; the same for every bin of a site
+    # Dates and ages (booking.rules.eligibility). A bin holds slots of one local date when these are used.
+    bin_date_key: IntArray | None = None  # the bin's local date as yyyymmdd
+    patient_birth_key: IntArray | None = None  # yyyymmdd; 0 when unknown
+    bin_min_age: IntArray | None = None  # the site's ages; the same for every bin of a site
+    bin_max_age: IntArray | None = None  # NO_MAX_AGE: no limit
+    # Dates patients cannot do, as pairs: (patient index, date key).
+    unavailable_patient: IntArray | None = None
+    unavailable_date_key: IntArray | None = None
 
     def __post_init__(self) -> None:
         defaults = {
@@ -103,16 +122,25 @@ class AllocationProblem:
             "patient_latest_day": lambda: np.full(len(self.patient_id), NO_LATEST_DAY),
             "patient_needs": lambda: np.zeros(len(self.patient_id)),
             "bin_features": lambda: np.full(len(self.bin_id), ALL_ACCESS_FEATURES),
+            "bin_date_key": lambda: np.zeros(len(self.bin_id)),
+            "patient_birth_key": lambda: np.zeros(len(self.patient_id)),
+            "bin_min_age": lambda: np.zeros(len(self.bin_id)),
+            "bin_max_age": lambda: np.full(len(self.bin_id), NO_MAX_AGE),
+            "unavailable_patient": lambda: np.zeros(0),
+            "unavailable_date_key": lambda: np.zeros(0),
         }
         for name, make_default in defaults.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, make_default())
         for name, dtype in _COLUMN_TYPES.items():
             object.__setattr__(self, name, np.ascontiguousarray(getattr(self, name), dtype=dtype))
-        patients = {len(getattr(self, n)) for n in _COLUMN_TYPES if not n.startswith("bin")}
+        patients = {len(getattr(self, n)) for n in _COLUMN_TYPES if not n.startswith(("bin", "unavailable"))}
         bins = {len(getattr(self, n)) for n in _COLUMN_TYPES if n.startswith("bin")}
-        if len(patients) > 1 or len(bins) > 1:
-            raise ValueError("patient columns and bin columns must each have one length")
+        pairs = {len(getattr(self, n)) for n in _COLUMN_TYPES if n.startswith("unavailable")}
+        if len(patients) > 1 or len(bins) > 1 or len(pairs) > 1:
+            raise ValueError("patient columns, bin columns and unavailable pairs must each have one length")
+        if len(self.unavailable_patient) and not np.all(self.bin_date_key > 0):
+            raise ValueError("unavailable dates need every bin's date (bin_date_key)")
 
     @property
     def n_patients(self) -> int:
@@ -154,6 +182,12 @@ _COLUMN_TYPES = {
     "patient_latest_day": np.int64,
     "patient_needs": np.int64,
     "bin_features": np.int64,
+    "bin_date_key": np.int64,
+    "patient_birth_key": np.int64,
+    "bin_min_age": np.int64,
+    "bin_max_age": np.int64,
+    "unavailable_patient": np.int64,
+    "unavailable_date_key": np.int64,
 }
 
 
@@ -209,6 +243,17 @@ class CostModel:
     earliest_day: IntArray  # per patient, clipped to [0, horizon + 1]
     latest_day: IntArray  # per patient, clipped to [-1, horizon]
     build_seconds: float
+    # Dates patients cannot do: patients sharing a set of dates share an id (0: none); a bin is
+    # closed to a patient when (id * _DATE_KEY_SPAN + the bin's date key) is in `closed_keys`.
+    patient_dates_id: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    closed_keys: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def closed(self, dates_id: npt.ArrayLike, bins: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Whether each bin falls on a date the patients of `dates_id` cannot do."""
+        if self.closed_keys.size == 0:
+            return np.zeros(np.shape(bins), dtype=bool)
+        keys = np.asarray(dates_id, dtype=np.int64) * _DATE_KEY_SPAN + self.problem.bin_date_key[bins]
+        return np.isin(keys, self.closed_keys)
 
     def first_position(self, groups: npt.ArrayLike, earliest_day: npt.ArrayLike) -> npt.NDArray[np.intp]:
         """Index into group_bins of each group's first bin on or after `earliest_day`."""
@@ -230,6 +275,8 @@ class CostModel:
             raise ValueError("an assignment is sooner than the patient can do")
         if np.any(self.problem.bin_day_offset[bins] > self.latest_day[patients]):
             raise ValueError("an assignment is no sooner than the booking the patient holds")
+        if np.any(self.closed(self.patient_dates_id[patients], bins)):
+            raise ValueError("an assignment falls on a date the patient cannot do")
         travel = self.pair_travel_cost[order][found] if len(wanted) else np.empty(0, np.int64)
         offsets = self.problem.bin_day_offset[bins]
         return (
@@ -255,8 +302,16 @@ def build_cost_model(problem: AllocationProblem, weights: AllocationWeights | No
     site_ids, site_lat, site_lon, bin_site_row = _sites(problem)
     site_features = np.zeros(len(site_ids), dtype=np.int64)
     site_features[bin_site_row] = problem.bin_features
-    if np.any(site_features[bin_site_row] != problem.bin_features):
-        raise ValueError("every bin of a site must have the site's access features")
+    site_min_age = np.zeros(len(site_ids), dtype=np.int64)
+    site_min_age[bin_site_row] = problem.bin_min_age
+    site_max_age = np.zeros(len(site_ids), dtype=np.int64)
+    site_max_age[bin_site_row] = problem.bin_max_age
+    if (
+        np.any(site_features[bin_site_row] != problem.bin_features)
+        or np.any(site_min_age[bin_site_row] != problem.bin_min_age)
+        or np.any(site_max_age[bin_site_row] != problem.bin_max_age)
+    ):
+        raise ValueError("every bin of a site must have the site's access features and ages")
     compat_keys = np.unique(np.concatenate([problem.bin_compat, problem.patient_compat]))
     bin_compat_row = np.searchsorted(compat_keys, problem.bin_compat)
     patient_compat_row = np.searchsorted(compat_keys, problem.patient_compat)
@@ -270,7 +325,8 @@ def build_cost_model(problem: AllocationProblem, weights: AllocationWeights | No
 
     pair_patient, pair_site, pair_km = _reach(problem, site_lat, site_lon)
     pair_group = group_of_site_compat[pair_site * len(compat_keys) + patient_compat_row[pair_patient]]
-    usable = (pair_group >= 0) & ((problem.patient_needs[pair_patient] & ~site_features[pair_site]) == 0)
+    usable = (pair_group >= 0) & access_met(problem.patient_needs[pair_patient], site_features[pair_site])
+    usable &= _ages_allowed_all_horizon(problem, pair_patient, site_min_age[pair_site], site_max_age[pair_site])
     pair_patient, pair_group, pair_km = pair_patient[usable], pair_group[usable], pair_km[usable]
 
     pair_travel_cost = np.rint(COST_SCALE * weights.travel_per_km * pair_km).astype(np.int64)
@@ -301,7 +357,43 @@ def build_cost_model(problem: AllocationProblem, weights: AllocationWeights | No
         earliest_day=np.clip(problem.patient_earliest_day, 0, problem.horizon_days + 1),
         latest_day=np.clip(problem.patient_latest_day, -1, problem.horizon_days),
         build_seconds=time.perf_counter() - started,
+        **_closed_dates(problem),
     )
+
+
+_DATE_KEY_SPAN = 100_000_000  # above any yyyymmdd
+
+
+def _ages_allowed_all_horizon(
+    problem: AllocationProblem, patients: npt.NDArray[np.intp], min_age: IntArray, max_age: IntArray
+) -> npt.NDArray[np.bool_]:
+    """Whether each patient's age suits the site on the horizon's first and last day, so on every day
+    between (ages only grow): a patient who turns 16 within the horizon is not sent to a children's site."""
+    limited = (min_age > 0) | (max_age < NO_MAX_AGE)
+    if not limited.any():
+        return np.ones(len(patients), dtype=bool)
+    dated = problem.bin_date_key[problem.bin_date_key > 0]
+    if dated.size == 0:
+        raise ValueError("sites with ages need every bin's date (bin_date_key)")
+    birth = problem.patient_birth_key[patients]
+    return ages_allowed(ages_on(birth, dated.min()), min_age, max_age) & ages_allowed(
+        ages_on(birth, dated.max()), min_age, max_age
+    )
+
+
+def _closed_dates(problem: AllocationProblem) -> dict[str, IntArray]:
+    """Ids for the distinct sets of dates patients cannot do, and the (id, date) keys they close."""
+    dates_id = np.zeros(problem.n_patients, dtype=np.int64)
+    if problem.unavailable_patient.size == 0:
+        return {"patient_dates_id": dates_id, "closed_keys": np.zeros(0, np.int64)}
+    sets: dict[int, set[int]] = {}
+    for patient, key in zip(problem.unavailable_patient.tolist(), problem.unavailable_date_key.tolist(), strict=True):
+        sets.setdefault(patient, set()).add(key)
+    ids: dict[frozenset[int], int] = {}
+    for patient, keys in sets.items():
+        dates_id[patient] = ids.setdefault(frozenset(keys), len(ids) + 1)
+    closed = [set_id * _DATE_KEY_SPAN + key for keys, set_id in ids.items() for key in keys]
+    return {"patient_dates_id": dates_id, "closed_keys": np.unique(np.array(closed, dtype=np.int64))}
 
 
 def _sites(problem: AllocationProblem):
@@ -387,8 +479,11 @@ def _build_network(model: CostModel) -> _Network:
     # A class: patients with the same per-day cost, earliest, latest and due day are interchangeable
     # (the per-day cost already depends on days waited, so the due day adds hardly any classes, and
     # only patients already booked have a latest day).
+    # Patients with dates they cannot do are a class of their own per set of dates (few are).
     classes, patient_class = np.unique(
-        np.column_stack([model.per_day_cost, model.earliest_day, model.due_day, model.latest_day]),
+        np.column_stack(
+            [model.per_day_cost, model.earliest_day, model.due_day, model.latest_day, model.patient_dates_id]
+        ),
         axis=0,
         return_inverse=True,
     )
@@ -407,6 +502,8 @@ def _build_network(model: CostModel) -> _Network:
         np.cumsum(bins_per_node) - bins_per_node, bins_per_node
     )
     class_bin_bin = model.group_bins[node_first[class_bin_node] + offset]
+    open_to_class = ~model.closed(classes[node_class[class_bin_node], 4], class_bin_bin)
+    class_bin_node, class_bin_bin = class_bin_node[open_to_class], class_bin_bin[open_to_class]
 
     first_class_node, first_bin_node, sink = n, n + len(class_keys), n + len(class_keys) + n_bins
     patients = np.arange(n)
@@ -519,6 +616,7 @@ def greedy_baseline(
     assigned_bin = np.full(problem.n_patients, -1, dtype=np.int64)
     for patient in np.lexsort((problem.patient_id, -problem.days_waited, -problem.urgency())):
         pairs = slice(pair_start[patient], pair_start[patient + 1])
+        dates_id = int(model.patient_dates_id[patient])
         groups, travel = model.pair_group[pairs], model.pair_travel_cost[pairs]
         positions, ends = np.maximum(next_position[groups], first_allowed[pairs]), end_allowed[pairs]
         if nearest_site_only and len(groups):
@@ -533,7 +631,10 @@ def greedy_baseline(
         for group, position, end, travel_cost in zip(
             groups.tolist(), positions.tolist(), ends.tolist(), travel.tolist(), strict=True
         ):
-            while position < end and remaining[model.group_bins[position]] == 0:
+            while position < end and (
+                remaining[model.group_bins[position]] == 0
+                or (dates_id and model.closed(dates_id, model.group_bins[position]))
+            ):
                 position += 1
             if position >= end:
                 continue
@@ -659,8 +760,10 @@ def _transportation_lp(model: CostModel):
     offset = np.arange(len(var_patient)) - np.repeat(np.cumsum(bins_per_pair) - bins_per_pair, bins_per_pair)
     var_bin = model.group_bins[np.repeat(model.group_start[model.pair_group], bins_per_pair) + offset]
     var_travel = np.repeat(model.pair_travel_cost, bins_per_pair)
-    allowed = (problem.bin_day_offset[var_bin] >= model.earliest_day[var_patient]) & (
-        problem.bin_day_offset[var_bin] <= model.latest_day[var_patient]
+    allowed = (
+        (problem.bin_day_offset[var_bin] >= model.earliest_day[var_patient])
+        & (problem.bin_day_offset[var_bin] <= model.latest_day[var_patient])
+        & ~model.closed(model.patient_dates_id[var_patient], var_bin)
     )
     var_patient, var_bin, var_travel = var_patient[allowed], var_bin[allowed], var_travel[allowed]
     var_offset = problem.bin_day_offset[var_bin]

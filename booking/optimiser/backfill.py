@@ -1,9 +1,10 @@
 """Whom to offer a freed slot to, first.
 
 Eligible: patients not yet booked, and booked patients who opted in to short-notice offers and would
-gain at least a day on their current booking; who suit the slot's access features; whose travel
-limit allows the site; and who can get there in time, i.e. the slot starts after both their own
-minimum notice and their travel time plus ARRIVAL_BUFFER_MINUTES.
+gain at least a day on their current booking; whom the eligibility rule (`booking.rules.eligibility`)
+lets have the slot: access features, travel limit, dates they cannot do, the ages the site scans,
+their own minimum notice; and who can get there in time, i.e. the slot starts after their travel
+time plus ARRIVAL_BUFFER_MINUTES.
 
 Score, higher first:
 
@@ -19,13 +20,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
 
+from booking.rules.eligibility import (
+    NO_MAX_AGE,
+    access_bits,
+    access_met,
+    ages_allowed,
+    ages_on,
+    date_key,
+    travel_limit,
+    within_travel,
+)
+
 from .allocate import WAIT_CAP_DAYS
-from .shortlist import WAIT_DAY_IN_TRAVEL_MINUTES, SlotOption
+from .shortlist import NETWORK_TIMEZONE, WAIT_DAY_IN_TRAVEL_MINUTES, SlotOption
 from .travel import MODE_PROFILES, TravelMode, great_circle_km, road_km
 
 ARRIVAL_BUFFER_MINUTES = 30.0
@@ -53,6 +65,10 @@ class BackfillCandidate:
     needs_hearing_loop: bool = False
     needs_bariatric: bool = False
     min_notice_hours: float = 24.0
+    birth_date: date | None = None
+    unavailable_dates: frozenset[date] = frozenset()
+    modality_id: int = 0
+    preparation_lead_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,8 @@ class CandidateTable:
     needs_hearing_loop: npt.NDArray[np.bool_]
     needs_bariatric: npt.NDArray[np.bool_]
     min_notice_hours: npt.NDArray[np.float64]
+    birth_key: npt.NDArray[np.int64]  # yyyymmdd; 0 when unknown
+    unavailable_dates: tuple[frozenset[date], ...]
 
     def __len__(self) -> int:
         return len(self.referral_id)
@@ -108,9 +126,7 @@ class CandidateTable:
             lat=column(lambda c: c.lat, np.float64),
             lon=column(lambda c: c.lon, np.float64),
             mode_index=column(lambda c: mode_index[TravelMode(c.mode)], np.intp),
-            max_travel_km=column(
-                lambda c: np.inf if c.max_travel_km is None else c.max_travel_km, np.float64
-            ),
+            max_travel_km=column(lambda c: travel_limit(c.max_travel_km), np.float64),
             days_waited=column(lambda c: c.days_waited, np.int64),
             priority_weight=column(lambda c: c.priority_weight, np.float64),
             current_booking_epoch=column(
@@ -123,7 +139,19 @@ class CandidateTable:
             needs_hearing_loop=column(lambda c: c.needs_hearing_loop, bool),
             needs_bariatric=column(lambda c: c.needs_bariatric, bool),
             min_notice_hours=column(lambda c: c.min_notice_hours, np.float64),
+            birth_key=column(lambda c: date_key(c.birth_date) if c.birth_date else 0, np.int64),
+            unavailable_dates=tuple(c.unavailable_dates for c in candidates),
         )
+
+    def needs(self) -> npt.NDArray[np.int64]:
+        """Each candidate's access needs as ACCESS_* bits."""
+        return access_bits(
+            step_free=self.needs_step_free, hearing_loop=self.needs_hearing_loop, bariatric=self.needs_bariatric
+        )
+
+    def can_do_date(self, day: date) -> npt.NDArray[np.bool_]:
+        """Candidates who did not say they cannot do `day`."""
+        return np.fromiter((day not in days for days in self.unavailable_dates), dtype=bool, count=len(self))
 
 
 @dataclass(frozen=True)
@@ -146,13 +174,17 @@ def fit_to_slot(slot: SlotOption, table: CandidateTable, now: datetime) -> SlotF
 
     booked = ~np.isnan(table.current_booking_epoch)
     days_gained = np.where(booked, (table.current_booking_epoch - slot_epoch) / 86_400.0, UNBOOKED_GAIN_DAYS)
+    local_day = slot.starts_at.astimezone(NETWORK_TIMEZONE).date()
+    features = access_bits(step_free=slot.step_free, hearing_loop=slot.hearing_loop, bariatric=slot.bariatric)
+    max_age = NO_MAX_AGE if slot.max_age is None else slot.max_age
     eligible = (
         (table.opted_in_short_notice | ~booked)
         & (~booked | (days_gained >= MIN_GAIN_DAYS))
-        & (slot.step_free | ~table.needs_step_free)
-        & (slot.hearing_loop | ~table.needs_hearing_loop)
-        & (slot.bariatric | ~table.needs_bariatric)
-        & (km <= table.max_travel_km)
+        # booking.rules.eligibility, over every candidate:
+        & access_met(table.needs(), features)
+        & within_travel(km, table.max_travel_km)
+        & table.can_do_date(local_day)
+        & ages_allowed(ages_on(table.birth_key, date_key(local_day)), slot.min_age, max_age)
         & (minutes_until >= table.min_notice_hours * 60.0)
         & (minutes_until >= minutes + ARRIVAL_BUFFER_MINUTES)
     )

@@ -10,15 +10,14 @@ slot in those bins honours the notice exactly.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from booking.models import (
@@ -34,20 +33,17 @@ from booking.models import (
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.offers import OPEN_OFFER_STATUSES, Offer
 from booking.presenters import waited_text
+from booking.rules.eligibility import NO_MAX_AGE, access_bits, date_key, travel_limit
 from booking.rules.notice import (
     SHORT_NOTICE_HOURS,
     STANDARD_NOTICE_HOURS,
     minimum_notice_days,
-    minimum_notice_hours,
 )
 from booking.rules.priority import PRIORITY_WEIGHT
 from slots.geography import centroids
 from slots.models import Site, Slot, SlotStatus
 
 from .allocate import (
-    ACCESS_BARIATRIC,
-    ACCESS_HEARING_LOOP,
-    ACCESS_STEP_FREE,
     NO_LATEST_DAY,
     SIX_WEEKS_DAYS,
     WAIT_CAP_DAYS,
@@ -69,6 +65,7 @@ from .backfill import (
     too_close_to_fill,
     unbooked_score_bound,
 )
+from .candidates import LoadedCandidates, load_candidates
 from .chains import ChainPlan, best_chain, chain_patients
 from .shortlist import NETWORK_TIMEZONE, SlotOption
 from .travel import great_circle_km, great_circle_limit
@@ -151,83 +148,22 @@ def run_network_allocation(
     return run
 
 
-@dataclass(frozen=True, slots=True)
-class _WaitingRow:
-    referral_id: int
-    lat: float
-    lon: float
-    modality_id: int
-    earliest_day: int
-    weight: float
-    days_waited: int
-    max_km: float
-    needs: int
-    latest_day: int = NO_LATEST_DAY  # booked patients: the last day that gains enough on the booking
-
-
 @dataclass(frozen=True)
 class _WaitingList:
-    rows: list[_WaitingRow]
+    rows: list[BackfillCandidate]
+    latest_day: list[int]  # booked patients: the last day that gains enough on the booking
     unlocated: int  # referrals whose postcode district we cannot place
 
 
 def _load_waiting_list(now: datetime) -> _WaitingList:
     offered = Offer.objects.filter(status__in=OPEN_OFFER_STATUSES).values("referral_id")
     booked_late = _booked_at_six_weeks_or_more(now)
-    values = (
-        Referral.objects.filter(Q(status=ReferralStatus.WAITING) | Q(pk__in=booked_late))
-        .exclude(pk__in=offered)
-        .order_by()
-        .values_list(
-            "pk",
-            "patient__outcode",
-            "exam_type__modality_id",
-            "exam_type__preparation_lead_days",
-            "priority",
-            "clock_start",
-            "travel_mode",
-            "max_travel_km",
-            "needs_step_free",
-            "needs_hearing_loop",
-            "needs_bariatric",
-        )
+    loaded = load_candidates(
+        Referral.objects.filter(Q(status=ReferralStatus.WAITING) | Q(pk__in=booked_late)).exclude(pk__in=offered).order_by(),
+        now=now,
     )
-    places = centroids()
-    rows, unlocated = [], 0
-    for (
-        pk,
-        outcode,
-        modality_id,
-        lead_days,
-        priority,
-        clock_start,
-        mode,
-        max_km,
-        step,
-        loop,
-        bariatric,
-    ) in values:
-        place = places.get(outcode)
-        if place is None:
-            unlocated += 1
-            continue
-        rows.append(
-            _WaitingRow(
-                referral_id=pk,
-                lat=place[0],
-                lon=place[1],
-                modality_id=modality_id,
-                earliest_day=minimum_notice_days(travel_mode=mode, preparation_lead_days=lead_days),
-                weight=PRIORITY_WEIGHT[priority],
-                days_waited=(now - clock_start).days,
-                max_km=math.inf if max_km is None else float(max_km),
-                needs=(ACCESS_STEP_FREE if step else 0)
-                | (ACCESS_HEARING_LOOP if loop else 0)
-                | (ACCESS_BARIATRIC if bariatric else 0),
-                latest_day=booked_late.get(pk, NO_LATEST_DAY),
-            )
-        )
-    return _WaitingList(rows, unlocated)
+    rows = loaded.candidates
+    return _WaitingList(rows, [booked_late.get(r.referral_id, NO_LATEST_DAY) for r in rows], loaded.unlocated)
 
 
 def _booked_at_six_weeks_or_more(now: datetime) -> dict[int, int]:
@@ -246,7 +182,8 @@ def _booked_at_six_weeks_or_more(now: datetime) -> dict[int, int]:
 
 @dataclass(frozen=True)
 class _Pool:
-    """Open, un-offered pool slots (in start order) grouped into bins of one site, modality and day."""
+    """Open, un-offered pool slots (in start order) grouped into bins of one site, modality, day
+    (24-hour periods from now) and local date (so a date a patient cannot do closes whole bins)."""
 
     slot_ids: np.ndarray
     slot_starts: list[datetime]
@@ -254,7 +191,8 @@ class _Pool:
     bin_site: np.ndarray
     bin_modality: np.ndarray
     bin_day: np.ndarray
-    sites: dict[int, tuple[str, float, float, int]]  # pk -> (name, lat, lon, access features)
+    bin_date_key: np.ndarray  # yyyymmdd
+    sites: dict[int, tuple[str, float, float, int, int, int]]  # pk -> (name, lat, lon, access, min age, max age)
 
 
 def _load_open_pool(now: datetime, horizon_days: int, modality_ids: set[int]) -> _Pool:
@@ -276,39 +214,53 @@ def _load_open_pool(now: datetime, horizon_days: int, modality_ids: set[int]) ->
             name,
             lat,
             lon,
-            (ACCESS_STEP_FREE if step else 0)
-            | (ACCESS_HEARING_LOOP if loop else 0)
-            | (ACCESS_BARIATRIC if bar else 0),
+            access_bits(step_free=step, hearing_loop=loop, bariatric=bar),
+            min_age,
+            NO_MAX_AGE if max_age is None else max_age,
         )
-        for pk, name, lat, lon, step, loop, bar in Site.objects.values_list(
-            "pk", "name", "latitude", "longitude", "step_free", "hearing_loop", "bariatric_scanner"
+        for pk, name, lat, lon, step, loop, bar, min_age, max_age in Site.objects.values_list(
+            "pk", "name", "latitude", "longitude", "step_free", "hearing_loop", "bariatric_scanner", "min_age", "max_age"
         )
     }
     slot_ids = np.array([r[0] for r in rows], dtype=np.int64)
     starts = [r[3] for r in rows]
     day = np.array([int((s - now).total_seconds() // 86_400) for s in starts], dtype=np.int64)
+    local_date = np.array([date_key(s.astimezone(NETWORK_TIMEZONE).date()) for s in starts], dtype=np.int64)
     keys = np.column_stack(
-        [np.array([r[1] for r in rows], dtype=np.int64), np.array([r[2] for r in rows], dtype=np.int64), day]
-    ).reshape(-1, 3)
+        [np.array([r[1] for r in rows], dtype=np.int64), np.array([r[2] for r in rows], dtype=np.int64), day, local_date]
+    ).reshape(-1, 4)
     bins, bin_of_slot = np.unique(keys, axis=0, return_inverse=True)
-    return _Pool(slot_ids, starts, bin_of_slot.reshape(-1), bins[:, 0], bins[:, 1], bins[:, 2], sites)
+    return _Pool(slot_ids, starts, bin_of_slot.reshape(-1), bins[:, 0], bins[:, 1], bins[:, 2], bins[:, 3], sites)
 
 
 def _allocation_problem(waiting: _WaitingList, pool: _Pool) -> AllocationProblem:
     rows = waiting.rows
     capacity = np.bincount(pool.bin_of_slot, minlength=len(pool.bin_site))
     site = [pool.sites[int(s)] for s in pool.bin_site]
+    unavailable = [(i, date_key(day)) for i, r in enumerate(rows) for day in r.unavailable_dates]
     return AllocationProblem(
         patient_id=[r.referral_id for r in rows],
         patient_lat=[r.lat for r in rows],
         patient_lon=[r.lon for r in rows],
         days_waited=[r.days_waited for r in rows],
-        priority_weight=[r.weight for r in rows],
-        max_travel_km=[r.max_km for r in rows],
+        priority_weight=[r.priority_weight for r in rows],
+        max_travel_km=[travel_limit(r.max_travel_km) for r in rows],
         patient_compat=[r.modality_id for r in rows],
-        patient_earliest_day=[r.earliest_day for r in rows],
-        patient_latest_day=[r.latest_day for r in rows],
-        patient_needs=[r.needs for r in rows],
+        # The allocation plans days ahead: the short-notice opt-in does not count (booking.rules.notice).
+        patient_earliest_day=[
+            minimum_notice_days(travel_mode=r.mode, preparation_lead_days=r.preparation_lead_days) for r in rows
+        ],
+        patient_latest_day=waiting.latest_day,
+        patient_needs=[
+            access_bits(step_free=r.needs_step_free, hearing_loop=r.needs_hearing_loop, bariatric=r.needs_bariatric)
+            for r in rows
+        ],
+        patient_birth_key=[date_key(r.birth_date) if r.birth_date else 0 for r in rows],
+        unavailable_patient=[i for i, _ in unavailable],
+        unavailable_date_key=[key for _, key in unavailable],
+        bin_date_key=pool.bin_date_key,
+        bin_min_age=[s[4] for s in site],
+        bin_max_age=[s[5] for s in site],
         bin_id=np.arange(len(pool.bin_site)),
         bin_site_id=pool.bin_site,
         bin_lat=[s[1] for s in site],
@@ -384,6 +336,8 @@ def backfill_freed_slot(slot_id: int, *, now: datetime, cascade: int = BACKFILL_
             "site__step_free",
             "site__hearing_loop",
             "site__bariatric_scanner",
+            "site__min_age",
+            "site__max_age",
         )
         .first()
     )
@@ -450,23 +404,24 @@ def slot_option(slot: Slot) -> SlotOption:
         step_free=site.step_free,
         hearing_loop=site.hearing_loop,
         bariatric=site.bariatric_scanner,
+        min_age=site.min_age,
+        max_age=site.max_age,
     )
 
 
 def _rank_for_slot(
     slot: Slot, option: SlotOption, now: datetime, wanted: int
-) -> tuple[list[RankedCandidate], list[tuple], int]:
-    """The best `wanted` candidates for the slot, the usable rows read, and how many rows were read.
+) -> tuple[list[RankedCandidate], list[BackfillCandidate], int]:
+    """The best `wanted` candidates for the slot, the candidates read, and how many rows were read.
 
     Bookings that could move are few and read at once. The waiting list is long, so it is read in
     chunks per priority, longest waiters first; a priority is left once even the best score its
     unread rows could reach (`unbooked_score_bound`) is below the current `wanted`-th best score.
     The result is exactly what ranking the whole list would give.
     """
-    slot_day = slot.starts_at.astimezone(NETWORK_TIMEZONE).date()
     rules = _candidate_rules(slot, now)
-    rows = _usable(_movable_bookings(slot, rules), slot_day)
-    read = len(rows)
+    movable = _movable_bookings(slot, rules, now)
+    rows, read = movable.candidates, movable.read
     scores = list(_eligible_scores(option, rows, now))
     bound = {
         priority: unbooked_score_bound(PRIORITY_WEIGHT[priority], WAIT_CAP_DAYS) for priority in Priority
@@ -476,17 +431,16 @@ def _rank_for_slot(
         priority = max(bound, key=bound.get)
         if len(scores) >= wanted and bound[priority] < np.partition(scores, -wanted)[-wanted]:
             break
-        chunk = _waiting_chunk(rules, priority, offset[priority])
-        offset[priority] += len(chunk)
-        read += len(chunk)
-        if len(chunk) < BACKFILL_CHUNK:
+        chunk = _waiting_chunk(rules, priority, offset[priority], now)
+        offset[priority] += chunk.read
+        read += chunk.read
+        if chunk.read < BACKFILL_CHUNK:
             del bound[priority]
-        else:
-            bound[priority] = unbooked_score_bound(PRIORITY_WEIGHT[priority], (now - chunk[-1][5]).days)
-        chunk = _usable(chunk, slot_day)
-        rows += chunk
-        scores += _eligible_scores(option, chunk, now)
-    return rank_backfill(option, _candidate_table(rows, now), now, limit=wanted), rows, read
+        elif chunk.rows:  # the rest of this priority has waited no longer than its last row read
+            bound[priority] = unbooked_score_bound(PRIORITY_WEIGHT[priority], chunk.candidates[-1].days_waited)
+        rows += chunk.candidates
+        scores += _eligible_scores(option, chunk.candidates, now)
+    return rank_backfill(option, CandidateTable.from_candidates(rows), now, limit=wanted), rows, read
 
 
 # Chains: a booked patient moving earlier frees their slot for someone who needs it more ----------
@@ -495,7 +449,7 @@ CHAIN_REASON = "Moving you earlier frees your later appointment for a patient wh
 
 
 def _chain_plan(
-    option: SlotOption, ranked: list[RankedCandidate], rows: list[tuple], now: datetime
+    option: SlotOption, ranked: list[RankedCandidate], rows: list[BackfillCandidate], now: datetime
 ) -> ChainPlan | None:
     """The best chain of moves into the freed slot (CP-SAT), when one beats a single fill.
 
@@ -503,11 +457,16 @@ def _chain_plan(
     waiting patients ranked for the freed slot, and those ranked for each slot a mover would free
     (who may be unable to make the freed slot at all). None when no chain of two or more moves helps.
     """
-    by_referral = {row[0]: row for row in rows}
+    by_referral = {row.referral_id: row for row in rows}
     ranked_movers = [c.referral_id for c in ranked if c.is_booked]
-    movers = (ranked_movers + [row[0] for row in rows if row[12] is not None and row[0] not in ranked_movers])[
-        :CHAIN_MOVERS
-    ]
+    movers = (
+        ranked_movers
+        + [
+            row.referral_id
+            for row in rows
+            if row.current_booking_starts_at is not None and row.referral_id not in ranked_movers
+        ]
+    )[:CHAIN_MOVERS]
     if not movers:
         return None
     bookings = Booking.objects.filter(referral_id__in=movers, status__in=ACTIVE_BOOKING_STATUSES).select_related(
@@ -516,15 +475,15 @@ def _chain_plan(
     booked, waiting = [], {}
     for booking in bookings:
         held = slot_option(booking.slot)
-        booked.append((_backfill_candidate(by_referral[booking.referral_id], now), held))
+        booked.append((by_referral[booking.referral_id], held))
         takers, taker_rows, _ = _rank_for_slot(booking.slot, held, now, CHAIN_TAKERS)
-        taker_row = {row[0]: row for row in taker_rows}
+        taker_row = {row.referral_id: row for row in taker_rows}
         for taker in takers:
             if not taker.is_booked:
-                waiting.setdefault(taker.referral_id, _backfill_candidate(taker_row[taker.referral_id], now))
+                waiting.setdefault(taker.referral_id, taker_row[taker.referral_id])
     for candidate in ranked:
         if not candidate.is_booked:
-            waiting.setdefault(candidate.referral_id, _backfill_candidate(by_referral[candidate.referral_id], now))
+            waiting.setdefault(candidate.referral_id, by_referral[candidate.referral_id])
     plan = best_chain(
         option.slot_id,
         chain_patients(option, booked, list(waiting.values()), now, unbooked_reference_days=ALLOCATION_HORIZON_DAYS),
@@ -537,7 +496,7 @@ def _chain_plan(
 def _chain_first(
     option: SlotOption,
     ranked: list[RankedCandidate],
-    rows: list[tuple],
+    rows: list[BackfillCandidate],
     chain: ChainPlan | None,
     now: datetime,
     cascade: int,
@@ -548,8 +507,8 @@ def _chain_first(
     first = chain.moves[0].referral_id
     mover = next((c for c in ranked if c.referral_id == first), None)
     if mover is None:
-        row = next(r for r in rows if r[0] == first)
-        mover = rank_backfill(option, _candidate_table([row], now), now, limit=1)[0]
+        row = next(r for r in rows if r.referral_id == first)
+        mover = rank_backfill(option, [row], now, limit=1)[0]
     rest = [c for c in ranked if c.referral_id != first]
     return [mover, *rest][:cascade], first
 
@@ -563,21 +522,6 @@ def _chain_detail(chain: ChainPlan | None) -> dict[str, object] | None:
         "status": chain.status,
         "solve_seconds": round(chain.solve_seconds, 4),
     }
-
-
-_CANDIDATE_COLUMNS = (
-    "patient__outcode",
-    "patient__short_notice_opt_in",
-    "exam_type__preparation_lead_days",
-    "priority",
-    "clock_start",
-    "travel_mode",
-    "max_travel_km",
-    "needs_step_free",
-    "needs_hearing_loop",
-    "needs_bariatric",
-    "unavailable_dates",
-)
 
 
 def _candidate_rules(slot: Slot, now: datetime) -> dict[str, object]:
@@ -594,79 +538,38 @@ def _candidate_rules(slot: Slot, now: datetime) -> dict[str, object]:
     return rules
 
 
-_MOVERS_OPTED_IN = {"referral__patient__short_notice_opt_in": True}  # nobody is moved unasked
-
-
-def _movable_bookings(slot: Slot, rules: dict[str, object]) -> list[tuple]:
-    return list(
-        Booking.objects.filter(
-            status__in=ACTIVE_BOOKING_STATUSES,
-            slot__starts_at__gte=slot.starts_at + timedelta(days=MIN_GAIN_DAYS),
-            referral__status=ReferralStatus.BOOKED,
-            **({f"referral__{key}": value for key, value in rules.items()} | _MOVERS_OPTED_IN),
-        )
-        .order_by()
-        .values_list("referral_id", *(f"referral__{c}" for c in _CANDIDATE_COLUMNS), "slot__starts_at")
+def _movable_bookings(slot: Slot, rules: dict[str, object], now: datetime) -> LoadedCandidates:
+    """Booked patients who opted in to short notice (nobody is moved unasked) and would gain on their booking."""
+    return load_candidates(
+        Referral.objects.filter(**(rules | {"patient__short_notice_opt_in": True}), status=ReferralStatus.BOOKED)
+        .annotate(current_start=_active_booking_start())
+        .filter(current_start__gte=slot.starts_at + timedelta(days=MIN_GAIN_DAYS))
+        .order_by(),
+        now=now,
+        current_start="current_start",
     )
 
 
-def _waiting_chunk(rules: dict[str, object], priority: str, offset: int) -> list[tuple]:
-    return [
-        (*row, None)
-        for row in Referral.objects.filter(
+def _active_booking_start() -> Subquery:
+    return Subquery(
+        Booking.objects.filter(referral=OuterRef("pk"), status__in=ACTIVE_BOOKING_STATUSES).values("slot__starts_at")[:1]
+    )
+
+
+def _waiting_chunk(rules: dict[str, object], priority: str, offset: int, now: datetime) -> LoadedCandidates:
+    return load_candidates(
+        Referral.objects.filter(
             **rules, priority=priority, status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED]
-        )
-        .order_by("clock_start", "pk")
-        .values_list("pk", *_CANDIDATE_COLUMNS)[offset : offset + BACKFILL_CHUNK]
-    ]
+        ).order_by("clock_start", "pk")[offset : offset + BACKFILL_CHUNK],
+        now=now,
+    )
 
 
-def _usable(rows: list[tuple], slot_day: date) -> list[tuple]:
-    """Rows we can place on the map whose patient can do the slot's date."""
-    places = centroids()
-    return [r for r in rows if r[1] in places and not (r[11] and slot_day in _parse_dates(r[11]))]
-
-
-def _eligible_scores(option: SlotOption, rows: list[tuple], now: datetime) -> list[float]:
+def _eligible_scores(option: SlotOption, rows: list[BackfillCandidate], now: datetime) -> list[float]:
     if not rows:
         return []
-    fit = fit_to_slot(option, _candidate_table(rows, now), now)
+    fit = fit_to_slot(option, CandidateTable.from_candidates(rows), now)
     return fit.score[fit.eligible].tolist()
-
-
-def _backfill_candidate(row: tuple, now: datetime) -> BackfillCandidate:
-    """One waiting-list or movable-booking row (the `_CANDIDATE_COLUMNS` and current start) as a
-    candidate for the optimiser's core."""
-    latitude, longitude = centroids()[row[1]]
-    return BackfillCandidate(
-        referral_id=row[0],
-        opted_in_short_notice=row[2],
-        lat=latitude,
-        lon=longitude,
-        mode=row[6],
-        max_travel_km=row[7],
-        days_waited=(now - row[5]).days,
-        priority_weight=PRIORITY_WEIGHT[row[4]],
-        current_booking_starts_at=row[12],
-        needs_step_free=row[8],
-        needs_hearing_loop=row[9],
-        needs_bariatric=row[10],
-        min_notice_hours=minimum_notice_hours(travel_mode=row[6], preparation_lead_days=row[3], short_notice_opt_in=row[2]),
-    )
-
-
-def _candidate_table(rows: list[tuple], now: datetime) -> CandidateTable:
-    return CandidateTable.from_candidates([_backfill_candidate(row, now) for row in rows])
-
-
-def _parse_dates(values: list[str]) -> list[date]:
-    parsed = []
-    for value in values:
-        try:
-            parsed.append(date.fromisoformat(str(value)))
-        except ValueError:
-            continue
-    return parsed
 
 
 def _outcodes_within(lat: float, lon: float, road_km_limit: float) -> list[str]:

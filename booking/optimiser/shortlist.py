@@ -25,6 +25,19 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from booking.rules.eligibility import (
+    NO_MAX_AGE,
+    access_bits,
+    access_met,
+    ages_allowed,
+    ages_on,
+    date_key,
+    date_keys_from_ordinals,
+    dates_allowed,
+    travel_limit,
+    within_travel,
+)
+
 from .travel import LatLon, TravelMode, estimate_many
 
 WAIT_DAY_IN_TRAVEL_MINUTES = 10.0
@@ -49,6 +62,8 @@ class SlotOption:
     step_free: bool = True
     hearing_loop: bool = False
     bariatric: bool = False
+    min_age: int = 0
+    max_age: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +77,7 @@ class PatientNeeds:
     needs_hearing_loop: bool = False
     needs_bariatric: bool = False
     unavailable_dates: Set[date] = frozenset()
+    birth_date: date | None = None  # a site's ages are checked against the age on the slot's day
     time_of_day: TimeOfDay = "any"
     travel_weight: float = 1.0
     wait_weight: float = 1.0
@@ -102,6 +118,8 @@ class SlotTable:
     site_is_cdc: npt.NDArray[np.bool_]
     site_latitude: npt.NDArray[np.float64]
     site_longitude: npt.NDArray[np.float64]
+    site_min_age: npt.NDArray[np.int64]
+    site_max_age: npt.NDArray[np.int64]  # NO_MAX_AGE: no limit
 
     def __len__(self) -> int:
         return len(self.slot_id)
@@ -117,6 +135,7 @@ class SlotTable:
             hearing_loop=[o.hearing_loop for o in options],
             bariatric=[o.bariatric for o in options],
             sites={o.site_id: (o.site_name, o.site_is_cdc, o.latitude, o.longitude) for o in options},
+            site_ages={o.site_id: (o.min_age, o.max_age) for o in options},
         )
 
     @classmethod
@@ -130,8 +149,10 @@ class SlotTable:
         hearing_loop: npt.ArrayLike,
         bariatric: npt.ArrayLike,
         sites: dict[int, tuple[str, bool, float, float]],
+        site_ages: dict[int, tuple[int, int | None]] | None = None,
     ) -> SlotTable:
-        """Columns as a query returns them; `sites` maps site id to (name, is_cdc, lat, lon).
+        """Columns as a query returns them; `sites` maps site id to (name, is_cdc, lat, lon), and
+        `site_ages` to the (min, max) ages it scans (max None: no limit; a missing site: every age).
 
         Rows are stored by site, then start time: a site's best slots are then its first eligible ones.
         """
@@ -143,6 +164,7 @@ class SlotTable:
         starts_epoch = starts_epoch[order]
         local_date, local_minute = _network_local_clock(starts_epoch)
         details = [sites[int(s)] for s in known_sites]
+        ages = [(site_ages or {}).get(int(s), (0, None)) for s in known_sites]
         return cls(
             slot_id=slot_ids[order],
             site_row=site_row[order],
@@ -157,6 +179,8 @@ class SlotTable:
             site_is_cdc=np.array([d[1] for d in details], dtype=bool),
             site_latitude=np.array([d[2] for d in details], dtype=np.float64),
             site_longitude=np.array([d[3] for d in details], dtype=np.float64),
+            site_min_age=np.array([a[0] for a in ages], dtype=np.int64),
+            site_max_age=np.array([NO_MAX_AGE if a[1] is None else a[1] for a in ages], dtype=np.int64),
         )
 
 
@@ -179,7 +203,7 @@ def shortlist(
     now = now or needs.earliest
     site_travel = _site_travel(needs, table)
 
-    eligible_sites = site_travel.km <= (np.inf if needs.max_travel_km is None else needs.max_travel_km)
+    eligible_sites = within_travel(site_travel.km, travel_limit(needs.max_travel_km))
     rows = np.flatnonzero(_slot_rules_mask(needs, table) & eligible_sites[table.site_row])
     if rows.size == 0:
         return []
@@ -218,16 +242,23 @@ def _site_travel(needs: PatientNeeds, table: SlotTable) -> _SiteTravel:
 
 
 def _slot_rules_mask(needs: PatientNeeds, table: SlotTable) -> npt.NDArray[np.bool_]:
+    """The eligibility rule (`booking.rules.eligibility`) over every row, plus the time of day asked for."""
     mask = table.starts_epoch >= needs.earliest.timestamp()
-    if needs.needs_step_free:
-        mask &= table.step_free
-    if needs.needs_hearing_loop:
-        mask &= table.hearing_loop
-    if needs.needs_bariatric:
-        mask &= table.bariatric
+    wanted = access_bits(
+        step_free=needs.needs_step_free, hearing_loop=needs.needs_hearing_loop, bariatric=needs.needs_bariatric
+    )
+    if wanted:
+        features = access_bits(step_free=table.step_free, hearing_loop=table.hearing_loop, bariatric=table.bariatric)
+        mask &= access_met(wanted, features)
     if needs.unavailable_dates:
-        unavailable = np.fromiter((d.toordinal() for d in needs.unavailable_dates), dtype=np.int64)
-        mask &= ~np.isin(table.local_date_ordinal, unavailable)
+        mask &= dates_allowed(table.local_date_ordinal, needs.unavailable_dates)
+    limited = (table.site_min_age > 0) | (table.site_max_age < NO_MAX_AGE)
+    if limited.any():
+        rows = limited[table.site_row]
+        birth = date_key(needs.birth_date) if needs.birth_date else 0
+        ages = ages_on(birth, date_keys_from_ordinals(table.local_date_ordinal[rows]))
+        site = table.site_row[rows]
+        mask[rows] &= ages_allowed(ages, table.site_min_age[site], table.site_max_age[site])
     minute = table.local_minute_of_day
     if needs.time_of_day == "morning":
         mask &= minute < MORNING_ENDS_MINUTE

@@ -40,7 +40,8 @@ from slots.services import Origin
 from slots.services import changes as slot_changes
 
 from . import clocks
-from .errors import AlreadyBooked, HoldExpired, HoldReplaced, InvalidTransition, SlotUnavailable
+from .eligibility import slot_refusal
+from .errors import AlreadyBooked, HoldExpired, HoldReplaced, InvalidTransition, NotEligible, SlotUnavailable
 from .holds import BOOKABLE_REFERRAL_STATUSES, ensure_slot_bookable, lock_referral, lock_slot
 from .notifications import queue_notification
 
@@ -81,7 +82,9 @@ def confirm_booking(
     A patient (channel PATIENT, or `require_hold=True`) must hold the slot; clerks, offers and the
     API may book an open slot directly. `hold_id` names the hold the patient's page showed: if the
     referral no longer holds the slot under that hold, HoldReplaced, never a booking of another time.
-    Raises SlotUnavailable, HoldExpired, HoldReplaced or AlreadyBooked.
+    A slot that breaks the patient's saved needs, dates or limits, or the site's ages, is refused
+    (NotEligible, `booking.rules.eligibility`) whoever books it, except the trust's own RIS.
+    Raises SlotUnavailable, HoldExpired, HoldReplaced, NotEligible or AlreadyBooked.
     """
     if require_hold is None:
         require_hold = channel == BookingChannel.PATIENT
@@ -93,6 +96,8 @@ def confirm_booking(
             slot = lock_slot(slot_id)
             ensure_slot_bookable(slot, referral, now=now, held_by_us=True)
             _check_hold(slot, referral, now=now, require_hold=require_hold, hold_id=hold_id)
+            if why := slot_refusal(referral, slot, channel=str(channel), now=now):
+                raise NotEligible(f"{why} Nothing has been booked: choose another time.")
 
             booking = Booking.objects.create(
                 referral=referral, slot=slot, status=BookingStatus.CONFIRMED, channel=channel, created_by=actor_user

@@ -5,10 +5,14 @@ The one shortlist of the hub (the patient's choice page, and the clerk's booking
 shortlist (`booking.optimiser.shortlist`): it runs two small queries, whatever the size of the
 pool, and hands the optimiser a small `SlotTable`:
 
-1. the sites with a scanner for the exam's modality (~47 rows), each with its first open slot
-   (the indicative wait), by one index probe per site;
+1. the sites with a scanner for the exam's modality (~47 rows), each with whether it has released
+   any open slot at all (to word why a site has none that suit), by one index probe per site;
 2. per site, its K earliest open slots that pass the patient's filters (notice, dates, time of
-   day, all in SQL), by one index walk per site.
+   day, all in SQL), by one index walk per site. A site's earliest appointment and its indicative
+   wait both come from these rows, so the card cannot contradict itself (issue 19, item 5).
+
+Which sites and slots suit is `booking.rules.eligibility` (saved needs, dates, travel limit, the
+ages a site scans), as for every other path that proposes a slot.
 
 Callers pass the querysets they are allowed to see (`Model.objects.visible_to(user)`), so the choice never
 reaches past the user's scope.
@@ -36,6 +40,17 @@ from booking.optimiser.shortlist import (
 )
 from booking.optimiser.travel import LatLon, estimate_many
 from booking.optimiser.travel import TravelMode as OptimiserTravelMode
+from booking.rules.eligibility import (
+    ACCESS_BARIATRIC,
+    ACCESS_HEARING_LOOP,
+    ACCESS_STEP_FREE,
+    access_bits,
+    access_met,
+    age_allowed,
+    age_on,
+    ages_text,
+    parse_dates,
+)
 from booking.rules.notice import minimum_notice_hours
 from slots.geography import UnknownPostcode, locate
 from slots.models import Scanner, Site, Slot, SlotStatus
@@ -52,6 +67,11 @@ TIME_OF_DAY_HOURS: dict[str, dict[str, int]] = {
 _SITE_PLACEHOLDER = -7_340_001  # stands for "this site's id" in the compiled per-site query
 _SITE_LIST = "site_list"  # PostgreSQL: the per-site query's correlation to the list of sites
 SITE_LIST_LENGTH = 30
+_SITE_LACKS = {
+    ACCESS_STEP_FREE: "No step-free access",
+    ACCESS_HEARING_LOOP: "No hearing loop",
+    ACCESS_BARIATRIC: "No bariatric scanner",
+}
 TIMES_OF_DAY: dict[str, str] = {
     "any": "Any time",
     "morning": "Morning (before 12pm)",
@@ -76,16 +96,10 @@ class ChoiceFilters:
     @classmethod
     def saved_for(cls, referral: Referral) -> ChoiceFilters:
         """The preferences stored on the referral (from the letter, a clerk, or the last choice)."""
-        dates = set()
-        for text in referral.unavailable_dates or []:
-            try:
-                dates.add(date.fromisoformat(str(text)))
-            except ValueError:
-                continue
         return cls(
             travel_mode=referral.travel_mode or TravelMode.CAR,
             max_travel_km=referral.max_travel_km,
-            unavailable_dates=frozenset(dates),
+            unavailable_dates=parse_dates(referral.unavailable_dates),
             needs_step_free=referral.needs_step_free,
             needs_hearing_loop=referral.needs_hearing_loop,
             needs_bariatric=referral.needs_bariatric,
@@ -107,7 +121,9 @@ class SiteChoice:
     travel_minutes: float
     from_work: bool
     slots: tuple[SlotChoice, ...] = ()
-    first_available: datetime | None = None  # regardless of the patient's filters: the indicative wait
+    # The indicative wait: the site's first slot that suits the patient, from the same filtered
+    # query as `slots` (for a site with none that suit: its first open slot, if it released any).
+    first_available: datetime | None = None
     highlights: tuple[str, ...] = ()
     unsuitable_because: str = ""
 
@@ -194,17 +210,21 @@ def choices_for(
     mode = OptimiserTravelMode(filters.travel_mode)
     travel = _travel_to(offering, origin, work if home else None, mode)
 
+    birth_date = referral.patient.date_of_birth
+    age_today = age_on(birth_date, now.astimezone(NETWORK_TIMEZONE).date())
     suitable_sites, unsuitable = [], []
     for site in offering:
         km, minutes, from_work = travel[site.pk]
-        reason = _site_unsuitable_because(site, km, filters)
+        reason = _site_unsuitable_because(site, km if origin else None, filters, age_today)
         if reason:
             unsuitable.append(SiteChoice(site, km, minutes, from_work, unsuitable_because=reason))
         else:
             suitable_sites.append(site)
 
     rows = _earliest_rows(slots, modality_id, [s.pk for s in suitable_sites], filters, earliest, depth=per_site)
-    entries = _rank(rows, suitable_sites, filters, origin, work if home else None, earliest, now, per_site, modality_label)
+    entries = _rank(
+        rows, suitable_sites, filters, origin, work if home else None, earliest, now, per_site, modality_label, birth_date
+    )
 
     by_site = {site.pk: site for site in suitable_sites}
     ranked: list[SiteChoice] = []
@@ -220,7 +240,7 @@ def choices_for(
                 travel_minutes=minutes,
                 from_work=from_work,
                 slots=tuple(SlotChoice(e.slot_id, e.starts_at, tuple(e.reasons)) for e in site_entries),
-                first_available=first_available.get(site_id),
+                first_available=min(e.starts_at for e in site_entries),
                 highlights=tuple(r for r in site_entries[0].reasons if _is_highlight(r)),
             )
         )
@@ -366,15 +386,20 @@ def _travel_to(
     return result
 
 
-def _site_unsuitable_because(site: Site, km: float, filters: ChoiceFilters) -> str:
-    if filters.needs_step_free and not site.step_free:
-        return "No step-free access"
-    if filters.needs_hearing_loop and not site.hearing_loop:
-        return "No hearing loop"
-    if filters.needs_bariatric and not site.bariatric_scanner:
-        return "No bariatric scanner"
-    if filters.max_travel_km is not None and km > filters.max_travel_km:
+def _site_unsuitable_because(site: Site, km: float | None, filters: ChoiceFilters, age: int) -> str:
+    """Why a whole site is ruled out (`booking.rules.eligibility`), in the patient's words; "" if it is not.
+    The age is today's; each slot is checked again against the age on its own day."""
+    needs = access_bits(
+        step_free=filters.needs_step_free, hearing_loop=filters.needs_hearing_loop, bariatric=filters.needs_bariatric
+    )
+    features = access_bits(step_free=site.step_free, hearing_loop=site.hearing_loop, bariatric=site.bariatric_scanner)
+    for bit, text in _SITE_LACKS.items():
+        if not access_met(needs & bit, features):
+            return text
+    if filters.max_travel_km is not None and km is not None and km > filters.max_travel_km:
         return f"Further than {filters.max_travel_km} km"
+    if not age_allowed(age, site.min_age, site.max_age):
+        return ages_text(site.min_age, site.max_age).capitalize()
     return ""
 
 
@@ -394,6 +419,7 @@ def _rank(
     now: datetime,
     per_site: int,
     modality_label: str,
+    birth_date: date | None,
 ) -> list[ShortlistEntry]:
     rows = list(rows)
     if not rows:
@@ -407,6 +433,7 @@ def _rank(
         hearing_loop=[by_site[r[1]].hearing_loop for r in rows],
         bariatric=[by_site[r[1]].bariatric_scanner for r in rows],
         sites={s.pk: (s.name, s.is_cdc, s.latitude, s.longitude) for s in sites},
+        site_ages={s.pk: (s.min_age, s.max_age) for s in sites},
     )
     needs = PatientNeeds(
         origin=origin or (0.0, 0.0),
@@ -418,6 +445,7 @@ def _rank(
         needs_hearing_loop=filters.needs_hearing_loop,
         needs_bariatric=filters.needs_bariatric,
         unavailable_dates=filters.unavailable_dates,
+        birth_date=birth_date,
         time_of_day=filters.time_of_day,
         travel_weight=1.0 if origin else 0.0,
     )

@@ -17,6 +17,13 @@ class SlotUnavailable(BookingError):
     default_message = "Sorry, that appointment has just been taken by someone else. Choose another time."
 
 
+class NotEligible(BookingError):
+    """The slot breaks one of the patient's saved needs, dates or limits, or the site's ages
+    (`booking.rules.eligibility`); the message says which."""
+
+    default_message = "That appointment does not suit the needs saved for this scan. Choose another time."
+
+
 class HoldExpired(BookingError):
     default_message = (
         "We could only keep that appointment for you for a few minutes and the time ran out. "

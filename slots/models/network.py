@@ -88,6 +88,10 @@ class Site(models.Model):
     step_free = models.BooleanField(default=True)
     hearing_loop = models.BooleanField(default=False)
     bariatric_scanner = models.BooleanField(default=False)
+    min_age = models.PositiveSmallIntegerField(default=0, help_text="Youngest age (whole years) the site scans")
+    max_age = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Oldest age (whole years) the site scans; blank for no limit"
+    )
     parking = models.BooleanField(default=True)
     public_transport = models.CharField(max_length=240, blank=True)
 

@@ -153,8 +153,8 @@ def test_reading_the_waiting_list_in_chunks_ranks_exactly_as_reading_it_whole(ct
 
     monkeypatch.setattr(services, "BACKFILL_CHUNK", 1000)
     rules = services._candidate_rules(slot, NOW)
-    everyone = [row for p in Priority for row in services._waiting_chunk(rules, p, 0)]
-    whole = rank_backfill(services.slot_option(slot), services._candidate_table(everyone, NOW), NOW, limit=3)
+    everyone = [row for p in Priority for row in services._waiting_chunk(rules, p, 0, NOW).candidates]
+    whole = rank_backfill(services.slot_option(slot), everyone, NOW, limit=3)
     assert len(everyone) == 12
     assert [r.referral_id for r in in_chunks] == [r.referral_id for r in whole]
     assert read < 12
