@@ -40,22 +40,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.db.models import Count
 from django.db.models.signals import post_save
 
-from audit.models import AuditAction
-from audit.trail import record
-from booking.models import (
-    Booking,
-    BookingChannel,
-    BookingStatus,
-    BookingStatusChange,
-    Patient,
-    Referral,
-    ReferralStatus,
-)
+from booking.models import Booking, BookingChannel, BookingStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
+from booking.services.bookings import cancel_booking, mark_conflict, transition
+from booking.services.ris import WaitingReferrals, record_ris_booking, waiting_referrals
 from booking.signals import slot_freed
 from slots.models import ExamType, Modality, Scanner, Site, Slot, SlotStatus
 from wmin.feeds.hl7.errors import ContentError
@@ -395,13 +387,13 @@ class _Together:
     `changed`; each kind goes to the database as one statement. For a burst of releases that is one
     INSERT rather than one per message. `write()` sends them: before any read of slots here,
     before anything outside this module is told of a slot (a freed slot, a booking), and at the end.
-    `waiting` holds the referrals the group's patients wait on (see `_waiting_referral_ids`).
+    `waiting` holds the referrals the group's patients wait on (see `booking.services.ris.record_ris_booking`).
     """
 
     read: dict[tuple[int, str], Slot | None]
     held: dict[tuple[int, str], Slot] = field(default_factory=dict)
     changed: list[tuple[int, datetime, dict[str, object]]] = field(default_factory=list)
-    waiting: dict[tuple[int, str, int], list[int]] | None = None
+    waiting: WaitingReferrals | None = None
 
     def write(self) -> None:
         if self.held:
@@ -460,7 +452,7 @@ def slots_locked_together(
             execute_together(cursor, before)
     group = _group.together = _Together(read)
     if patients:
-        group.waiting = _waiting_referrals(sorted(patients))
+        group.waiting = waiting_referrals(sorted(patients))
     try:
         yield
         group.write()
@@ -591,15 +583,11 @@ def _is_ours(booking: Booking, event: SlotEvent) -> bool:
 
 
 def _conflict(booking: Booking, reason: str, ctx: FeedContext) -> None:
-    from booking.services.bookings import mark_conflict
-
     if booking.status in (BookingStatus.PENDING_RIS, BookingStatus.CONFIRMED):
-        mark_conflict(booking, reason, actor_label=ctx.actor_label)
+        mark_conflict(booking, reason, actor_label=ctx.actor_label, now=ctx.now)
 
 
 def _cancel(booking: Booking, reason: str, ctx: FeedContext) -> None:
-    from booking.services.bookings import cancel_booking
-
     cancel_booking(
         booking,
         actor_user=None,
@@ -611,93 +599,27 @@ def _cancel(booking: Booking, reason: str, ctx: FeedContext) -> None:
 
 
 def _transition(booking: Booking, to_status: str, reason: str, ctx: FeedContext) -> None:
-    from booking.services.bookings import transition
-
     transition(booking, to_status, actor_label=ctx.actor_label, reason=reason)
 
 
 def _link_local_booking(slot: Slot, event: SlotEvent, ctx: FeedContext) -> str:
-    """A patient on this trust's waiting list booked in its own RIS: their referral is booked too.
-
-    booking.services only books pool slots on the hub's own channels (and sends an SRM back), so the
-    RIS-originated booking is recorded here: the booking row, its status history, the referral's
-    status and the audit event, exactly as the services write them, with no signal (nothing to send
-    to the RIS, the trust has told its patient). Only an unambiguous match is linked.
-    """
+    """A patient on this trust's waiting list booked in its own RIS: booking.services links their
+    referral (`record_ris_booking`), with the referrals the group read ahead, once the slot rows the
+    group holds back are written."""
     nhs = _digits(event.patient.nhs_number if event.patient else None)
     if not nhs:
         return ""
-    candidates = _waiting_referral_ids(ctx.trust.pk, nhs, slot.modality_id)
-    if len(candidates) != 1:
-        return ""
-    referral = Referral.objects.select_related("patient").get(pk=candidates[0])
-    _write_held_back()  # the slot as this event leaves it, before a booking points at it
-    try:
-        with transaction.atomic():
-            booking = Booking.objects.create(
-                referral=referral, slot=slot, status=BookingStatus.CONFIRMED, channel=BookingChannel.RIS
-            )
-            BookingStatusChange.objects.create(
-                booking=booking,
-                from_status="",
-                to_status=BookingStatus.CONFIRMED,
-                actor_label=ctx.actor_label,
-                reason=f"Booked in {ctx.trust}'s RIS (slot {slot.ris_slot_id})",
-            )
-            Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.BOOKED, updated_at=ctx.now)
-            record(
-                AuditAction.CREATE,
-                booking,
-                summary=f"{ctx.trust}'s RIS booked {referral.booking_reference} into slot {slot.pk}",
-                patient_id=referral.patient_id,
-                detail={"slot_id": slot.pk, "channel": BookingChannel.RIS, "inbound_message_id": ctx.message_id},
-            )
-    except IntegrityError:
-        return f"referral {referral.booking_reference} could not be linked (already booked)"
-    _referral_booked(ctx.trust.pk, nhs, slot.modality_id, referral.pk)
-    return f"referral {referral.booking_reference} booked locally"
-
-
-def _waiting_referral_ids(trust_id: int, nhs_number: str, modality_id: int | None) -> list[int]:
-    """Up to two referrals of this patient waiting at this trust for this modality, locked: the
-    group's, read with its slots, or one query."""
     group = _current_group()
-    if group is not None and group.waiting is not None:
-        waiting = group.waiting
-    else:
-        waiting = _waiting_referrals([(trust_id, nhs_number)])
-    return waiting.get((trust_id, nhs_number, modality_id or 0), [])[:2]
-
-
-def _waiting_referrals(patients: list[tuple[int, str]]) -> dict[tuple[int, str, int], list[int]]:
-    """(trust, NHS number, modality) → the referrals waiting there, in id order, locked. Plain SQL:
-    every S12 asks this, most find nobody, and the ORM spent longer compiling the query than the
-    database did answering it."""
-    lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else ""
-    pairs = ", ".join(["(%s, %s)"] * len(patients))
-    sql = (
-        f"SELECT r.id, r.trust_id, p.nhs_number, e.modality_id FROM {Referral._meta.db_table} r "
-        f"JOIN {Patient._meta.db_table} p ON p.id = r.patient_id "
-        f"JOIN {ExamType._meta.db_table} e ON e.id = r.exam_type_id "
-        f"WHERE r.status IN (%s, %s) AND (r.trust_id, p.nhs_number) IN ({pairs}) ORDER BY r.id{lock}"
+    return record_ris_booking(
+        slot,
+        trust=ctx.trust,
+        nhs_number=nhs,
+        actor_label=ctx.actor_label,
+        now=ctx.now,
+        inbound_message_id=ctx.message_id,
+        waiting=group.waiting if group is not None else None,
+        before_write=_write_held_back,
     )
-    params: list[object] = [ReferralStatus.WAITING, ReferralStatus.OFFERED]
-    for trust_id, nhs in patients:
-        params += [trust_id, nhs]
-    waiting: dict[tuple[int, str, int], list[int]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for referral_id, trust_id, nhs, modality_id in cursor.fetchall():
-            waiting.setdefault((trust_id, nhs, modality_id), []).append(referral_id)
-    return waiting
-
-
-def _referral_booked(trust_id: int, nhs_number: str, modality_id: int | None, referral_id: int) -> None:
-    group = _current_group()
-    if group is not None and group.waiting is not None:
-        ids = group.waiting.get((trust_id, nhs_number, modality_id or 0), [])
-        if referral_id in ids:
-            ids.remove(referral_id)
 
 
 def _digits(value: str | None) -> str:
