@@ -79,19 +79,26 @@ def test_ca_removes_the_referral_and_cancels_its_booking_with_an_srm_to_the_ris(
     referral.refresh_from_db()
     assert (booking.status, referral.status) == (BookingStatus.CANCELLED, ReferralStatus.REMOVED)
     assert OutboundMessage.objects.filter(booking=booking, kind=OutboundKind.CANCEL).exists()
+    assert list(referral.status_changes.values_list("from_status", "to_status", "booking_id")) == [
+        ("waiting", "booked", booking.pk), ("booked", "waiting", booking.pk), ("waiting", "removed", booking.pk)
+    ]
 
 
 def test_a_cancel_that_overtakes_its_order_keeps_the_late_order_off_the_list(feed, person):
     apply(feed.orm("CA", "ORD5", person, at=T0 + dt.timedelta(minutes=5)))
     apply(feed.orm("NW", "ORD5", person, at=T0))
-    assert Referral.objects.get(placer_order_number="ORD5").status == ReferralStatus.REMOVED
+    referral = Referral.objects.get(placer_order_number="ORD5")
+    assert referral.status == ReferralStatus.REMOVED
+    assert list(referral.status_changes.values_list("from_status", "to_status")) == [("waiting", "removed")]
 
 
 def test_sc_completed_marks_the_referral_scanned(feed, person):
     apply(feed.orm("NW", "ORD6", person))
     text = feed.orm("SC", "ORD6", person).replace(b"|SC||", b"|CM||", 1)
     apply(text)
-    assert Referral.objects.get(placer_order_number="ORD6").status == ReferralStatus.COMPLETED
+    referral = Referral.objects.get(placer_order_number="ORD6")
+    assert referral.status == ReferralStatus.COMPLETED
+    assert referral.status_changes.get().reason == "Order completed in the RIS"
 
 
 @pytest.mark.parametrize(
