@@ -25,7 +25,14 @@ from booking.services.bookings import confirm_booking
 from booking.services.offers import accept_offer
 from booking.worklist.build import conflicts, ris_tasks
 from slots.models import SlotStatus
-from tests.factories import ExamTypeFactory, ModalityFactory, PatientFactory, ReferralFactory, SlotFactory, UserFactory
+from tests.factories import (
+    ExamTypeFactory,
+    ModalityFactory,
+    PatientFactory,
+    ReferralFactory,
+    SlotFactory,
+    UserFactory,
+)
 from tests.feeds.conftest import make_trust
 from wmin.feeds import outbox
 from wmin.feeds.models import FeedProfile, OutboundKind, OutboundMessage, OutboundStatus

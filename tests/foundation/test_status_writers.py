@@ -86,9 +86,10 @@ def _sets_status(call: ast.Call) -> bool:
     for keyword in call.keywords:
         if keyword.arg == "status":
             return True
-        if keyword.arg == "defaults" and isinstance(keyword.value, ast.Dict):
-            if any(isinstance(k, ast.Constant) and k.value == "status" for k in keyword.value.keys):
-                return True
+        if keyword.arg == "defaults" and isinstance(keyword.value, ast.Dict) and any(
+            isinstance(k, ast.Constant) and k.value == "status" for k in keyword.value.keys
+        ):
+            return True
         if keyword.arg == "fields" and any(isinstance(n, ast.Constant) and n.value == "status" for n in ast.walk(keyword.value)):
             return True
     return False
