@@ -37,10 +37,14 @@ class PatientSignInForm(forms.Form):
     postcode = forms.CharField(
         max_length=10, required=False, error_messages={"max_length": "Postcode must be 10 characters or fewer"}
     )
+    one_time_code = forms.CharField(max_length=20, required=False)
 
-    def __init__(self, *args: object, postcode_needed: bool = False, **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, postcode_needed: bool = False, code_needed: bool = False, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.postcode_needed = postcode_needed
+        self.code_needed = code_needed
         self.date_of_birth: date | None = None
 
     def clean_booking_reference(self) -> str:
@@ -56,6 +60,14 @@ class PatientSignInForm(forms.Form):
         if self.postcode_needed and not postcode:
             raise forms.ValidationError("Enter your postcode as well")
         return postcode
+
+    def clean_one_time_code(self) -> str:
+        code = "".join(self.cleaned_data.get("one_time_code", "").split())
+        if self.code_needed and not code:
+            raise forms.ValidationError("Enter the 6-digit code we sent you")
+        if code and not (len(code) == 6 and code.isdigit()):
+            raise forms.ValidationError("The code must be 6 numbers, for example 042913")
+        return code
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from audit.context import Actor, current_actor
 from audit.middleware import client_ip
@@ -86,8 +88,13 @@ def staff_sign_in(request: HttpRequest, username: str, password: str) -> Outcome
 
 
 def patient_sign_in(
-    request: HttpRequest, reference: str, date_of_birth: date, postcode: str | None
+    request: HttpRequest,
+    reference: str,
+    date_of_birth: date,
+    postcode: str | None,
+    one_time_code: str | None = None,
 ) -> Outcome:
+    """Reference and date of birth; after failures on the reference, the postcode or a one-time code too."""
     now = timezone.now()
     tried = normalise_reference(reference)
     reference_key, address_key = limits.reference_key(tried), limits.address_key(client_ip(request))
@@ -96,10 +103,16 @@ def patient_sign_in(
         _failed("Patient", "booking.Referral", tried, "too many failures: waiting", request)
         return Outcome(wait=_longest_wait(now, *before), postcode_needed=True)
     postcode_needed = before[0].second_factor_needed
-    if postcode_needed and not postcode:
+    if postcode_needed and not (postcode or one_time_code):
         _failed("Patient", "booking.Referral", tried, "postcode asked for after earlier failures", request)
         return Outcome(postcode_needed=True)
-    user = authenticate(request, booking_reference=tried, date_of_birth=date_of_birth, postcode=postcode or None)
+    user = authenticate(
+        request,
+        booking_reference=tried,
+        date_of_birth=date_of_birth,
+        postcode=postcode or None,
+        one_time_code=one_time_code or None,
+    )
     if user is not None:
         limits.clear(limits.REFERENCE, reference_key)
         _succeeded(user, "Patient signed in with booking reference", request)
@@ -112,3 +125,21 @@ def patient_sign_in(
     return Outcome(
         wait=_longest_wait(now, *after), tries_left=min(s.tries_before_wait for s in after), postcode_needed=True
     )
+
+
+def request_sign_in_code(request: HttpRequest, reference: str, date_of_birth: date) -> Outcome:
+    """Send a one-time code instead of the postcode, unless the reference or address must wait.
+
+    Whether anything was sent is not said: the page reads the same for every reference.
+    """
+    now = timezone.now()
+    tried = normalise_reference(reference)
+    before = (
+        limits.standing(limits.REFERENCE, limits.reference_key(tried)),
+        limits.standing(limits.ADDRESS, limits.address_key(client_ip(request))),
+    )
+    if any(s.waiting(now) for s in before):
+        _failed("Patient", "booking.Referral", tried, "code asked for while waiting", request)
+        return Outcome(wait=_longest_wait(now, *before), postcode_needed=True)
+    import_string(settings.PATIENT_SIGN_IN_CODE_SENDER)(tried, date_of_birth)
+    return Outcome(postcode_needed=True)

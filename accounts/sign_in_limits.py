@@ -46,7 +46,7 @@ OUTAGE_LOG_SECONDS = 60.0
 _last_outage_logged = [0.0]
 
 
-def _counted(operation: Callable[[BaseCache], Result]) -> Result:
+def on_shared_cache(operation: Callable[[BaseCache], Result]) -> Result:
     """`operation` on the shared cache, or on this process's own counts if that cannot be reached."""
     try:
         return operation(cache)
@@ -122,7 +122,7 @@ def _cache_keys(policy: Policy, key: str) -> tuple[str, str]:
 
 def standing(policy: Policy, key: str) -> Standing:
     count_key, last_key = _cache_keys(policy, key)
-    found: dict[str, Any] = _counted(lambda store: store.get_many([count_key, last_key]))
+    found: dict[str, Any] = on_shared_cache(lambda store: store.get_many([count_key, last_key]))
     failures = int(found.get(count_key) or 0)
     last = found.get(last_key)
     wait = policy.wait_after(failures)
@@ -145,13 +145,13 @@ def record_failure(policy: Policy, key: str, *, now: datetime) -> Standing:
         store.set(last_key, now.timestamp(), memory)
         return failures
 
-    failures = _counted(count)
+    failures = on_shared_cache(count)
     wait = policy.wait_after(failures)
     return Standing(policy, failures, now + wait if wait else None)
 
 
 def clear(policy: Policy, key: str) -> None:
-    _counted(lambda store: store.delete_many(list(_cache_keys(policy, key))))
+    on_shared_cache(lambda store: store.delete_many(list(_cache_keys(policy, key))))
 
 
 def describe_wait(wait: timedelta) -> str:

@@ -20,6 +20,10 @@ NOT_FOUND = (
     "We could not find a referral with that booking reference and date of birth. "
     "Check both against your referral letter and try again."
 )
+CODE_WRONG = (
+    "That code, booking reference and date of birth do not match. Check the code in the latest message "
+    "we sent, or ask for a new code."
+)
 WRONG_PASSWORD = "The username or password is not right. Check them and try again."
 
 
@@ -62,29 +66,58 @@ def staff_sign_in(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/staff_sign_in.jinja", context)
 
 
+CODE_SENT = (
+    "If the booking reference and date of birth match a referral, we have sent a 6-digit code to the "
+    "email address or mobile phone number we hold for you. It works for 10 minutes."
+)
+
+
 @require_http_methods(["GET", "POST"])
 def patient_sign_in(request: HttpRequest) -> HttpResponse:
-    postcode_asked = request.method == "POST" and request.POST.get("postcode_asked") == "yes"
+    """Reference and date of birth; after failures, the postcode too, or a code sent to the patient."""
+    posted = request.POST if request.method == "POST" else {}
+    postcode_asked = posted.get("postcode_asked") == "yes"
+    sending_code = "send_code" in posted
+    code_sent = posted.get("code_sent") == "yes" and not sending_code
     # A link in a patient's message arrives with its booking reference (?reference=) to fill in.
     reference = normalise_reference(request.GET.get("reference", ""))[:20]
-    form = PatientSignInForm(request.POST or None, postcode_needed=postcode_asked, initial={"booking_reference": reference})
-    warning = ""
+    form = PatientSignInForm(
+        request.POST or None,
+        postcode_needed=postcode_asked and not code_sent and not sending_code,
+        code_needed=code_sent,
+        initial={"booking_reference": reference},
+    )
+    warning = info = ""
     if request.method == "POST" and form.is_valid() and form.date_of_birth is not None:
-        outcome = sign_in.patient_sign_in(
-            request, form.cleaned_data["booking_reference"], form.date_of_birth, form.cleaned_data["postcode"]
-        )
-        if outcome.signed_in:
-            login(request, outcome.user, backend=settings.PATIENT_SIGN_IN_BACKEND)
-            return redirect(_safe_next(request) or "home")
-        if outcome.must_wait:
-            return _wait_page(request, outcome)
-        postcode_asked = outcome.postcode_needed
-        if outcome.tries_left is None:  # nothing was checked: the postcode is needed first
-            form.add_error("postcode", "Enter your postcode as well as your booking reference and date of birth")
+        reference = form.cleaned_data["booking_reference"]
+        if sending_code:
+            outcome = sign_in.request_sign_in_code(request, reference, form.date_of_birth)
+            if outcome.must_wait:
+                return _wait_page(request, outcome)
+            code_sent, info = True, CODE_SENT
         else:
-            form.add_error(None, NOT_FOUND)
-            warning = _tries_left(outcome)
-    context = {"form": form, "next": _safe_next(request), "warning": warning, "postcode_asked": postcode_asked}
+            outcome = sign_in.patient_sign_in(
+                request,
+                reference,
+                form.date_of_birth,
+                None if code_sent else form.cleaned_data["postcode"],
+                one_time_code=form.cleaned_data["one_time_code"] if code_sent else None,
+            )
+            if outcome.signed_in:
+                login(request, outcome.user, backend=settings.PATIENT_SIGN_IN_BACKEND)
+                return redirect(_safe_next(request) or "home")
+            if outcome.must_wait:
+                return _wait_page(request, outcome)
+            postcode_asked = outcome.postcode_needed
+            if outcome.tries_left is None:  # nothing was checked: the postcode is needed first
+                form.add_error("postcode", "Enter your postcode as well as your booking reference and date of birth")
+            else:
+                form.add_error(None, CODE_WRONG if code_sent else NOT_FOUND)
+                warning = _tries_left(outcome)
+    context = {
+        "form": form, "next": _safe_next(request), "warning": warning, "info": info,
+        "postcode_asked": postcode_asked, "code_sent": code_sent,
+    }
     return render(request, "accounts/patient_sign_in.jinja", context)
 
 

@@ -31,6 +31,7 @@ MESSAGES = frozenset({
     "booking_refused",
     "offer_sent",
     "attendance_check",
+    "sign_in_code",
 })
 TEMPLATE_DIR = "notifications"
 

@@ -34,3 +34,10 @@ def test_staff_sign_in_shows_errors_in_plain_english(live_server, clerk, browser
     browser_page.get_by_role("button", name="Sign in").click()
     assert browser_page.get_by_role("heading", level=1).inner_text() == "Worklist"
     assert_accessible(browser_page)
+
+
+def test_a_site_page_with_its_back_link_passes_axe(live_server, network, browser_page):
+    browser_page.goto(live_server.url + "/sites/")
+    browser_page.locator("table a").first.click()
+    assert browser_page.get_by_role("link", name="All sites").count() == 1
+    assert_accessible(browser_page)

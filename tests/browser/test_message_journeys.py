@@ -128,3 +128,27 @@ def test_an_expired_link_says_so_and_offers_the_sign_in(live_server, browser_pag
     browser_page.goto(old)
     assert browser_page.get_by_role("heading", level=1).inner_text() == "This link has expired"
     assert_accessible(browser_page)
+
+
+def test_a_patient_with_no_postcode_signs_in_with_a_code_sent_by_text(live_server, browser_page, messages_to):
+    page = browser_page
+    born = dt.date(1949, 11, 8)
+    referral = ReferralFactory(patient__date_of_birth=born, patient__postcode="", patient__email="", patient__mobile="07700900789")
+    page.goto(live_server.url + "/accounts/patient/sign-in/")
+    page.fill("#id_booking_reference", referral.booking_reference)
+    sign_in_with_date_of_birth(page, dt.date(1949, 11, 9))  # a slip of the finger: now a second factor is asked for
+
+    page.fill("#id_booking_reference", referral.booking_reference)
+    sign_in_with_date_of_birth(page, born)
+    assert_accessible(page)
+    page.get_by_role("button", name="Send me a code instead").click()
+    assert "we have sent a 6-digit code" in page.content()
+    assert_accessible(page)
+    (text,) = [m for m in messages_to if m.template == "sign_in_code"]
+    code = text.personalisation["code"]
+    assert code in text.body and text.channel == "sms"
+
+    page.fill("#id_one_time_code", code)
+    page.get_by_role("button", name="Continue").click()
+    assert referral.booking_reference in page.content()
+    assert_accessible(page)

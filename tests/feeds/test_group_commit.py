@@ -140,10 +140,9 @@ def test_a_slot_locked_elsewhere_holds_up_only_its_own_message(feed, client_for)
     waiting.start()
     try:
         time.sleep(0.3)  # the S23 is now waiting on the clerk's lock
-        started = time.monotonic()
-        with client_for() as other:
+        with client_for() as other:  # a reply queued behind the lock would time the client out instead
             assert ack_code(other.exchange(free_payload)) == "AA"
-        assert time.monotonic() - started < 5 and not blocked_reply  # answered while the S23 still waits
+        assert not blocked_reply  # answered while the S23 still waits
     finally:
         clerk.rollback()
         clerk.close()
@@ -242,11 +241,10 @@ def test_the_next_frames_of_busy_connections_are_gathered_into_one_group(feed):
 
 
 def test_a_connection_sending_alone_is_not_kept_waiting_for_others(feed):
-    with running_listener(group_linger=5.0) as thread, MllpClient((thread.host, thread.port)) as client:
+    # The linger is far longer than the client waits for a reply: waiting for others would time it out.
+    with running_listener(group_linger=600.0) as thread, MllpClient((thread.host, thread.port), timeout=10.0) as client:
         for n in range(3):
-            started = time.monotonic()
             assert ack_code(client.exchange(feed.siu("S24", f"ALONE{n}"))) == "AA"
-            assert time.monotonic() - started < 2.5  # not the five-second linger
 
 
 def test_two_groups_naming_the_same_new_slot_take_turns_rather_than_both_inserting_it(feed):

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from booking.models import Notification, Offer, OfferSource
 from booking.notifications.messages import MESSAGES, TEMPLATE_DIR, render_message
+from booking.patient_sign_in import send_sign_in_code
 from booking.services import attendance, invitations, reminders
 from booking.services.bookings import cancel_booking, confirm_booking, reschedule_booking
 from booking.services.offers import send_offer
@@ -25,6 +26,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 SMS_MOST = 3 * 153  # three text-message fragments
+NAMES_NO_REFERENCE = {"sign_in_code"}  # a code on a lock screen must not come with the rest of the key
 
 
 def test_each_message_has_a_template_with_a_subject_an_email_and_a_text():
@@ -69,6 +71,7 @@ def every_message(referral, site, now, monkeypatch):
         refuse_booking(pending.pk, "Slot already booked", actor_label="RIS", now=now)
     refusals = Notification.objects.filter(template="booking_refused").order_by("pk")
     assert [n.personalisation["offered"] for n in refusals] == [True, False]
+    send_sign_in_code(referral.booking_reference, patient.date_of_birth)
     return list(Notification.objects.order_by("pk"))
 
 
@@ -78,8 +81,11 @@ def test_every_message_fills_in_for_email_and_text_from_what_its_service_queued(
         email = render_message(notification.template, "email", notification.personalisation)
         text = render_message(notification.template, "sms", notification.personalisation)
         assert email.subject and "\n" not in email.subject, notification.template
-        assert notification.personalisation["booking_reference"] in email.body, notification.template
-        assert notification.personalisation["booking_reference"] in text.body, notification.template
+        if notification.template in NAMES_NO_REFERENCE:
+            assert "booking_reference" not in notification.personalisation
+        else:
+            assert notification.personalisation["booking_reference"] in email.body, notification.template
+            assert notification.personalisation["booking_reference"] in text.body, notification.template
         assert text.body.startswith("NHS"), notification.template
         assert len(text.body) <= SMS_MOST, (notification.template, len(text.body))
         assert "None" not in email.body and "{{" not in email.body, notification.template

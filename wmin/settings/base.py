@@ -99,6 +99,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 # Patients sign in with their referral's booking reference, which booking owns.
 PATIENT_SIGN_IN_BACKEND = "booking.patient_sign_in.PatientReferenceBackend"
+PATIENT_SIGN_IN_CODE_SENDER = "booking.patient_sign_in.send_sign_in_code"  # accounts cannot import booking
 AUTHENTICATION_BACKENDS = [
     PATIENT_SIGN_IN_BACKEND,
     "django.contrib.auth.backends.ModelBackend",
