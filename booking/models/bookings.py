@@ -9,7 +9,7 @@ from .scoping import VisibleToQuerySet
 
 
 class BookingStatus(models.TextChoices):
-    PENDING_RIS = "pending_ris", "Waiting for the trust's RIS to confirm"
+    PENDING_RIS = "pending_ris", "Booked, waiting for the hospital to confirm"
     CONFIRMED = "confirmed", "Confirmed"
     CONFLICT = "conflict", "In conflict with the trust's RIS"
     CANCELLED = "cancelled", "Cancelled"

@@ -190,6 +190,12 @@ def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
         .order_by("-updated_at")[:MAX_PER_KIND]
     )
     said = _rejections([b.pk for b in bookings])
+    offered = {
+        o.referral_id: o
+        for o in Offer.objects.filter(
+            referral_id__in=[b.referral_id for b in bookings], source=OfferSource.REFUSED, status=OfferStatus.SENT
+        ).select_related("slot__site")
+    }
     return [
         ConflictItem(
             kind=ItemKind.CONFLICT,
@@ -199,7 +205,13 @@ def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
                 f"The slot at {b.slot.site.name} went to someone else in {b.slot.site.trust}'s RIS "
                 "before our booking reached it."
             ),
-            next_step="Rebook the patient into the next best slot, or cancel with their reason.",
+            next_step=(
+                f"The hub has offered the patient {offered[b.referral_id].slot.site.name} at "
+                f"{timezone.localtime(offered[b.referral_id].slot.starts_at):%-d %b %H:%M}: wait for their answer, "
+                "or rebook them into the next best slot, or cancel with their reason."
+                if b.referral_id in offered
+                else "Rebook the patient into the next best slot, or cancel with their reason."
+            ),
             action_url=reverse("booking:clerk-conflict", args=[b.pk]),
             action_label="Resolve",
             patient=patient_ref(b.referral),

@@ -130,6 +130,7 @@ def test_a_refused_srm_reoffers_the_patient_the_next_best_slot_at_once(fake_ris,
     clerk = UserFactory(role=Role.CLERK, trust=rrk)
     item = next(i for i in conflicts(clerk, now=now) if i.booking_id == booking.pk)
     assert "Slot already booked locally" in item.ris_said
+    assert "The hub has offered the patient RRK General" in item.next_step
 
     # Accepting moves the patient: the refused booking is cancelled (no SRM^S04 for what the RIS
     # never took), the new one waits for the RIS, and the RIS accepts it.
