@@ -116,7 +116,6 @@ def confirm_booking(
                 reason=f"Booked ({channel})",
                 actor_user=actor_user,
                 booking=booking,
-                from_statuses=BOOKABLE_REFERRAL_STATUSES,
             )
             record(
                 AuditAction.CREATE,

@@ -33,9 +33,27 @@ def change_referral_status(
     booking: Booking | None = None,
     from_statuses: Iterable[str] | None = None,
 ) -> bool:
-    """Move the referral to `to_status` if it is in `from_statuses` (default: the status the caller's
-    instance shows). Returns whether it changed; the instance follows."""
-    starts = tuple(from_statuses) if from_statuses is not None else (referral.status,)
+    """Move the referral to `to_status` if it is in `from_statuses`, or, by default, still in the status
+    the caller's instance shows (one conditional UPDATE, no read: for callers that hold the row, on
+    the booking paths). Returns whether it changed; the instance follows."""
+    if from_statuses is None:
+        from_status = referral.status
+        if from_status == to_status:
+            return False
+        if not Referral.objects.filter(pk=referral.pk, status=from_status).update(status=to_status, updated_at=now):
+            return False
+        ReferralStatusChange.objects.create(
+            referral=referral,
+            from_status=from_status,
+            to_status=to_status,
+            changed_at=now,
+            changed_by=actor_user,
+            actor_label=actor_label[:80],
+            reason=reason,
+            booking=booking,
+        )
+        referral.status, referral.updated_at = to_status, now
+        return True
     changed = change_referral_statuses(
         Referral.objects.filter(pk=referral.pk),
         to_status,
@@ -44,7 +62,7 @@ def change_referral_status(
         actor_user=actor_user,
         actor_label=actor_label,
         booking=booking,
-        from_statuses=starts,
+        from_statuses=from_statuses,
     )
     if changed:
         referral.status = to_status

@@ -117,7 +117,6 @@ def record_ris_booking(
                 reason=f"Booked in {trust}'s RIS",
                 actor_label=actor_label,
                 booking=booking,
-                from_statuses=WAITING_STATUSES,
             )
             record(
                 AuditAction.CREATE,
