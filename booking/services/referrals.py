@@ -42,16 +42,7 @@ def change_referral_status(
             return False
         if not Referral.objects.filter(pk=referral.pk, status=from_status).update(status=to_status, updated_at=now):
             return False
-        ReferralStatusChange.objects.create(
-            referral=referral,
-            from_status=from_status,
-            to_status=to_status,
-            changed_at=now,
-            changed_by=actor_user,
-            actor_label=actor_label[:80],
-            reason=reason,
-            booking=booking,
-        )
+        _row(referral.pk, from_status, to_status, now, actor_user, actor_label, reason, booking).save()
         referral.status, referral.updated_at = to_status, now
         return True
     changed = change_referral_statuses(
@@ -98,17 +89,29 @@ def change_referral_statuses(
         ids = [pk for pk, _ in rows]
         Referral.objects.filter(pk__in=ids).update(status=to_status, updated_at=now)
         ReferralStatusChange.objects.bulk_create(
-            ReferralStatusChange(
-                referral_id=pk,
-                from_status=from_status,
-                to_status=to_status,
-                changed_at=now,
-                changed_by=actor_user,
-                actor_label=actor_label[:80],
-                reason=reason,
-                booking=booking,
-            )
-            for pk, from_status in rows
+            _row(pk, from_status, to_status, now, actor_user, actor_label, reason, booking) for pk, from_status in rows
         )
     return ids
+
+
+def _row(
+    referral_id: int,
+    from_status: str,
+    to_status: str,
+    now: datetime,
+    actor_user: User | None,
+    actor_label: str,
+    reason: str,
+    booking: Booking | None,
+) -> ReferralStatusChange:
+    return ReferralStatusChange(
+        referral_id=referral_id,
+        from_status=from_status,
+        to_status=to_status,
+        changed_at=now,
+        changed_by=actor_user,
+        actor_label=actor_label[:80],
+        reason=reason,
+        booking=booking,
+    )
 
