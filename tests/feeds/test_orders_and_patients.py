@@ -7,7 +7,16 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from booking.models import BookingChannel, BookingStatus, Patient, Priority, Referral, ReferralStatus
+from booking.models import (
+    BookingChannel,
+    BookingStatus,
+    Offer,
+    OfferSource,
+    Patient,
+    Priority,
+    Referral,
+    ReferralStatus,
+)
 from booking.services.bookings import confirm_booking
 from tests.factories import ExamTypeFactory, ModalityFactory, PatientFactory, SlotFactory
 from tests.feeds.conftest import make_trust
@@ -132,3 +141,21 @@ def test_adt_a08_updates_a_known_patient_and_ignores_a_stranger(feed):
     stranger = apply(feed.adt("A31", SimPatient("9434765870", "A", "B", dt.date(1950, 1, 1))))
     assert stranger.code == "AA"
     assert not Patient.objects.filter(nhs_number="9434765870").exists()
+
+
+def test_an_exam_changed_to_another_modality_puts_the_booking_in_conflict_and_offers_a_slot_for_the_new_exam(
+    feed, person, rrk
+):
+    apply(feed.orm("NW", "ORD9", person))
+    referral = Referral.objects.get(placer_order_number="ORD9")
+    site = rrk.sites.first()
+    start = timezone.now() + dt.timedelta(days=5)
+    ct_slot = SlotFactory(site=site, modality=ModalityFactory(code="CT"), starts_at=start)
+    mr_slot = SlotFactory(site=site, modality=ModalityFactory(code="MR"), starts_at=start + dt.timedelta(days=1))
+    SlotFactory(site=site, modality=ModalityFactory(code="CT"), starts_at=start + dt.timedelta(hours=2))
+    booking = confirm_booking(referral, ct_slot.pk, channel=BookingChannel.CLERK, now=timezone.now(), notify=False)
+    assert apply(feed.orm("XO", "ORD9", person, exam_code="MKNEE")).code == "AA"
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFLICT
+    offer = Offer.objects.get(referral=referral)
+    assert (offer.source, offer.slot_id) == (OfferSource.REFUSED, mr_slot.pk)  # for the new exam, not the old

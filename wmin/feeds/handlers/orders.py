@@ -146,19 +146,14 @@ def _change(referral: Referral, order: OrderEvent, ctx: FeedContext, *, note: st
         return Outcome(False, f"referral {referral.booking_reference} is {referral.get_status_display().lower()}: not changed")
     notes = [note] if note else []
     values: dict[str, object] = {}
+    conflict: tuple[Booking, str] | None = None
     if order.exam is not None:
         exam = _exam_for(order, ctx)
         if exam.pk != referral.exam_type_id:
             values["exam_type"] = exam
             booking = _active_booking(referral)
             if booking is not None and booking.slot.modality_id != exam.modality_id:
-                from booking.services.bookings import mark_conflict
-
-                mark_conflict(
-                    booking,
-                    f"{ctx.trust} changed the exam to {exam.name}: the booked slot is for another modality",
-                    actor_label=ctx.actor_label,
-                )
+                conflict = booking, f"{ctx.trust} changed the exam to {exam.name}: the booked slot is for another modality"
     if order.priority_raw:
         priority, priority_note = priority_of(order.priority_raw)
         if priority != referral.priority:
@@ -176,6 +171,10 @@ def _change(referral: Referral, order: OrderEvent, ctx: FeedContext, *, note: st
         setattr(referral, name, value)
     if values:
         referral.save(update_fields=[*values, "updated_at"])
+    if conflict is not None:  # after the new exam is saved: the patient is re-offered a slot for it
+        from booking.services.bookings import mark_conflict
+
+        mark_conflict(conflict[0], conflict[1], actor_label=ctx.actor_label, now=ctx.now)
     if not values and not changed_patient:
         notes.append(f"referral {referral.booking_reference}: no change")
     return Outcome(bool(values or changed_patient), "; ".join(notes))
