@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -175,6 +175,9 @@ def freed_slots(user: User, *, now: datetime) -> list[WorkItem]:
 
 
 def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
+    _reoffer = Offer.objects.filter(
+        referral_id=OuterRef("referral_id"), source=OfferSource.REFUSED, status=OfferStatus.SENT
+    ).order_by("-pk")
     bookings = list(
         Booking.objects.visible_to(user)
         .filter(
@@ -186,16 +189,14 @@ def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
             )
         )
         .distinct()
+        .annotate(  # the next best slot the hub offered the patient when the RIS refused (same query)
+            reoffered_at=Subquery(_reoffer.values("slot__starts_at")[:1]),
+            reoffered_site=Subquery(_reoffer.values("slot__site__name")[:1]),
+        )
         .select_related("referral__exam_type", "slot__site__trust", "slot__modality")
         .order_by("-updated_at")[:MAX_PER_KIND]
     )
     said = _rejections([b.pk for b in bookings])
-    offered = {
-        o.referral_id: o
-        for o in Offer.objects.filter(
-            referral_id__in=[b.referral_id for b in bookings], source=OfferSource.REFUSED, status=OfferStatus.SENT
-        ).select_related("slot__site")
-    }
     return [
         ConflictItem(
             kind=ItemKind.CONFLICT,
@@ -206,10 +207,10 @@ def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
                 "before our booking reached it."
             ),
             next_step=(
-                f"The hub has offered the patient {offered[b.referral_id].slot.site.name} at "
-                f"{timezone.localtime(offered[b.referral_id].slot.starts_at):%-d %b %H:%M}: wait for their answer, "
+                f"The hub has offered the patient {b.reoffered_site} at "
+                f"{timezone.localtime(b.reoffered_at):%-d %b %H:%M}: wait for their answer, "
                 "or rebook them into the next best slot, or cancel with their reason."
-                if b.referral_id in offered
+                if b.reoffered_at
                 else "Rebook the patient into the next best slot, or cancel with their reason."
             ),
             action_url=reverse("booking:clerk-conflict", args=[b.pk]),
