@@ -3,7 +3,8 @@ receiver's rows (the HL7 outbox, a clerk task) commit or roll back with the book
 Receivers that start work elsewhere (Celery, backfill) must defer it with `transaction.on_commit`.
 
 - booking_confirmed(sender=Booking, booking=Booking)
-- booking_cancelled(sender=Booking, booking=Booking, reason=str)
+- booking_cancelled(sender=Booking, booking=Booking, reason=str, origin=slots.services.Origin): origin
+  RIS when the trust's RIS cancelled it (nothing to send back)
 - booking_rescheduled(sender=Booking, booking=new Booking, previous=old Booking)
 - booking_conflicted(sender=Booking, booking=Booking, reason=str, now=datetime): the trust's RIS cannot
   keep it; `booking.receivers` offers the patient the next best slot

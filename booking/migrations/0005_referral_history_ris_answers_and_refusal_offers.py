@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('booking', '0004_invitations_and_reminders'),
-        ('slots', '0004_trust_knows_its_srm_connection'),
+        ('slots', '0004_slot_appointment_lifecycle'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -34,7 +34,9 @@ from booking.signals import (
     booking_rescheduled,
     slot_freed,
 )
-from slots.models import Slot, SlotStatus
+from slots.models import Slot
+from slots.services import Origin
+from slots.services import changes as slot_changes
 
 from .errors import AlreadyBooked, HoldExpired, HoldReplaced, InvalidTransition, SlotUnavailable
 from .holds import BOOKABLE_REFERRAL_STATUSES, ensure_slot_bookable, lock_referral, lock_slot
@@ -107,8 +109,7 @@ def confirm_booking(
             _write_status_change(booking, NEW, status, actor_user=actor_user, reason=f"Booked ({channel}){waiting}")
             Hold.objects.filter(slot_id=slot.pk).delete()
             _release_other_holds(referral, now=now)
-            Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.BOOKED, status_changed_at=now)
-            slot.status = SlotStatus.BOOKED
+            slot_changes.book(slot, now=now)
             change_referral_status(
                 referral,
                 ReferralStatus.BOOKED,
@@ -153,16 +154,16 @@ def cancel_booking(
     contact_method: str = "",
     now: datetime,
     notify: bool = True,
+    origin: Origin = Origin.HUB,
 ) -> Booking:
-    """Cancel an active booking: the slot returns to the pool, the referral to the waiting list."""
+    """Cancel an active booking: the slot returns to the pool, the referral to the waiting list.
+    `origin` RIS: the trust's RIS cancelled it, so nothing is sent back to it."""
     with transaction.atomic():
         referral = lock_referral(booking.referral_id)
         booking = _lock_booking(booking.pk)
         _transition(booking, BookingStatus.CANCELLED, actor_user=actor_user, reason=reason, contact_method=contact_method)
         slot = lock_slot(booking.slot_id)
-        freed = slot.starts_at > now and slot.status in (SlotStatus.BOOKED, SlotStatus.HELD)
-        if slot.status in (SlotStatus.BOOKED, SlotStatus.HELD):
-            Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.OPEN, status_changed_at=now)
+        freed = slot_changes.release(slot, now=now)
         if referral.status == ReferralStatus.BOOKED:
             change_referral_status(
                 referral,
@@ -181,7 +182,7 @@ def cancel_booking(
         )
         if notify:
             queue_notification(referral.patient, "booking_cancelled", appointment_details(booking))
-        booking_cancelled.send(sender=Booking, booking=booking, reason=reason)
+        booking_cancelled.send(sender=Booking, booking=booking, reason=reason, origin=origin)
         if freed:
             slot_freed.send(sender=Slot, slot_id=slot.pk)
         return booking
@@ -323,7 +324,7 @@ def _release_other_holds(referral: Referral, *, now: datetime) -> None:
     slot_ids = list(Hold.objects.filter(referral=referral).values_list("slot_id", flat=True))
     if slot_ids:
         Hold.objects.filter(referral=referral).delete()
-        Slot.objects.filter(pk__in=slot_ids, status=SlotStatus.HELD).update(status=SlotStatus.OPEN, status_changed_at=now)
+        slot_changes.release_held(slot_ids, now=now)
 
 
 def _lock_booking(booking_id: int) -> Booking:

@@ -17,6 +17,7 @@ from audit.models import AuditAction
 from audit.trail import record
 from booking.models import Hold, Referral, ReferralStatus
 from slots.models import Slot, SlotStatus
+from slots.services import changes as slot_changes
 
 from .errors import AlreadyBooked, SlotUnavailable
 
@@ -68,7 +69,7 @@ def _hold(referral: Referral, slot_id: int, *, now: datetime) -> Hold:
             if existing is not None:
                 existing.delete()
             hold = Hold.objects.create(slot=slot, referral=referral, expires_at=expires_at)
-        Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.HELD, status_changed_at=now)
+        slot_changes.hold(slot.pk, now=now)
         record(
             AuditAction.CREATE,
             hold,
@@ -94,9 +95,7 @@ def release_expired_holds(now: datetime) -> int:
         hold_ids = [pk for pk, _ in expired]
         slot_ids = [slot_id for _, slot_id in expired]
         Hold.objects.filter(pk__in=hold_ids).delete()
-        Slot.objects.filter(pk__in=slot_ids, status=SlotStatus.HELD).update(
-            status=SlotStatus.OPEN, status_changed_at=now
-        )
+        slot_changes.release_held(slot_ids, now=now)
         record(
             AuditAction.DELETE,
             object_type="booking.Hold",
@@ -148,5 +147,5 @@ def _release_holds_of(referral: Referral, *, keep_slot_id: int | None, now: date
     if not slot_ids:
         return 0
     previous.delete()
-    Slot.objects.filter(pk__in=slot_ids, status=SlotStatus.HELD).update(status=SlotStatus.OPEN, status_changed_at=now)
+    slot_changes.release_held(slot_ids, now=now)
     return len(slot_ids)

@@ -1,5 +1,5 @@
 from .catalogue import ExamType, Modality
 from .network import ICB, Scanner, Site, Trust
-from .slots import Slot, SlotQuerySet, SlotStatus
+from .slots import AppointmentState, Slot, SlotQuerySet, SlotStatus
 
-__all__ = ["ICB", "ExamType", "Modality", "Scanner", "Site", "Slot", "SlotQuerySet", "SlotStatus", "Trust"]
+__all__ = ["ICB", "AppointmentState", "ExamType", "Modality", "Scanner", "Site", "Slot", "SlotQuerySet", "SlotStatus", "Trust"]

@@ -16,6 +16,18 @@ class SlotStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+class AppointmentState(models.TextChoices):
+    """The RIS appointment in a slot (SCH-2), which only moves forward: booked → modified → one of
+    the final three. An event for an appointment already final is stale whatever its time."""
+
+    NONE = "", "No RIS appointment"
+    BOOKED = "booked", "Booked"
+    MODIFIED = "modified", "Modified"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "Did not attend"
+    COMPLETED = "completed", "Completed"
+
+
 class SlotQuerySet(models.QuerySet["Slot"]):
     def in_pool(self) -> SlotQuerySet:
         return self.filter(pooled=True)
@@ -59,6 +71,14 @@ class Slot(models.Model):
         default=0, help_text="Raised by each applied event; events older than the slot's are ignored"
     )
     last_event_at = models.DateTimeField(null=True, blank=True)
+    appointment_state = models.CharField(
+        max_length=12, choices=AppointmentState.choices, default=AppointmentState.NONE, blank=True,
+        help_text="Where the RIS appointment in this slot is in its lifecycle (slots.services.ordering)",
+    )
+    last_message_id = models.BigIntegerField(
+        null=True, blank=True,
+        help_text="The inbound message that last changed the slot: arrival order breaks a tie on event time",
+    )
     status_changed_at = models.DateTimeField(auto_now_add=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

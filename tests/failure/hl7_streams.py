@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from booking.models import Booking, Referral
+from booking.models import Booking, BookingStatus, Referral
 from slots.models import Slot
 from tests.feeds.conftest import MllpClient, ack_code
 from wmin.feeds.models import InboundMessage
@@ -90,20 +90,23 @@ class Ris:
             self.client = None
 
 
-def snapshot(ods: str, *, versions: bool = True) -> dict[str, object]:
-    """The trust's slots, every booking in them, its referrals and its messages' outcomes."""
+def snapshot(ods: str, *, versions: bool = True, standing_only: bool = False) -> dict[str, object]:
+    """The trust's slots (with their RIS appointment's stage), every booking in them, its referrals.
+
+    `standing_only`: leave out cancelled bookings. A booking linked by an S12 and cancelled by its
+    S15 in order is never made when the S15 comes first; both leave the referral waiting."""
     slots = {
         s.ris_slot_id: (
-            s.status, s.pooled, s.starts_at, s.ends_at, s.last_event_at,
+            s.status, s.pooled, s.starts_at, s.ends_at, s.last_event_at, s.appointment_state,
             s.scanner.ris_resource_id.removeprefix(ods) if s.scanner else None, s.site.code.removeprefix(ods),
             *((s.version,) if versions else ()),
         )
         for s in Slot.objects.filter(trust__ods_code=ods).select_related("scanner", "site")
     }
-    bookings = sorted(
-        (b.slot.ris_slot_id, b.status, b.channel, b.referral.patient.nhs_number)
-        for b in Booking.objects.filter(slot__trust__ods_code=ods).select_related("slot", "referral__patient")
-    )
+    found = Booking.objects.filter(slot__trust__ods_code=ods).select_related("slot", "referral__patient")
+    if standing_only:
+        found = found.exclude(status=BookingStatus.CANCELLED)
+    bookings = sorted((b.slot.ris_slot_id, b.status, b.channel, b.referral.patient.nhs_number) for b in found)
     referrals = sorted(
         (r.patient.nhs_number, r.status) for r in Referral.objects.filter(trust__ods_code=ods).select_related("patient")
     )

@@ -32,7 +32,9 @@ SLOTS = 60
 
 
 def event_stream(base: dt.datetime, first_start: dt.datetime) -> list[Event]:
-    """Per slot: opened, sometimes moved, booked locally for a waiting patient, cancelled, modified.
+    """Per slot: opened, sometimes booked locally for a waiting patient, moved, modified, cancelled:
+    each event applies (an appointment only moves forward, so a change after its cancellation would
+    be stale, and a move of a free slot books it as the S12 would).
 
     Events are interleaved across slots (phase by phase) with strictly increasing event times. The
     slots start within four hours, so a freed one starts no backfill (nobody could be offered it in
@@ -41,16 +43,18 @@ def event_stream(base: dt.datetime, first_start: dt.datetime) -> list[Event]:
     phases: list[list[Event]] = [[] for _ in range(5)]
     for i in range(SLOTS):
         start = first_start + dt.timedelta(minutes=2 * i)
-        phases[0].append(Event("S24", i, base, start, 20))
+        minutes = 20
+        phases[0].append(Event("S24", i, base, start, minutes))
+        if i % 2 == 0:
+            phases[1].append(Event("S12", i, base, start, minutes, patient_key=i))
         if i % 3 == 0:
             start += dt.timedelta(minutes=10)
-            phases[1].append(Event("S13", i, base, start, 20))
-        if i % 2 == 0:
-            phases[2].append(Event("S12", i, base, start, 20, patient_key=i))
-        if i % 4 == 0:
-            phases[3].append(Event("S15", i, base, start, 20))
+            phases[2].append(Event("S13", i, base, start, minutes, patient_key=i if i % 2 == 0 else None))
         if i % 5 == 0:
-            phases[4].append(Event("S14", i, base, start, 30))
+            minutes = 30
+            phases[3].append(Event("S14", i, base, start, minutes, patient_key=i if i % 2 == 0 else None))
+        if i % 4 == 0:
+            phases[4].append(Event("S15", i, base, start, minutes))
     ordered = [event for phase in phases for event in phase]
     return [
         Event(e.trigger, e.slot, base + dt.timedelta(seconds=n), e.starts_at, e.minutes, e.patient_key)

@@ -33,6 +33,7 @@ class Feed:
     style: RisStyle
     clock: dt.datetime = T0
     sent: list[str] = field(default_factory=list)
+    scanner: str = "RRK01-CT1"  # AIG-3 unless a message names another
 
     def _next(self, at: dt.datetime | None) -> tuple[str, dt.datetime]:
         if at is None:
@@ -44,7 +45,7 @@ class Feed:
         control_id, at = self._next(at)
         kwargs.setdefault("starts_at", T0 + dt.timedelta(days=7))
         kwargs.setdefault("minutes", 20)
-        kwargs.setdefault("scanner_id", "RRK01-CT1")
+        kwargs.setdefault("scanner_id", self.scanner)
         text = messages.siu(trigger, style=self.style, control_id=control_id, sent_at=at, slot_id=slot_id, **kwargs)  # type: ignore[arg-type]
         self.sent.append(control_id)
         return text.encode("utf-8")

@@ -252,7 +252,7 @@ def test_two_groups_naming_the_same_new_slot_take_turns_rather_than_both_inserti
         pytest.skip("slot key locks are PostgreSQL advisory locks; SQLite has one writer at a time")
     from django.db import transaction
 
-    from wmin.feeds.handlers.slots import slots_locked_together
+    from wmin.feeds.handlers import FeedWork
     from wmin.feeds.hl7 import parse_message
     from wmin.feeds.models import FeedProfile
 
@@ -261,18 +261,18 @@ def test_two_groups_naming_the_same_new_slot_take_turns_rather_than_both_inserti
     booked = feed.siu("S12", "TURN")
     with transaction.atomic():  # a group in the database that names slot TURN, not yet created
         parsed = parse_message(feed.siu("S24", "TURN").decode())
-        with slots_locked_together([(parsed, profile)]):
-            waiting = threading.Thread(
-                target=lambda: (other_group.append(together(booked)), connections.close_all())
-            )
-            waiting.start()
-            time.sleep(0.5)
-            assert not other_group  # it waits for this group: it does not insert TURN beside it
-            Slot.objects.create(  # this group creates the slot, as its S24 would
-                trust=profile.trust, ris_slot_id="TURN", site=profile.trust.sites.first(),
-                modality=Modality.objects.get(code="CT"), starts_at=T0_SLOT, ends_at=T0_SLOT + dt.timedelta(minutes=20),
-                version=1, last_event_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=30),
-            )
+        FeedWork.begin([(parsed, profile)])  # locks every slot key the group names, TURN too
+        waiting = threading.Thread(
+            target=lambda: (other_group.append(together(booked)), connections.close_all())
+        )
+        waiting.start()
+        time.sleep(0.5)
+        assert not other_group  # it waits for this group: it does not insert TURN beside it
+        Slot.objects.create(  # this group creates the slot, as its S24 would
+            trust=profile.trust, ris_slot_id="TURN", site=profile.trust.sites.first(),
+            modality=Modality.objects.get(code="CT"), starts_at=T0_SLOT, ends_at=T0_SLOT + dt.timedelta(minutes=20),
+            version=1, last_event_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=30),
+        )
     waiting.join(30)
     assert [ack_code(r) for r in other_group[0]] == ["AA"]
     slot = Slot.objects.get(ris_slot_id="TURN")

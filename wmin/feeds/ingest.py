@@ -52,6 +52,8 @@ from .rows import commit_without_waiting_for_disk, execute_together, insert_retu
 if TYPE_CHECKING:
     from wmin.feeds.hl7.model import MessageHeader, ParsedMessage
 
+    from .handlers import FeedWork
+
 log = logging.getLogger(__name__)
 _refusals = RateLimitedLog(log)
 
@@ -323,7 +325,7 @@ def _process(
     header = verdict.header
     assert header is not None and verdict.profile is not None
     try:
-        ack_text = _apply(row, verdict.parsed, header, verdict.profile)
+        ack = _apply_messages([(row, verdict, encoding)], lock_timeout_ms=None)[0]
     except _AlreadyAcknowledged as done:
         return Ack(done.ack, encoding, _ack_code(done.ack), row.pk)
     except Unsupported as exc:
@@ -336,7 +338,7 @@ def _process(
         log.exception("hl7.handler_failed", extra={"inbound_id": row.pk})
         reason = f"Could not apply the message: {type(exc).__name__}: {exc}"[:900]
         return _finish(row, header, encoding, InboundStatus.CONTENT_ERROR, "AE", "207", reason)
-    return Ack(ack_text, encoding, "AA", row.pk)
+    return ack
 
 
 def _answer(row: InboundMessage, verdict: _Verdict, encoding: str) -> Ack:
@@ -348,31 +350,71 @@ def _answer(row: InboundMessage, verdict: _Verdict, encoding: str) -> Ack:
     )
 
 
-def _apply(row: InboundMessage, parsed: ParsedMessage, header: MessageHeader, profile: FeedProfile) -> str:
-    """(f) The handler and the row's outcome in one transaction; the ACK text it committed."""
+_Checked = tuple[InboundMessage, "_Verdict", str]  # a stored row, what `_check` found, its encoding
+
+
+def _apply_messages(messages: Sequence[_Checked], *, lock_timeout_ms: int | None) -> list[Ack]:
+    """(f) The one way messages are applied: in one transaction with one unit of work, a single
+    message being a group of one. Each message's handler runs, then every row's outcome is written
+    in one statement; the ACKs it committed, in order. Raises what a handler raised (nothing of the
+    group applied), or _AlreadyAcknowledged if another worker answered one of the rows first."""
     for attempt in range(2):
         try:
-            with transaction.atomic():
-                status, ack_text, note, applied = _dispatch(row, parsed, header, profile)
-                _write_outcome(row, status, ack_text, "", note, applied=applied)
-                return ack_text
+            return _apply_once(messages, lock_timeout_ms=lock_timeout_ms)
         except IntegrityError:
-            # Another connection created the same slot, referral or patient a moment ago: this
-            # message then applies on top of theirs (handlers take no savepoints on the hot path).
+            # Another connection created the same slot, referral or patient a moment ago (the
+            # insert waited for it and it committed): apply again, on top of theirs, by version.
             if attempt:
                 raise
+            log.info("hl7.apply_retried", extra={"messages": len(messages)}, exc_info=True)
     raise AssertionError("unreachable")
 
 
+def _apply_once(messages: Sequence[_Checked], *, lock_timeout_ms: int | None) -> list[Ack]:
+    from .handlers import FeedWork
+
+    answers: list[Ack] = []
+    outcomes: list[list[Any]] = []
+    with transaction.atomic():
+        named = ((v.parsed, v.profile) for _, v, _ in messages if v.parsed is not None and v.profile is not None)
+        # A lock waited on for longer than `lock_timeout_ms` fails the whole unit of work.
+        work = FeedWork.begin(named, lock_timeout_ms=lock_timeout_ms)
+        for row, verdict, encoding in messages:
+            if verdict.parsed is None:
+                text, code, error_code = _answer_text(
+                    row, verdict.header, verdict.code, verdict.error_code, verdict.reason, verdict.location
+                )
+                status, note, applied_at = verdict.status, verdict.reason, None
+            else:
+                assert verdict.header is not None and verdict.profile is not None
+                status, text, note, applied = _dispatch(row, verdict.parsed, verdict.header, verdict.profile, work)
+                code, error_code = "AA", ""
+                applied_at = timezone.now() if applied else None
+            outcomes.append(_outcome_params(row, status, text, error_code, note, applied_at=applied_at))
+            answers.append(Ack(text, _codec(encoding), code, row.pk))
+        work.finish()
+        if _write_outcomes(outcomes) != len(outcomes):
+            # Someone answered one meanwhile: undo; alone, the row's ACK stands, else one by one.
+            current = ""
+            if len(messages) == 1:
+                current = InboundMessage.objects.filter(pk=messages[0][0].pk).values_list("ack", flat=True).first()
+            raise _AlreadyAcknowledged(current or "")
+    for (row, _, _), params in zip(messages, outcomes, strict=True):
+        row.status, row.ack, row.error_code, row.error = params[:4]
+        if params[5] is not None:
+            row.applied_at = params[5]
+    return answers
+
+
 def _dispatch(
-    row: InboundMessage, parsed: ParsedMessage, header: MessageHeader, profile: FeedProfile
+    row: InboundMessage, parsed: ParsedMessage, header: MessageHeader, profile: FeedProfile, work: FeedWork
 ) -> tuple[str, str, str, bool]:
     """Run the message's handler in the caller's transaction: (status, ACK text, note, applied)."""
     from .handlers import dispatch
 
     actor = Actor(user_id=None, label=f"HL7 feed {profile.trust.ods_code}", role="system")
     with acting_as(actor):
-        outcome = dispatch(parsed, profile=profile, message_id=row.pk, now=timezone.now())
+        outcome = dispatch(parsed, profile=profile, message_id=row.pk, now=timezone.now(), work=work)
     status = InboundStatus.APPLIED if outcome.applied else InboundStatus.IGNORED
     return status, build_ack(header, "AA", text=_msa_text(outcome.ack_text)), outcome.note, outcome.applied
 
@@ -705,51 +747,18 @@ def _store_together(arrivals: list[_Arrival]) -> dict[int, InboundMessage]:
 
 
 def _apply_together(arrivals: list[_Arrival], stored: dict[int, InboundMessage]) -> dict[int, Ack]:
-    """(c)-(f) for the group in one transaction: every message's ACK, or none if any failed."""
-    for attempt in range(2):
-        try:
-            return _apply_group(arrivals, stored)
-        except IntegrityError:
-            # Another group created one of this group's new slots a moment ago and has committed
-            # (the insert waited for it): apply the group again, on top of theirs, by version.
-            if attempt:
-                break
-            log.info("hl7.group_retried", extra={"messages": len(arrivals)}, exc_info=True)
-        except Exception:
-            # A content error, a lock waited on too long, a bug: nothing of the group was applied.
-            log.info("hl7.group_fell_back", extra={"messages": len(arrivals)}, exc_info=True)
-            return {}
-    log.info("hl7.group_fell_back", extra={"messages": len(arrivals)})
-    return {}
-
-
-def _apply_group(arrivals: list[_Arrival], stored: dict[int, InboundMessage]) -> dict[int, Ack]:
-    from .handlers.slots import slots_locked_together
-
-    answers: dict[int, Ack] = {}
-    outcomes: list[list[Any]] = []
-    with transaction.atomic():
-        verdicts = [_check(stored[a.index], a.text, a.header, "", a.peer) for a in arrivals]
-        # A long lock wait fails the group over to one message at a time.
-        read_together = ((v.parsed, v.profile) for v in verdicts if v.parsed and v.profile)
-        with slots_locked_together(read_together, lock_timeout_ms=GROUP_LOCK_TIMEOUT_MS):
-            for arrival, verdict in zip(arrivals, verdicts, strict=True):
-                row = stored[arrival.index]
-                if verdict.parsed is None:
-                    text, code, error_code = _answer_text(
-                        row, verdict.header, verdict.code, verdict.error_code, verdict.reason, verdict.location
-                    )
-                    outcomes.append(_outcome_params(row, verdict.status, text, error_code, verdict.reason, applied_at=None))
-                else:
-                    assert verdict.header is not None and verdict.profile is not None
-                    status, text, note, applied = _dispatch(row, verdict.parsed, verdict.header, verdict.profile)
-                    code = "AA"
-                    applied_at = timezone.now() if applied else None
-                    outcomes.append(_outcome_params(row, status, text, "", note, applied_at=applied_at))
-                answers[arrival.index] = Ack(text, _codec(arrival.encoding), code, row.pk)
-        if _write_outcomes(outcomes) != len(outcomes):
-            raise _AlreadyAcknowledged("")  # someone answered one meanwhile: undo, go one by one
-    return answers
+    """(c)-(f) for the group in one transaction: every message's ACK, or none if any failed (each
+    then goes on its own, as it was stored)."""
+    checked = [
+        (stored[a.index], _check(stored[a.index], a.text, a.header, "", a.peer), a.encoding) for a in arrivals
+    ]
+    try:
+        acks = _apply_messages(checked, lock_timeout_ms=GROUP_LOCK_TIMEOUT_MS)
+    except Exception:
+        # A content error, a lock waited on too long, a bug: nothing of the group was applied.
+        log.info("hl7.group_fell_back", extra={"messages": len(arrivals)}, exc_info=True)
+        return {}
+    return {arrival.index: ack for arrival, ack in zip(arrivals, acks, strict=True)}
 
 
 def _write_outcomes(outcomes: list[list[Any]]) -> int:

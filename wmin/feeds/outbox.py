@@ -11,18 +11,16 @@ waiting for the RIS, puts a refused one into conflict and re-offers its patient,
 clerks' worklist reads. The transient "sending" claim is not reported (the booking side sees it as
 still waiting).
 
-A change the trust's own RIS told us about (an SIU cancelling a slot) is not echoed back to it:
-handlers wrap such work in `told_by_ris(trust_id)`. Bookings the RIS made (channel RIS) send nothing.
+A change the trust's own RIS told us about (an SIU cancelling a slot) is not echoed back to it: the
+booking service says so with `origin=Origin.RIS`, which its signal carries here. Bookings the RIS
+made (channel RIS) send nothing.
 """
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import secrets
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -35,6 +33,7 @@ from django.utils import timezone
 from booking.models import Booking, BookingChannel, RisAnswer, RisMessageKind
 from booking.services.ris import report_ris_message
 from slots.models import Trust
+from slots.services import Origin
 
 from .models import FeedProfile, OutboundKind, OutboundMessage, OutboundStatus
 
@@ -50,19 +49,6 @@ REPLY_TIMEOUT_SECONDS = 30.0
 MAX_REPLY_BYTES = 1_000_000
 ACCEPTED_CODES = frozenset({"AA", "CA"})
 
-_told_by_ris: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("feeds_told_by_ris", default=frozenset())
-
-
-@contextmanager
-def told_by_ris(trust_id: int) -> Iterator[None]:
-    """Booking changes made inside come from this trust's RIS: write no SRM back to it."""
-    token = _told_by_ris.set(_told_by_ris.get() | {trust_id})
-    try:
-        yield
-    finally:
-        _told_by_ris.reset(token)
-
-
 def placer_appointment_id(booking: Booking) -> str:
     """ARQ-1: how the RIS refers back to the hub's booking (echoed in SCH-1 of its SIU)."""
     return f"WMIN{booking.pk}"
@@ -71,13 +57,19 @@ def placer_appointment_id(booking: Booking) -> str:
 # Writing -------------------------------------------------------------------------------------
 
 
-def write_for(booking: Booking, kind: OutboundKind | str, *, reason: str = "", now: datetime | None = None) -> OutboundMessage | None:
-    """The outbox row for this booking change, in the caller's transaction; None when none is due."""
-    if booking.channel == BookingChannel.RIS:
+def write_for(
+    booking: Booking,
+    kind: OutboundKind | str,
+    *,
+    reason: str = "",
+    now: datetime | None = None,
+    origin: Origin | str = Origin.HUB,
+) -> OutboundMessage | None:
+    """The outbox row for this booking change, in the caller's transaction; None when none is due
+    (the RIS made the booking, or the change came from the RIS: `origin`)."""
+    if booking.channel == BookingChannel.RIS or origin == Origin.RIS:
         return None
     slot = booking.slot
-    if slot.trust_id in _told_by_ris.get():
-        return None
     if OutboundMessage.objects.filter(booking=booking, kind=kind).exists():
         return None  # a reschedule announces the cancel and the booking twice: write each once
     if kind == OutboundKind.CANCEL and OutboundMessage.objects.filter(

@@ -17,6 +17,7 @@ from django.db.models.signals import post_delete, post_save
 from booking.models import Booking
 from booking.signals import booking_cancelled, booking_confirmed, booking_rescheduled
 from slots.models import Trust
+from slots.services import Origin
 
 from . import outbox
 from .models import FeedProfile, OutboundKind
@@ -26,8 +27,10 @@ def on_booking_confirmed(sender: Any, booking: Booking, **kwargs: Any) -> None:
     outbox.write_for(booking, OutboundKind.BOOK)
 
 
-def on_booking_cancelled(sender: Any, booking: Booking, reason: str = "", **kwargs: Any) -> None:
-    outbox.write_for(booking, OutboundKind.CANCEL, reason=reason)
+def on_booking_cancelled(
+    sender: Any, booking: Booking, reason: str = "", origin: Origin | str = Origin.HUB, **kwargs: Any
+) -> None:
+    outbox.write_for(booking, OutboundKind.CANCEL, reason=reason, origin=origin)
 
 
 def on_booking_rescheduled(sender: Any, booking: Booking, previous: Booking, **kwargs: Any) -> None:

@@ -49,6 +49,7 @@ from booking.rules.distance import great_circle_km
 from slots.geography import centroids
 from slots.models import ExamType, Scanner, Site, Slot, SlotStatus, Trust
 from slots.models.catalogue import AgeGroup
+from slots.services import changes as slot_changes
 
 LONDON = ZoneInfo("Europe/London")
 WAIT_SHAPE, WAIT_SCALE_DAYS = 0.65, 23.8
@@ -240,8 +241,7 @@ def _generate_slots(size: DemandSize, rng: np.random.Generator, now: datetime, s
                         modality=scanner.modality,
                         starts_at=starts_utc,
                         ends_at=starts_utc + timedelta(minutes=minutes),
-                        status=SlotStatus.OPEN,
-                        pooled=True,
+                        pooled=True,  # open, the model's default
                         ris_slot_id=f"{site.code}-{scanner.pk}-{starts_at:%Y%m%d%H%M}",
                     )
                 )
@@ -424,10 +424,7 @@ def _generate_bookings(
                 )
     for chunk in _chunks(bookings, BATCH):
         Booking.objects.bulk_create(chunk)
-    for status in set(slot_updates.values()):
-        ids = [pk for pk, s in slot_updates.items() if s == status]
-        for chunk in _chunks(ids, 900):
-            Slot.objects.filter(pk__in=chunk).update(status=status)
+    slot_changes.set_statuses(slot_updates)
     for status in set(referral_updates.values()):
         ids = [pk for pk, s in referral_updates.items() if s == status]
         for chunk in _chunks(ids, 900):

@@ -5,7 +5,9 @@
 - `patients` ADT^A08 / A31: demographics
 - `queries`  SQR^S25: released slots returned to a poll (and the SQM^S25 that asks)
 
-`dispatch` runs inside the ingest transaction; a handler raises ContentError (→ AE) for content
+`dispatch` runs inside the ingest transaction, with its unit of work (`FeedWork`: the slots it
+locked and read, the writes it holds back, the referrals waiting for its patients), passed down
+explicitly to every handler in `FeedContext.work`; a handler raises ContentError (→ AE) for content
 the hub cannot use, returns an Outcome otherwise. Message types the hub does not take raise
 Unsupported (→ AR 200/201); ADT events other than A08/A31 are acknowledged and ignored, as a
 trust's ADT feed sends every event and a reject would stall its queue.
@@ -13,12 +15,14 @@ trust's ADT feed sends every event and a reject would stall its queue.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+
+from slots.services.ris_events import SlotWork
 
 if TYPE_CHECKING:
     from slots.models import Trust
@@ -45,14 +49,51 @@ class Unsupported(Exception):
         self.reason = reason
 
 
+@dataclass
+class FeedWork:
+    """The unit of work of one ingest transaction, a single message or a group arriving together:
+    every slot its SIU messages name, locked and read up front (`slots`, with the writes it holds
+    back), and the referrals its patients wait on (`waiting`, read with them). A handler about to
+    call something that may change other slots or referrals calls `forget` first."""
+
+    slots: SlotWork = field(default_factory=SlotWork)
+    waiting: dict[tuple[int, str, int], list[int]] | None = None
+
+    @classmethod
+    def begin(
+        cls, named: Iterable[tuple[ParsedMessage, FeedProfile]], *, lock_timeout_ms: int | None = None
+    ) -> FeedWork:
+        """Lock and read what these messages name, in one round trip per trust."""
+        from booking.models.bookings import ACTIVE_BOOKING_STATUSES
+        from booking.services.ris import waiting_referrals
+
+        from .slots import ACTIVE_BOOKING_SQL, lock_slots
+
+        named = list(named)
+        work = cls(SlotWork(claim_sql=ACTIVE_BOOKING_SQL, claim_params=tuple(ACTIVE_BOOKING_STATUSES)))
+        patients = lock_slots(work.slots, named, lock_timeout_ms=lock_timeout_ms)
+        if patients and len(named) > 1:  # alone, a message asks only if it has a booking to link
+            work.waiting = waiting_referrals(sorted(patients))
+        return work
+
+    def forget(self) -> None:
+        """Write what is held back; forget what was read (someone else may change it now)."""
+        self.slots.forget()
+        self.waiting = None
+
+    def finish(self) -> None:
+        self.slots.finish()
+
+
 @dataclass(frozen=True)
 class FeedContext:
-    """Who sent the message being applied, and when."""
+    """Who sent the message being applied, and when, and the unit of work it is applied in."""
 
     profile: FeedProfile
     header: MessageHeader
     message_id: int
     now: datetime
+    work: FeedWork = field(default_factory=FeedWork)
 
     @property
     def trust(self) -> Trust:
@@ -95,16 +136,19 @@ def precheck(header: MessageHeader) -> Outcome | None:
     raise Unsupported("200", f"The hub does not take {message_type or 'untyped'} messages on this port")
 
 
-def dispatch(parsed: ParsedMessage, *, profile: FeedProfile, message_id: int, now: datetime) -> Outcome:
-    """Apply a parsed message that passed `precheck`, inside the caller's transaction."""
+def dispatch(
+    parsed: ParsedMessage, *, profile: FeedProfile, message_id: int, now: datetime, work: FeedWork
+) -> Outcome:
+    """Apply a parsed message that passed `precheck`, inside the caller's transaction and its unit
+    of work."""
     from . import orders, patients, queries, slots
 
     header = parsed.header
     message_type = (header.message_type or "").upper()
-    context = FeedContext(profile=profile, header=header, message_id=message_id, now=now)
+    context = FeedContext(profile=profile, header=header, message_id=message_id, now=now, work=work)
     if message_type == "SIU":
         return slots.handle(parsed, context)
-    slots.forget_slots_read_together()  # the others may change any slot of the trust's
+    work.forget()  # the others may change any slot of the trust's
     if message_type in {"ORM", "OMI"}:
         return orders.handle(parsed, context)
     if message_type == "ADT":

@@ -14,7 +14,7 @@ def mark_connected(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("feeds", "0007_listener_process_stats"),
-        ("slots", "0004_trust_knows_its_srm_connection"),
+        ("slots", "0005_trust_knows_its_srm_connection"),
     ]
 
     operations = [migrations.RunPython(mark_connected, migrations.RunPython.noop)]
