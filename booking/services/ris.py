@@ -32,7 +32,8 @@ from booking.models import (
     RisDelivery,
     RisMessageKind,
 )
-from slots.models import ExamType, Slot, SlotStatus, Trust
+from slots.models import ExamType, Slot, Trust
+from slots.services import changes as slot_changes
 
 from .bookings import _lock_booking, _transition, _write_status_change, mark_conflict
 from .referrals import change_referral_status
@@ -179,9 +180,7 @@ def refuse_booking(booking_id: int, said: str, *, actor_label: str, now: datetim
         booking = _lock_booking(booking_id)
         if booking.status not in (BookingStatus.PENDING_RIS, BookingStatus.CONFIRMED):
             return None
-        Slot.objects.filter(pk=booking.slot_id, status__in=[SlotStatus.BOOKED, SlotStatus.HELD]).update(
-            status=SlotStatus.BLOCKED, pooled=False, status_changed_at=now
-        )
+        slot_changes.block_refused(booking.slot_id, now=now)
         trust = booking.slot.site.trust
         return mark_conflict(booking, f"{trust}'s RIS refused the booking: {said}"[:500], actor_label=actor_label, now=now)
 
