@@ -35,7 +35,7 @@ from booking.models import (
 from slots.models import ExamType, Slot, Trust
 from slots.services import changes as slot_changes
 
-from .bookings import _lock_booking, _transition, _write_status_change, mark_conflict
+from .bookings import _lock_booking, _write_status_change, mark_conflict, transition
 from .referrals import change_referral_status
 
 # (trust id, NHS number, modality id) → ids of that patient's referrals waiting at that trust for it.
@@ -188,13 +188,5 @@ def refuse_booking(booking_id: int, said: str, *, actor_label: str, now: datetim
 def _confirm_if_pending(booking_id: int, actor_label: str, reason: str) -> None:
     with transaction.atomic():
         booking = _lock_booking(booking_id)
-        if booking.status != BookingStatus.PENDING_RIS:
-            return
-        _transition(booking, BookingStatus.CONFIRMED, actor_user=None, actor_label=actor_label, reason=reason)
-        record(
-            AuditAction.UPDATE,
-            booking,
-            summary=f"Booking {booking.pk} confirmed by the trust's RIS",
-            patient_id=booking.referral.patient_id,
-            detail={"reason": reason[:200]},
-        )
+        if booking.status == BookingStatus.PENDING_RIS:
+            transition(booking, BookingStatus.CONFIRMED, actor_label=actor_label, reason=reason)
