@@ -1,5 +1,6 @@
 """The admin for booking's rows. Every read and change of a patient's rows is audited (AuditedAdmin);
-bookings, their history, DM01 clock restarts, holds, offers and notifications are read-only: they change only through
+bookings, their history, referral status and its history, DM01 clock restarts, what each RIS answered,
+holds, offers and notifications are read-only: they change only through
 booking.services, which audit the change and send the RIS its HL7 message."""
 
 from django.contrib import admin
@@ -17,6 +18,8 @@ from .models import (
     OptimiserRun,
     Patient,
     Referral,
+    ReferralStatusChange,
+    RisDelivery,
 )
 
 
@@ -38,6 +41,22 @@ class ReferralAdmin(AuditedAdmin):
     search_fields = ["booking_reference", "placer_order_number", "patient__nhs_number", "patient__family_name"]
     raw_id_fields = ["patient"]
     list_select_related = ["patient", "trust", "exam_type"]
+    readonly_fields = ["status"]  # changed only by booking.services, with a history row
+
+
+@admin.register(ReferralStatusChange)
+class ReferralStatusChangeAdmin(AuditedAdmin, ReadOnlyAdmin):
+    patient_path = "referral.patient_id"
+    list_display = ["referral", "from_status", "to_status", "changed_by", "actor_label", "booking", "changed_at"]
+    list_select_related = ["referral", "changed_by"]
+
+
+@admin.register(RisDelivery)
+class RisDeliveryAdmin(AuditedAdmin, ReadOnlyAdmin):
+    patient_path = "booking.referral.patient_id"
+    list_display = ["booking", "trust", "kind", "answer", "message_ref", "created_at", "answered_at"]
+    list_filter = ["answer", "kind", "trust"]
+    list_select_related = ["booking", "trust"]
 
 
 class StatusChangeInline(admin.TabularInline):

@@ -6,7 +6,8 @@ Receivers that start work elsewhere (Celery, backfill) must defer it with `trans
 - booking_cancelled(sender=Booking, booking=Booking, reason=str, origin=slots.services.Origin): origin
   RIS when the trust's RIS cancelled it (nothing to send back)
 - booking_rescheduled(sender=Booking, booking=new Booking, previous=old Booking)
-- booking_conflicted(sender=Booking, booking=Booking, reason=str)
+- booking_conflicted(sender=Booking, booking=Booking, reason=str, now=datetime): the trust's RIS cannot
+  keep it; `booking.receivers` offers the patient the next best slot
 - slot_freed(sender=Slot, slot_id=int): a future pool slot went back to OPEN after a cancellation
 - referral_added(sender=Referral, referral=Referral, now=datetime): a referral joined the waiting
   list. Sent by whatever adds one (an HL7 order today; the API and clerks when they can), inside

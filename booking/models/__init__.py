@@ -1,11 +1,20 @@
-from .bookings import Booking, BookingChannel, BookingQuerySet, BookingStatus, BookingStatusChange
+from .bookings import (
+    Booking,
+    BookingChannel,
+    BookingQuerySet,
+    BookingStatus,
+    BookingStatusChange,
+    RisAnswer,
+    RisDelivery,
+    RisMessageKind,
+)
 from .clocks import CancelledBy, Dm01ClockRestart
 from .holds import Hold
 from .invitations import Invitation, InvitationChannel
 from .notifications import Notification, NotificationStatus
 from .offers import Offer, OfferSource, OfferStatus
 from .patients import Patient, PatientQuerySet
-from .referrals import Priority, Referral, ReferralQuerySet, ReferralStatus, TravelMode
+from .referrals import Priority, Referral, ReferralQuerySet, ReferralStatus, ReferralStatusChange, TravelMode
 from .runs import OptimiserRun, RunKind
 
 __all__ = [
@@ -31,6 +40,10 @@ __all__ = [
     "Referral",
     "ReferralQuerySet",
     "ReferralStatus",
+    "ReferralStatusChange",
+    "RisAnswer",
+    "RisDelivery",
+    "RisMessageKind",
     "RunKind",
     "TravelMode",
 ]

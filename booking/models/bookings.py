@@ -9,7 +9,7 @@ from .scoping import VisibleToQuerySet
 
 
 class BookingStatus(models.TextChoices):
-    PENDING_RIS = "pending_ris", "Waiting for the trust's RIS to confirm"
+    PENDING_RIS = "pending_ris", "Booked, waiting for the hospital to confirm"
     CONFIRMED = "confirmed", "Confirmed"
     CONFLICT = "conflict", "In conflict with the trust's RIS"
     CANCELLED = "cancelled", "Cancelled"
@@ -107,3 +107,40 @@ class BookingStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or 'new'} → {self.to_status} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class RisMessageKind(models.TextChoices):
+    BOOK = "book", "Booking"
+    CANCEL = "cancel", "Cancellation"
+
+
+class RisAnswer(models.TextChoices):
+    """Where a message to the slot's trust's RIS stands, as the feed's outbox reports it."""
+
+    WAITING = "waiting", "Waiting to send"
+    ACCEPTED = "accepted", "Accepted by the RIS"
+    REFUSED = "refused", "Rejected by the RIS"
+    UNREACHABLE = "unreachable", "Gave up after retries"
+    CLERK_TASK = "clerk_task", "No SRM at this trust: a task for its clerks"
+
+
+class RisDelivery(models.Model):
+    """What the trust's RIS was sent about a booking and what it answered: one row per message,
+    reported by whatever sends it (the HL7 outbox) through booking.services.ris. The clerks'
+    worklist and patient record read this, never the feed's own tables."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="ris_deliveries")
+    trust = models.ForeignKey("slots.Trust", on_delete=models.PROTECT, related_name="+")
+    message_ref = models.CharField(max_length=40, unique=True, help_text="The sender's id for the message")
+    kind = models.CharField(max_length=10, choices=RisMessageKind.choices)
+    answer = models.CharField(max_length=12, choices=RisAnswer.choices, default=RisAnswer.WAITING)
+    said = models.TextField(blank=True, help_text="What the RIS (or the sender) said")
+    created_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["trust", "answer"], name="ris_delivery_trust_answer")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for booking {self.booking_id}: {self.get_answer_display()}"

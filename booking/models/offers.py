@@ -12,6 +12,7 @@ class OfferSource(models.TextChoices):
     BACKFILL = "backfill", "Backfill of a freed slot"
     CHAIN = "chain", "Move earlier to free a slot"
     CLERK = "clerk", "Booking clerk"
+    REFUSED = "refused", "Next best slot after the RIS refused a booking"
 
 
 class OfferStatus(models.TextChoices):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 from booking.rules.priority import priority_weight
@@ -107,3 +108,27 @@ class Referral(models.Model):
     @property
     def priority_weight(self) -> float:
         return priority_weight(self.priority)
+
+
+class ReferralStatusChange(models.Model):
+    """One row per change of a referral's status: from, to, when, who or what, why, and the booking
+    that caused it. Written only by booking.services.referrals."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10, choices=ReferralStatus.choices)
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=80, blank=True, help_text="System actor, e.g. an HL7 feed")
+    reason = models.TextField(blank=True)
+    booking = models.ForeignKey(
+        "booking.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="referral_status_changes"
+    )
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} → {self.to_status} at {self.changed_at:%Y-%m-%d %H:%M}"

@@ -28,6 +28,7 @@ MESSAGES = frozenset({
     "booking_confirmed",
     "booking_cancelled",
     "booking_rescheduled",
+    "booking_refused",
     "offer_sent",
     "attendance_check",
     "sign_in_code",

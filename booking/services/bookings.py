@@ -44,6 +44,7 @@ from .eligibility import slot_refusal
 from .errors import AlreadyBooked, HoldExpired, HoldReplaced, InvalidTransition, NotEligible, SlotUnavailable
 from .holds import BOOKABLE_REFERRAL_STATUSES, ensure_slot_bookable, lock_referral, lock_slot
 from .notifications import queue_notification
+from .referrals import change_referral_status
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -60,6 +61,14 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     BookingStatus.ATTENDED: frozenset(),
     BookingStatus.DID_NOT_ATTEND: frozenset(),
 }
+
+
+def waits_for_ris(slot: Slot) -> bool:
+    """A hub booking of this slot waits for the trust's RIS to accept it (PENDING_RIS) when the hub
+    sends that RIS booking messages (SRM): `Trust.takes_srm`, which the HL7 feed keeps from the
+    trust's feed profile, as its outbox decides between an SRM and a clerk task. Read from the trust
+    (slots), so booking never asks the feed. The sender reports the answer through `services.ris`."""
+    return slot.trust.takes_srm
 
 
 def can_transition(from_status: str, to_status: str) -> bool:
@@ -99,15 +108,23 @@ def confirm_booking(
             if why := slot_refusal(referral, slot, channel=str(channel), now=now):
                 raise NotEligible(f"{why} Nothing has been booked: choose another time.")
 
+            status = BookingStatus.PENDING_RIS if waits_for_ris(slot) else BookingStatus.CONFIRMED
             booking = Booking.objects.create(
-                referral=referral, slot=slot, status=BookingStatus.CONFIRMED, channel=channel, created_by=actor_user
+                referral=referral, slot=slot, status=status, channel=channel, created_by=actor_user
             )
-            _write_status_change(booking, NEW, BookingStatus.CONFIRMED, actor_user=actor_user, reason=f"Booked ({channel})")
+            waiting = ", waiting for the trust's RIS to accept it" if status == BookingStatus.PENDING_RIS else ""
+            _write_status_change(booking, NEW, status, actor_user=actor_user, reason=f"Booked ({channel}){waiting}")
             Hold.objects.filter(slot_id=slot.pk).delete()
             _release_other_holds(referral, now=now)
             slot_changes.book(slot, now=now)
-            Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.BOOKED, updated_at=now)
-            referral.status = ReferralStatus.BOOKED
+            change_referral_status(
+                referral,
+                ReferralStatus.BOOKED,
+                now=now,
+                reason=f"Booked ({channel})",
+                actor_user=actor_user,
+                booking=booking,
+            )
             record(
                 AuditAction.CREATE,
                 booking,
@@ -115,9 +132,16 @@ def confirm_booking(
                 patient_id=referral.patient_id,
                 detail={"slot_id": slot.pk, "channel": str(channel), "starts_at": slot.starts_at.isoformat()},
             )
-            if notify:
-                queue_notification(referral.patient, "booking_confirmed", appointment_details(booking))
             booking_confirmed.send(sender=Booking, booking=booking)
+            if booking.status == BookingStatus.PENDING_RIS:  # a trust whose RIS has no address confirms at once
+                booking.refresh_from_db(fields=["status", "updated_at"])
+            if notify:
+                # At once, also while the RIS has still to accept it: the patient has just booked and
+                # expects word of it; the message says the hospital confirms it, and a refusal is
+                # followed straight away by another message with the next best time.
+                details = appointment_details(booking)
+                details["waiting_for_hospital"] = booking.status == BookingStatus.PENDING_RIS
+                queue_notification(referral.patient, "booking_confirmed", details)
             return booking
     except IntegrityError as exc:
         # The constraint caught a race the lock did not (SQLite, or a slot booked outside a lock).
@@ -156,7 +180,14 @@ def cancel_booking(
         slot = lock_slot(booking.slot_id)
         freed = slot_changes.release(slot, now=now)
         if referral.status == ReferralStatus.BOOKED:
-            Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.WAITING, updated_at=now)
+            change_referral_status(
+                referral,
+                ReferralStatus.WAITING,
+                now=now,
+                reason=f"Booking cancelled: {reason}"[:500],
+                actor_user=actor_user,
+                booking=booking,
+            )
         record(
             AuditAction.UPDATE,
             booking,
@@ -224,8 +255,11 @@ def reschedule_booking(
         return new
 
 
-def mark_conflict(booking: Booking, reason: str, *, actor_label: str = "trust RIS") -> Booking:
-    """The trust's RIS rejected the booking (the slot went locally first): flag it for the clerks."""
+def mark_conflict(
+    booking: Booking, reason: str, *, actor_label: str = "trust RIS", now: datetime | None = None
+) -> Booking:
+    """The trust's RIS rejected the booking (the slot went locally first): flag it for the clerks;
+    `booking.receivers` offers the patient the next best slot."""
     with transaction.atomic():
         booking = _lock_booking(booking.pk)
         _transition(booking, BookingStatus.CONFLICT, actor_user=None, actor_label=actor_label, reason=reason)
@@ -236,7 +270,7 @@ def mark_conflict(booking: Booking, reason: str, *, actor_label: str = "trust RI
             patient_id=booking.referral.patient_id,
             detail={"reason": reason[:200]},
         )
-        booking_conflicted.send(sender=Booking, booking=booking, reason=reason)
+        booking_conflicted.send(sender=Booking, booking=booking, reason=reason, now=now or timezone.now())
         return booking
 
 

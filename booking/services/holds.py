@@ -120,7 +120,7 @@ def lock_referral(referral_id: int) -> Referral:
 
 
 def lock_slot(slot_id: int) -> Slot:
-    slot = Slot.objects.select_for_update(of=("self",)).select_related("site", "modality").filter(pk=slot_id).first()
+    slot = Slot.objects.select_for_update(of=("self",)).select_related("site", "modality", "trust").filter(pk=slot_id).first()
     if slot is None:
         raise SlotUnavailable("We could not find that appointment. It may have been withdrawn by the hospital.")
     return slot

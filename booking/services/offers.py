@@ -44,12 +44,14 @@ from booking.optimiser.backfill import too_close_to_fill
 from booking.optimiser.services import BACKFILL_RESPONSE_WINDOW, backfill_freed_slot
 from booking.presenters import offer_reason_for_patient
 from booking.rules.notice import SHORT_NOTICE_HOURS
-from slots.models import Slot, SlotStatus
+from slots.models import Site, Slot, SlotStatus
 
 from .bookings import confirm_booking, local_text, reschedule_booking
+from .choices import ChoiceFilters, choices_for
 from .errors import BookingError, InvalidTransition
 from .holds import BOOKABLE_REFERRAL_STATUSES
 from .notifications import link, queue_notification
+from .referrals import change_referral_status, change_referral_statuses
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -109,16 +111,25 @@ def reply_deadline(offer: Offer, wanted: datetime | None, *, now: datetime) -> d
     return min(wanted or now + BACKFILL_RESPONSE_WINDOW, latest)
 
 
-def send_offer(offer: Offer, *, expires_at: datetime | None, now: datetime) -> Offer:
-    """Tell the patient about the offer and start its clock. Call inside the caller's transaction."""
+def send_offer(
+    offer: Offer,
+    *,
+    expires_at: datetime | None,
+    now: datetime,
+    template: str = "offer_sent",
+    personalisation: dict[str, object] | None = None,
+) -> Offer:
+    """Tell the patient about the offer and start its clock. Call inside the caller's transaction.
+    `template` and `personalisation`: another message that carries the offer, and what it adds."""
     slot = offer.slot
     expires_at = reply_deadline(offer, expires_at, now=now)
     Offer.objects.filter(pk=offer.pk).update(status=OfferStatus.SENT, expires_at=expires_at)
     offer.status, offer.expires_at = OfferStatus.SENT, expires_at
-    Referral.objects.filter(pk=offer.referral_id, status=ReferralStatus.WAITING).update(
-        status=ReferralStatus.OFFERED, updated_at=now
-    )
     referral = offer.referral
+    if referral.status == ReferralStatus.WAITING:
+        change_referral_status(
+            referral, ReferralStatus.OFFERED, now=now, reason=f"Offered slot {slot.pk} ({offer.get_source_display()})"
+        )
     details = {
         "name": referral.patient.given_name,
         "booking_reference": referral.booking_reference,
@@ -130,7 +141,7 @@ def send_offer(offer: Offer, *, expires_at: datetime | None, now: datetime) -> O
         "reply_at": link(reverse("booking:patient-offer", args=[offer.pk])),
         "why": offer_reason_for_patient(offer, now=now, current_booking=referral.bookings.active().first()),
     }
-    queue_notification(referral.patient, "offer_sent", details)
+    queue_notification(referral.patient, template, {**details, **(personalisation or {})})
     record(
         AuditAction.UPDATE,
         offer,
@@ -243,6 +254,51 @@ def advance_cascade(slot_id: int, *, now: datetime) -> Offer | None:
     return None
 
 
+def offer_next_best(booking: Booking, *, now: datetime) -> Offer | None:
+    """The trust's RIS could not keep this booking (it is in conflict): offer its patient, at once,
+    the best open pool slot for them (the ranking of their own choice page, with the needs saved on
+    the referral), in one message that says what happened. With no slot to offer, the message says
+    the booking team will call. Accepting moves the booking (`accept_offer` reschedules it)."""
+    referral = (
+        Referral.objects.select_related("patient", "exam_type__modality").filter(pk=booking.referral_id).first()
+    )
+    if referral is None or referral.status not in (*BOOKABLE_REFERRAL_STATUSES, ReferralStatus.BOOKED):
+        return None
+    refused = {
+        "refused_appointment": local_text(booking.slot.starts_at),
+        "refused_site": booking.slot.site.name,
+    }
+    free = Slot.objects.in_pool().exclude(pk=booking.slot_id).exclude(offers__status=OfferStatus.SENT)
+    choices = choices_for(
+        referral, slots=free, sites=Site.objects.public(), filters=ChoiceFilters.saved_for(referral), now=now, per_site=1
+    )
+    best = next((slot for site in choices.ranked for slot in site.slots), None)
+    if best is None:
+        queue_notification(
+            referral.patient,
+            "booking_refused",
+            {
+                "name": referral.patient.given_name,
+                "booking_reference": referral.booking_reference,
+                "exam": referral.exam_type.name,
+                "offered": False,
+                **refused,
+            },
+        )
+        return None
+    offer = Offer.objects.create(
+        referral=referral, slot_id=best.slot_id, source=OfferSource.REFUSED, rank=1, reason="; ".join(best.reasons)[:240]
+    )
+    offer = Offer.objects.select_related("referral__patient", "referral__exam_type", "slot__site").get(pk=offer.pk)
+    return send_offer(
+        offer,
+        expires_at=now + BACKFILL_RESPONSE_WINDOW,
+        now=now,
+        template="booking_refused",
+        personalisation={"offered": True, **refused},
+    )
+
+
 def open_offers_for(referral: Referral, *, now: datetime):  # -> QuerySet[Offer]
     """Offers the patient can answer now."""
     return (
@@ -278,7 +334,8 @@ def _still_wanted(offer: Offer, *, now: datetime) -> bool:
     if referral.status not in (*BOOKABLE_REFERRAL_STATUSES, ReferralStatus.BOOKED):
         return False
     current = referral.bookings.active().select_related("slot").first()
-    if current is not None and current.slot.starts_at <= offer.slot.starts_at:
+    # A booking in conflict with the trust's RIS holds no time: any free slot is better than it.
+    if current is not None and current.status != BookingStatus.CONFLICT and current.slot.starts_at <= offer.slot.starts_at:
         return False
     return offer.slot.status == SlotStatus.OPEN and offer.slot.starts_at > now
 
@@ -303,8 +360,12 @@ def _withdraw(which: Q, *, now: datetime, why: str, keep: int | None = None) -> 
 def _back_to_waiting(referral_ids: list[int], *, now: datetime) -> None:
     """Referrals marked OFFERED go back to WAITING once no offer of theirs is still out."""
     still_offered = Offer.objects.filter(referral_id__in=referral_ids, status=OfferStatus.SENT).values("referral_id")
-    Referral.objects.filter(pk__in=referral_ids, status=ReferralStatus.OFFERED).exclude(pk__in=still_offered).update(
-        status=ReferralStatus.WAITING, updated_at=now
+    change_referral_statuses(
+        Referral.objects.filter(pk__in=referral_ids).exclude(pk__in=still_offered),
+        ReferralStatus.WAITING,
+        now=now,
+        reason="No offer still open",
+        from_statuses=(ReferralStatus.OFFERED,),
     )
 
 

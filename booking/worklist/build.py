@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,13 +31,15 @@ from booking.models import (
     OfferStatus,
     Referral,
     ReferralStatus,
+    RisAnswer,
+    RisDelivery,
+    RisMessageKind,
 )
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.offers import OPEN_OFFER_STATUSES
 from booking.presenters import SIX_WEEKS
 from booking.rules.waits import BREACH_WARNING_DAYS
 from slots.models import Slot, SlotQuerySet, SlotStatus
-from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 
 from .candidates import candidates_for_slots
 from .items import (
@@ -173,17 +175,24 @@ def freed_slots(user: User, *, now: datetime) -> list[WorkItem]:
 
 
 def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
+    _reoffer = Offer.objects.filter(
+        referral_id=OuterRef("referral_id"), source=OfferSource.REFUSED, status=OfferStatus.SENT
+    ).order_by("-pk")
     bookings = list(
         Booking.objects.visible_to(user)
         .filter(
             Q(status=BookingStatus.CONFLICT)
             | Q(
                 status__in=ACTIVE_BOOKING_STATUSES,
-                outbound_messages__status=OutboundStatus.REJECTED,
-                outbound_messages__kind=OutboundKind.BOOK,
+                ris_deliveries__answer=RisAnswer.REFUSED,
+                ris_deliveries__kind=RisMessageKind.BOOK,
             )
         )
         .distinct()
+        .annotate(  # the next best slot the hub offered the patient when the RIS refused (same query)
+            reoffered_at=Subquery(_reoffer.values("slot__starts_at")[:1]),
+            reoffered_site=Subquery(_reoffer.values("slot__site__name")[:1]),
+        )
         .select_related("referral__exam_type", "slot__site__trust", "slot__modality")
         .order_by("-updated_at")[:MAX_PER_KIND]
     )
@@ -197,7 +206,13 @@ def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
                 f"The slot at {b.slot.site.name} went to someone else in {b.slot.site.trust}'s RIS "
                 "before our booking reached it."
             ),
-            next_step="Rebook the patient into the next best slot, or cancel with their reason.",
+            next_step=(
+                f"The hub has offered the patient {b.reoffered_site} at "
+                f"{timezone.localtime(b.reoffered_at):%-d %b %H:%M}: wait for their answer, "
+                "or rebook them into the next best slot, or cancel with their reason."
+                if b.reoffered_at
+                else "Rebook the patient into the next best slot, or cancel with their reason."
+            ),
             action_url=reverse("booking:clerk-conflict", args=[b.pk]),
             action_label="Resolve",
             patient=patient_ref(b.referral),
@@ -212,9 +227,9 @@ def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
 def _rejections(booking_ids: list[int]) -> dict[int, str]:
     said: dict[int, str] = {}
     rows = (
-        OutboundMessage.objects.filter(booking_id__in=booking_ids, status=OutboundStatus.REJECTED)
-        .order_by("created_at")
-        .values_list("booking_id", "last_error")
+        RisDelivery.objects.filter(booking_id__in=booking_ids, answer=RisAnswer.REFUSED)
+        .order_by("created_at", "pk")
+        .values_list("booking_id", "said")
     )
     for booking_id, error in rows:
         said[booking_id] = error
@@ -286,14 +301,14 @@ def ris_tasks(user: User, *, now: datetime) -> list[WorkItem]:
     if not user.trust_id:
         return []
     messages = list(
-        OutboundMessage.objects.filter(
+        RisDelivery.objects.filter(
             trust_id=user.trust_id,
-            status=OutboundStatus.CLERK_TASK,
+            answer=RisAnswer.CLERK_TASK,
             booking__in=_bookings_at_trust_sites(user).filter(slot__starts_at__gt=now),
         )
         .filter(
-            Q(kind=OutboundKind.BOOK, booking__status__in=ACTIVE_BOOKING_STATUSES)
-            | Q(kind=OutboundKind.CANCEL, booking__status=BookingStatus.CANCELLED)
+            Q(kind=RisMessageKind.BOOK, booking__status__in=ACTIVE_BOOKING_STATUSES)
+            | Q(kind=RisMessageKind.CANCEL, booking__status=BookingStatus.CANCELLED)
         )
         .order_by("-created_at")[:MAX_PER_KIND]
     )
@@ -303,7 +318,7 @@ def ris_tasks(user: User, *, now: datetime) -> list[WorkItem]:
         b = bookings.get(message.booking_id)
         if b is None:
             continue
-        cancel = message.kind == OutboundKind.CANCEL
+        cancel = message.kind == RisMessageKind.CANCEL
         items.append(
             SiteBookingItem(
                 kind=ItemKind.RIS_TASK,
@@ -316,7 +331,7 @@ def ris_tasks(user: User, *, now: datetime) -> list[WorkItem]:
                 ),
                 booking=_site_booking(b),
                 patient_id=b.referral.patient.pk,
-                ris_status=message.get_status_display(),
+                ris_status=message.get_answer_display(),
             )
         )
     return items
@@ -331,7 +346,7 @@ def incoming_bookings(user: User, *, now: datetime) -> list[WorkItem]:
         .filter(status__in=ACTIVE_BOOKING_STATUSES)
         .exclude(referral__trust_id=user.trust_id)
         .filter(slot__starts_at__gt=now, created_at__gte=now - INCOMING_LOOKBACK)
-        .exclude(outbound_messages__status=OutboundStatus.CLERK_TASK)
+        .exclude(ris_deliveries__answer=RisAnswer.CLERK_TASK)
         .order_by("-created_at")[:MAX_PER_KIND]
     )
     statuses = _latest_outbound_status([b.pk for b in bookings])
@@ -355,12 +370,12 @@ def incoming_bookings(user: User, *, now: datetime) -> list[WorkItem]:
 
 
 def _latest_outbound_status(booking_ids: list[int]) -> dict[int, str]:
-    labels = dict(OutboundStatus.choices)
+    labels = dict(RisAnswer.choices)
     latest: dict[int, str] = {}
     rows = (
-        OutboundMessage.objects.filter(booking_id__in=booking_ids, kind=OutboundKind.BOOK)
+        RisDelivery.objects.filter(booking_id__in=booking_ids, kind=RisMessageKind.BOOK)
         .order_by("created_at", "pk")
-        .values_list("booking_id", "status")
+        .values_list("booking_id", "answer")
     )
     for booking_id, status in rows:
         latest[booking_id] = labels.get(status, status)

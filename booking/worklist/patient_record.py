@@ -21,9 +21,9 @@ from booking.models import (
     Patient,
     Referral,
     ReferralStatus,
+    RisDelivery,
 )
 from booking.presenters import ReferralPresenter
-from wmin.feeds.models import OutboundMessage
 
 from .contacts import ContactRow, contact_log
 
@@ -105,7 +105,7 @@ def patient_record(user: User, patient_id: int, *, now: datetime) -> PatientReco
         .select_related("slot__site", "slot__trust", "slot__modality")
         .prefetch_related(
             Prefetch("status_changes", queryset=BookingStatusChange.objects.select_related("changed_by")),
-            Prefetch("outbound_messages", queryset=OutboundMessage.objects.order_by("created_at", "pk")),
+            Prefetch("ris_deliveries", queryset=RisDelivery.objects.order_by("created_at", "pk")),
         )
         .order_by("-created_at", "-pk")
     )
@@ -155,8 +155,8 @@ def _booking_view(booking: Booking) -> BookingView:
         ris_accepts_srm=slot.trust.accepts_srm,
         other_trust=slot.trust_id != booking.referral.trust_id,
         ris_messages=tuple(
-            RisMessage(kind=m.get_kind_display(), status=m.get_status_display(), at=m.created_at)
-            for m in booking.outbound_messages.all()
+            RisMessage(kind=m.get_kind_display(), status=m.get_answer_display(), at=m.created_at)
+            for m in booking.ris_deliveries.all()
         ),
         history=history,
     )

@@ -1,29 +1,31 @@
 """What the slot's trust's RIS has been told of a booking, in words for the clerk.
 
-The booking services announce each change; the HL7 outbox (wmin.feeds) writes an SRM for a trust
-whose RIS takes them, or a task for that trust's clerks when it cannot. This reads the outcome.
+The booking services announce each change; the sender (the HL7 outbox in wmin.feeds) sends an SRM
+to a trust whose RIS takes them, or makes a task for that trust's clerks when it cannot, and reports
+each message and answer to booking (`booking.services.ris`, RisDelivery). This reads those rows.
 """
 
 from __future__ import annotations
 
-from booking.models import Booking
-from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
+from booking.models import Booking, BookingStatus, RisAnswer, RisDelivery, RisMessageKind
 
 
 def ris_outcome(booking: Booking) -> str:
     trust = booking.slot.trust
-    message = (
-        OutboundMessage.objects.filter(booking_id=booking.pk, kind=OutboundKind.BOOK)
+    delivery = (
+        RisDelivery.objects.filter(booking_id=booking.pk, kind=RisMessageKind.BOOK)
         .order_by("-created_at", "-pk")
         .first()
     )
-    status = message.status if message else ""
-    if status == OutboundStatus.CLERK_TASK or (not status and not trust.accepts_srm):
+    answer = delivery.answer if delivery else ""
+    if answer == RisAnswer.CLERK_TASK or (not answer and not trust.accepts_srm):
         return f"{trust}'s RIS cannot take it from the hub, so {trust}'s clerks have a task to book it in."
-    if status == OutboundStatus.ACKED:
+    if answer == RisAnswer.ACCEPTED:
         return f"{trust}'s RIS has accepted the booking."
-    if status == OutboundStatus.REJECTED:
+    if answer == RisAnswer.REFUSED:
         return f"{trust}'s RIS refused the booking: it is on your worklist as a conflict."
-    if status == OutboundStatus.FAILED:
+    if answer == RisAnswer.UNREACHABLE:
         return f"The hub could not reach {trust}'s RIS: its clerks need to book it in."
+    if booking.status == BookingStatus.PENDING_RIS:
+        return f"Booked, waiting for the hospital to confirm: {trust}'s RIS is being sent the booking."
     return f"{trust}'s RIS is being sent the booking."

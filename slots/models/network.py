@@ -17,6 +17,13 @@ class ICB(models.Model):
         return self.name
 
 
+class TrustQuerySet(models.QuerySet["Trust"]):
+    def set_srm_connected(self, trust_id: int, connected: bool) -> int:
+        """Whether the hub sends this trust's RIS booking messages now: told by the HL7 feed whenever
+        the trust's feed profile changes (the feed owns the profile; slots owns the trust)."""
+        return self.filter(pk=trust_id).exclude(srm_connected=connected).update(srm_connected=connected)
+
+
 class Trust(models.Model):
     ods_code = models.CharField(max_length=8, unique=True)
     name = models.CharField(max_length=160)
@@ -32,12 +39,23 @@ class Trust(models.Model):
         help_text="The trust's access policy. On (the national default): a patient's cancellation or missed "
         "appointment restarts their DM01 clock for DM01 tests. Off: only the wait since referral counts.",
     )
+    srm_connected = models.BooleanField(
+        default=False,
+        help_text="The hub has the RIS's address and sends it SRM now (kept by the HL7 feed from the trust's profile)",
+    )
+
+    objects = TrustQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.short_name or self.name
+
+    @property
+    def takes_srm(self) -> bool:
+        """Hub bookings here wait for the RIS to accept them (pending RIS) rather than becoming clerk tasks."""
+        return self.accepts_srm and self.srm_connected
 
 
 class SiteKind(models.TextChoices):

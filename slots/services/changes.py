@@ -45,6 +45,16 @@ def release(slot: Slot, *, now: datetime) -> bool:
     return freed
 
 
+def block_refused(slot_id: int, *, now: datetime) -> bool:
+    """The trust's RIS refused the hub's booking of this slot (it holds the slot itself): it leaves the
+    pool as BLOCKED, so nobody else is offered it, until the RIS's next event says what it is."""
+    return bool(
+        Slot.objects.filter(pk=slot_id, status__in=[SlotStatus.BOOKED, SlotStatus.HELD]).update(
+            status=SlotStatus.BLOCKED, pooled=False, status_changed_at=now
+        )
+    )
+
+
 def set_statuses(statuses: dict[int, str], *, now: datetime | None = None) -> None:
     """Many slots at once, each to its status (synthetic demand's history: booked, attended)."""
     for status in set(statuses.values()):

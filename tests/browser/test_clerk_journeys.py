@@ -16,7 +16,15 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role
-from booking.models import Booking, BookingStatus, BookingStatusChange, ReferralStatus
+from booking.models import (
+    Booking,
+    BookingStatus,
+    BookingStatusChange,
+    ReferralStatus,
+    RisAnswer,
+    RisDelivery,
+    RisMessageKind,
+)
 from tests.browser.conftest import assert_accessible
 from tests.factories import (
     BookingFactory,
@@ -29,7 +37,6 @@ from tests.factories import (
     SlotFactory,
     UserFactory,
 )
-from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct-horse-battery-staple"
@@ -166,8 +173,8 @@ def test_resolve_a_conflict_by_rebooking_the_next_best_slot(live_server, world, 
     conflict = booked(world["referral"], taken, status=BookingStatus.CONFLICT)
     world["referral"].status = ReferralStatus.BOOKED
     world["referral"].save()
-    OutboundMessage.objects.create(trust=taken.trust, booking=conflict, kind=OutboundKind.BOOK, control_id="R1",
-                                   payload="MSH", status=OutboundStatus.REJECTED, last_error="Slot already booked")
+    RisDelivery.objects.create(trust=taken.trust, booking=conflict, kind=RisMessageKind.BOOK, message_ref="R1",
+                               answer=RisAnswer.REFUSED, said="Slot already booked", created_at=world["now"])
     nearer = SlotFactory(site=world["qeh"], modality=world["ct"], starts_at=world["now"] + dt.timedelta(days=4))
     page = browser_page
     sign_in(page, live_server, "uhb-clerk")

@@ -237,18 +237,20 @@ def test_rebook_a_dna_at_another_trust(clerk_client, waiting, home_site, ct, at,
         (None, True, "UHB's RIS is being sent the booking."),
         (None, False, "UHB's RIS cannot take it from the hub, so UHB's clerks have a task to book it in."),
         ("clerk_task", True, "UHB's RIS cannot take it from the hub, so UHB's clerks have a task to book it in."),
-        ("pending", True, "UHB's RIS is being sent the booking."),
-        ("acked", True, "UHB's RIS has accepted the booking."),
-        ("rejected", True, "UHB's RIS refused the booking: it is on your worklist as a conflict."),
+        ("waiting", True, "UHB's RIS is being sent the booking."),
+        ("accepted", True, "UHB's RIS has accepted the booking."),
+        ("refused", True, "UHB's RIS refused the booking: it is on your worklist as a conflict."),
+        ("unreachable", True, "The hub could not reach UHB's RIS: its clerks need to book it in."),
     ],
 )
 def test_the_clerk_is_told_what_the_slots_trusts_ris_heard(waiting, open_slot, trust, status, accepts_srm, says):
+    from booking.models import RisDelivery
     from booking.worklist.ris import ris_outcome
-    from wmin.feeds.models import OutboundMessage
 
     trust.accepts_srm = accepts_srm
     trust.save()
     booking = make_booking(waiting, open_slot)
     if status:
-        OutboundMessage.objects.create(trust=trust, booking=booking, kind="SRM^S01", control_id="X1", payload="", status=status)
+        RisDelivery.objects.create(trust=trust, booking=booking, kind="book", message_ref="X1", answer=status,
+                                   created_at=booking.created_at)
     assert ris_outcome(Booking.objects.get(pk=booking.pk)) == says

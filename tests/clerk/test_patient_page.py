@@ -6,10 +6,9 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from booking.models import BookingStatus, BookingStatusChange
+from booking.models import BookingStatus, BookingStatusChange, RisAnswer, RisDelivery, RisMessageKind
 from tests.clerk.conftest import make_booking
 from tests.factories import ReferralFactory
-from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +43,8 @@ def test_shows_bookings_their_history_and_the_ris_message_status(clerk_client, w
                                        actor_label="UHCW RIS", reason="Slot taken locally")
     booking.status = BookingStatus.CONFLICT
     booking.save()
-    OutboundMessage.objects.create(trust=other_open_slot.trust, booking=booking, kind=OutboundKind.BOOK,
-                                   control_id="C1", payload="MSH", status=OutboundStatus.REJECTED)
+    RisDelivery.objects.create(trust=other_open_slot.trust, booking=booking, kind=RisMessageKind.BOOK,
+                               message_ref="C1", answer=RisAnswer.REFUSED, created_at=booking.created_at)
     body = page(clerk_client, waiting.patient_id).content.decode()
     assert "Bookings and their history" in body
     assert "Confirmed → In conflict with the trust&#39;s RIS" in body

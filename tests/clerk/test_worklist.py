@@ -9,25 +9,34 @@ from django.urls import reverse
 from markupsafe import escape
 
 from audit.models import AuditEvent
-from booking.models import Booking, BookingStatus, Invitation, InvitationChannel, OfferStatus
+from booking.models import (
+    Booking,
+    BookingStatus,
+    Invitation,
+    InvitationChannel,
+    OfferStatus,
+    RisAnswer,
+    RisDelivery,
+    RisMessageKind,
+)
 from booking.worklist import ItemKind, build_worklist, with_candidates
 from tests.clerk.conftest import make_booking
 from tests.factories import OfferFactory, PatientFactory, ReferralFactory, SlotFactory
-from wmin.feeds.models import OutboundKind, OutboundMessage, OutboundStatus
 
 pytestmark = pytest.mark.django_db
 _control = itertools.count(1)
 
 
-def outbound(booking, status, *, trust=None, kind=OutboundKind.BOOK, error=""):
-    return OutboundMessage.objects.create(
+def outbound(booking, answer, *, trust=None, kind=RisMessageKind.BOOK, error=""):
+    """What the sender reported to booking about a message to the RIS (booking.services.ris)."""
+    return RisDelivery.objects.create(
         trust=trust or booking.slot.trust,
         booking=booking,
         kind=kind,
-        control_id=f"TEST{next(_control):06d}",
-        payload="MSH|...",
-        status=status,
-        last_error=error,
+        message_ref=f"TEST{next(_control):06d}",
+        answer=answer,
+        said=error,
+        created_at=booking.created_at,
     )
 
 
@@ -38,7 +47,7 @@ def every_kind(trust, other_trust, exam, home_site, other_site, ct, at, waiting,
     conflicted = ReferralFactory(trust=trust, exam_type=exam, status="booked", clock_start=at(weeks=-2))
     conflict_booking = make_booking(conflicted, SlotFactory(site=other_site, modality=ct, status="booked"),
                                     status=BookingStatus.CONFLICT)
-    outbound(conflict_booking, OutboundStatus.REJECTED, error="Slot already booked locally")
+    outbound(conflict_booking, RisAnswer.REFUSED, error="Slot already booked locally")
     # Our RIS takes no SRM: another trust's patient was booked into our slot.
     trust.accepts_srm = False
     trust.save()
@@ -46,7 +55,7 @@ def every_kind(trust, other_trust, exam, home_site, other_site, ct, at, waiting,
         ReferralFactory(trust=other_trust, exam_type=exam, status="booked", clinical_reason="Query stroke"),
         SlotFactory(site=home_site, modality=ct, status="booked", starts_at=at(days=5)),
     )
-    outbound(ris_task, OutboundStatus.CLERK_TASK)
+    outbound(ris_task, RisAnswer.CLERK_TASK)
     # Expired offer.
     offered = ReferralFactory(trust=trust, exam_type=exam, clock_start=at(weeks=-3))
     OfferFactory(referral=offered, slot=SlotFactory(site=home_site, modality=ct), status=OfferStatus.EXPIRED,
@@ -125,7 +134,7 @@ def test_receiving_trust_sees_only_what_it_needs_to_book_and_scan(
 ):
     """Our patient booked at Coventry: Coventry's clerk sees name, NHS number, birth date, exam, slot."""
     booking = make_booking(waiting, other_open_slot, channel="clerk")
-    outbound(booking, OutboundStatus.ACKED)
+    outbound(booking, RisAnswer.ACCEPTED)
     response = other_trust_clerk_client.get(reverse("booking:clerk-home") + "?kind=incoming")
     body = response.content.decode()
     patient = waiting.patient

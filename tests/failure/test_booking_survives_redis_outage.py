@@ -101,7 +101,8 @@ def test_bookings_succeed_while_redis_is_down_and_the_sweep_sends_each_srm_once(
         bookings = list(Booking.objects.order_by("pk"))
         assert [b.referral_id for b in bookings] == [r.pk for r in referrals]
         assert bookings[0].pk == by_service.pk
-        assert all(b.status == BookingStatus.CONFIRMED for b in bookings)
+        # Booked, waiting for the RIS to accept them (the trust takes SRM)
+        assert all(b.status == BookingStatus.PENDING_RIS for b in bookings)
         assert set(Referral.objects.filter(pk__in=[r.pk for r in referrals]).values_list("status", flat=True)) == {
             ReferralStatus.BOOKED
         }
@@ -134,6 +135,7 @@ def test_bookings_succeed_while_redis_is_down_and_the_sweep_sends_each_srm_once(
     rows = list(OutboundMessage.objects.order_by("pk"))
     assert sorted(ris.control_ids) == sorted(r.control_id for r in rows)
     assert [(r.status, r.attempts) for r in rows] == [(OutboundStatus.ACKED, 1)] * 2
+    assert set(Booking.objects.values_list("status", flat=True)) == {BookingStatus.CONFIRMED}  # the RIS accepted them
     assert _sweep_as_beat_would(due_in) == 0  # nothing left to send
 
     # The notifications are still queued, not lost. Delivered twice (as a sweep or a broker

@@ -7,7 +7,16 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from booking.models import BookingChannel, BookingStatus, Patient, Priority, Referral, ReferralStatus
+from booking.models import (
+    BookingChannel,
+    BookingStatus,
+    Offer,
+    OfferSource,
+    Patient,
+    Priority,
+    Referral,
+    ReferralStatus,
+)
 from booking.services.bookings import confirm_booking
 from tests.factories import ExamTypeFactory, ModalityFactory, PatientFactory, SlotFactory
 from tests.feeds.conftest import make_trust
@@ -79,19 +88,26 @@ def test_ca_removes_the_referral_and_cancels_its_booking_with_an_srm_to_the_ris(
     referral.refresh_from_db()
     assert (booking.status, referral.status) == (BookingStatus.CANCELLED, ReferralStatus.REMOVED)
     assert OutboundMessage.objects.filter(booking=booking, kind=OutboundKind.CANCEL).exists()
+    assert list(referral.status_changes.values_list("from_status", "to_status", "booking_id")) == [
+        ("waiting", "booked", booking.pk), ("booked", "waiting", booking.pk), ("waiting", "removed", booking.pk)
+    ]
 
 
 def test_a_cancel_that_overtakes_its_order_keeps_the_late_order_off_the_list(feed, person):
     apply(feed.orm("CA", "ORD5", person, at=T0 + dt.timedelta(minutes=5)))
     apply(feed.orm("NW", "ORD5", person, at=T0))
-    assert Referral.objects.get(placer_order_number="ORD5").status == ReferralStatus.REMOVED
+    referral = Referral.objects.get(placer_order_number="ORD5")
+    assert referral.status == ReferralStatus.REMOVED
+    assert list(referral.status_changes.values_list("from_status", "to_status")) == [("waiting", "removed")]
 
 
 def test_sc_completed_marks_the_referral_scanned(feed, person):
     apply(feed.orm("NW", "ORD6", person))
     text = feed.orm("SC", "ORD6", person).replace(b"|SC||", b"|CM||", 1)
     apply(text)
-    assert Referral.objects.get(placer_order_number="ORD6").status == ReferralStatus.COMPLETED
+    referral = Referral.objects.get(placer_order_number="ORD6")
+    assert referral.status == ReferralStatus.COMPLETED
+    assert referral.status_changes.get().reason == "Order completed in the RIS"
 
 
 @pytest.mark.parametrize(
@@ -125,3 +141,21 @@ def test_adt_a08_updates_a_known_patient_and_ignores_a_stranger(feed):
     stranger = apply(feed.adt("A31", SimPatient("9434765870", "A", "B", dt.date(1950, 1, 1))))
     assert stranger.code == "AA"
     assert not Patient.objects.filter(nhs_number="9434765870").exists()
+
+
+def test_an_exam_changed_to_another_modality_puts_the_booking_in_conflict_and_offers_a_slot_for_the_new_exam(
+    feed, person, rrk
+):
+    apply(feed.orm("NW", "ORD9", person))
+    referral = Referral.objects.get(placer_order_number="ORD9")
+    site = rrk.sites.first()
+    start = timezone.now() + dt.timedelta(days=5)
+    ct_slot = SlotFactory(site=site, modality=ModalityFactory(code="CT"), starts_at=start)
+    mr_slot = SlotFactory(site=site, modality=ModalityFactory(code="MR"), starts_at=start + dt.timedelta(days=1))
+    SlotFactory(site=site, modality=ModalityFactory(code="CT"), starts_at=start + dt.timedelta(hours=2))
+    booking = confirm_booking(referral, ct_slot.pk, channel=BookingChannel.CLERK, now=timezone.now(), notify=False)
+    assert apply(feed.orm("XO", "ORD9", person, exam_code="MKNEE")).code == "AA"
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFLICT
+    offer = Offer.objects.get(referral=referral)
+    assert (offer.source, offer.slot_id) == (OfferSource.REFUSED, mr_slot.pk)  # for the new exam, not the old

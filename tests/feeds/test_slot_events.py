@@ -190,6 +190,9 @@ def test_a_local_booking_books_the_patient_waiting_on_the_hub(feed, rrk):
     assert (booking.channel, booking.status, referral.status) == (
         BookingChannel.RIS, BookingStatus.CONFIRMED, ReferralStatus.BOOKED
     )
+    change = referral.status_changes.get()  # booking.services.ris wrote the referral's history too
+    assert (change.from_status, change.to_status, change.booking_id) == ("waiting", "booked", booking.pk)
+    assert change.actor_label and "RIS" in change.reason
     assert not OutboundMessage.objects.filter(booking=booking).exists()
     apply(feed.siu("S15", "J1"))
     booking.refresh_from_db()

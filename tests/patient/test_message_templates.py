@@ -14,7 +14,15 @@ from booking.patient_sign_in import send_sign_in_code
 from booking.services import attendance, invitations, reminders
 from booking.services.bookings import cancel_booking, confirm_booking, reschedule_booking
 from booking.services.offers import send_offer
-from tests.factories import BookingFactory, SlotFactory
+from booking.services.ris import refuse_booking
+from tests.factories import (
+    BookingFactory,
+    FeedProfileFactory,
+    ModalityFactory,
+    ReferralFactory,
+    ScannerFactory,
+    SlotFactory,
+)
 
 pytestmark = pytest.mark.django_db
 SMS_MOST = 3 * 153  # three text-message fragments
@@ -49,6 +57,20 @@ def every_message(referral, site, now, monkeypatch):
     monkeypatch.setattr(attendance, "dna_probability", lambda *args: 0.9)
     attendance.ask_likely_missed_to_confirm(now)
     assert likely_missed.pk
+    # The trust's RIS refuses two bookings: the first patient is offered the next best slot (the one
+    # the reschedule freed); for the second, a scan nothing else in the pool can do, the message says
+    # the booking team will call.
+    FeedProfileFactory(trust=referral.trust, ris_host="127.0.0.1", ris_port=9)  # the hub sends this RIS SRM
+    ScannerFactory(site=site, modality=referral.exam_type.modality)
+    same_exam = ReferralFactory(patient=patient, trust=referral.trust, exam_type=referral.exam_type)
+    other_exam = ReferralFactory(patient=patient, trust=referral.trust, exam_type__modality=ModalityFactory(code="MR"))
+    for refused in (same_exam, other_exam):
+        taken = SlotFactory(site=site, modality=refused.exam_type.modality, starts_at=now + dt.timedelta(days=20))
+        pending = confirm_booking(refused, taken.pk, channel="clerk", now=now)
+        assert pending.status == "pending_ris"
+        refuse_booking(pending.pk, "Slot already booked", actor_label="RIS", now=now)
+    refusals = Notification.objects.filter(template="booking_refused").order_by("pk")
+    assert [n.personalisation["offered"] for n in refusals] == [True, False]
     send_sign_in_code(referral.booking_reference, patient.date_of_birth)
     return list(Notification.objects.order_by("pk"))
 

@@ -1,6 +1,7 @@
 from collections import Counter
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -67,9 +68,11 @@ class OutboundMessageAdmin(AuditedAdmin):
     @admin.action(description="Send again now (failed or waiting messages)")
     def send_again(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
         ids = list(queryset.filter(status__in=[OutboundStatus.FAILED, OutboundStatus.PENDING]).values_list("pk", flat=True))
-        OutboundMessage.objects.filter(pk__in=ids).update(
-            status=OutboundStatus.PENDING, next_attempt_at=timezone.now(), attempts=0
-        )
+        now = timezone.now()
+        with transaction.atomic():
+            OutboundMessage.objects.filter(pk__in=ids).update(status=OutboundStatus.PENDING, next_attempt_at=now, attempts=0)
+            for row in OutboundMessage.objects.filter(pk__in=ids).select_related("trust"):
+                outbox.report(row, OutboundStatus.PENDING, now=now)
         for outbound_id in ids:
             outbox.enqueue(outbound_id)
         self.message_user(request, f"Queued {len(ids)} message(s) to send again.")

@@ -5,7 +5,11 @@ so the row exists exactly when the booking does. Sending (`send`) claims a row w
 update (pending → sending), so a task delivered twice sends once; the claim is a lease: a worker that
 dies mid-send leaves the row to `release_stale` and the sweep. A network failure puts the row back to
 pending with exponential backoff until MAX_ATTEMPTS, then FAILED. The RIS's answer:
-AA/CA → ACKED; AE/AR/CE/CR → REJECTED, and a refused booking goes into conflict for the clerks.
+AA/CA → ACKED; AE/AR/CE/CR → REJECTED. Each row and each answer is reported to the booking side
+(`report`: booking.services.ris.report_ris_message), in the same transaction: it confirms a booking
+waiting for the RIS, puts a refused one into conflict and re-offers its patient, and keeps what the
+clerks' worklist reads. The transient "sending" claim is not reported (the booking side sees it as
+still waiting).
 
 A change the trust's own RIS told us about (an SIU cancelling a slot) is not echoed back to it: the
 booking service says so with `origin=Origin.RIS`, which its signal carries here. Bookings the RIS
@@ -26,7 +30,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from booking.models import Booking, BookingChannel, BookingStatus
+from booking.models import Booking, BookingChannel, RisAnswer, RisMessageKind
+from booking.services.ris import report_ris_message
 from slots.models import Trust
 from slots.services import Origin
 
@@ -95,9 +100,36 @@ def write_for(
         last_error=last_error,
         next_attempt_at=now + FIRST_SWEEP_AFTER if status == OutboundStatus.PENDING else None,
     )
+    report(row, status, last_error, now=now)
     if status == OutboundStatus.PENDING:
         transaction.on_commit(partial(enqueue, row.pk))
     return row
+
+
+_ANSWERS = {
+    OutboundStatus.PENDING: RisAnswer.WAITING,
+    OutboundStatus.SENDING: RisAnswer.WAITING,
+    OutboundStatus.ACKED: RisAnswer.ACCEPTED,
+    OutboundStatus.REJECTED: RisAnswer.REFUSED,
+    OutboundStatus.FAILED: RisAnswer.UNREACHABLE,
+    OutboundStatus.CLERK_TASK: RisAnswer.CLERK_TASK,
+}
+
+
+def report(row: OutboundMessage, status: str, said: str = "", *, now: datetime) -> None:
+    """Tell booking where this message stands (inside the caller's transaction)."""
+    if row.booking_id is None:
+        return
+    report_ris_message(
+        booking_id=row.booking_id,
+        trust_id=row.trust_id,
+        message_ref=row.control_id,
+        kind=RisMessageKind.BOOK if row.kind == OutboundKind.BOOK else RisMessageKind.CANCEL,
+        answer=_ANSWERS[OutboundStatus(status)],
+        said=said,
+        now=now,
+        actor_label=f"{row.trust.ods_code} RIS",
+    )
 
 
 def enqueue(outbound_id: int) -> None:
@@ -203,9 +235,10 @@ def send(outbound_id: int, *, now: datetime | None = None) -> SendResult:
 
     profile = FeedProfile.objects.filter(trust_id=row.trust_id).first()
     if profile is None or not profile.ris_host or not profile.ris_port:
-        OutboundMessage.objects.filter(pk=row.pk).update(
-            status=OutboundStatus.CLERK_TASK, last_error="No RIS address in the trust's feed profile"
-        )
+        said = "No RIS address in the trust's feed profile"
+        with transaction.atomic():
+            OutboundMessage.objects.filter(pk=row.pk).update(status=OutboundStatus.CLERK_TASK, last_error=said)
+            report(row, OutboundStatus.CLERK_TASK, said, now=now)
         return SendResult(OutboundStatus.CLERK_TASK)
 
     try:
@@ -223,7 +256,7 @@ def send(outbound_id: int, *, now: datetime | None = None) -> SendResult:
             OutboundMessage.objects.filter(pk=row.pk).update(
                 status=OutboundStatus.ACKED, ack=reply_text, sent_at=now, last_error="", next_attempt_at=None
             )
-            _confirm_pending(row)
+            report(row, OutboundStatus.ACKED, str(info.text or "").strip(), now=now)
         return SendResult(OutboundStatus.ACKED)
 
     said = str(info.text or "").strip() or f"The RIS answered {code or 'without a code'}"
@@ -231,8 +264,7 @@ def send(outbound_id: int, *, now: datetime | None = None) -> SendResult:
         OutboundMessage.objects.filter(pk=row.pk).update(
             status=OutboundStatus.REJECTED, ack=reply_text, sent_at=now, last_error=said[:2000], next_attempt_at=None
         )
-        if row.kind == OutboundKind.BOOK:
-            _conflict(row, said)
+        report(row, OutboundStatus.REJECTED, said, now=now)  # a refused booking: conflict, next best slot offered
     return SendResult(OutboundStatus.REJECTED)
 
 
@@ -291,9 +323,11 @@ def _read_reply(reply: bytes) -> tuple[object, str]:
 def _retry_later(row: OutboundMessage, error: str, now: datetime) -> SendResult:
     attempts = row.attempts
     if attempts >= MAX_ATTEMPTS:
-        OutboundMessage.objects.filter(pk=row.pk).update(
-            status=OutboundStatus.FAILED, last_error=error[:2000], next_attempt_at=None
-        )
+        with transaction.atomic():
+            OutboundMessage.objects.filter(pk=row.pk).update(
+                status=OutboundStatus.FAILED, last_error=error[:2000], next_attempt_at=None
+            )
+            report(row, OutboundStatus.FAILED, error, now=now)
         log.error("hl7.outbound_failed", extra={"outbound_id": row.pk, "error": error})
         return SendResult(OutboundStatus.FAILED)
     wait = backoff_seconds(attempts)
@@ -310,22 +344,3 @@ def _booking_still_being_sent(row: OutboundMessage) -> bool:
         kind=OutboundKind.BOOK,
         status__in=[OutboundStatus.PENDING, OutboundStatus.SENDING],
     ).exists()
-
-
-def _confirm_pending(row: OutboundMessage) -> None:
-    from booking.services.bookings import transition
-
-    booking = row.booking
-    if row.kind == OutboundKind.BOOK and booking is not None and booking.status == BookingStatus.PENDING_RIS:
-        transition(booking, BookingStatus.CONFIRMED, actor_label=f"{row.trust.ods_code} RIS", reason="The RIS accepted the booking")
-
-
-def _conflict(row: OutboundMessage, said: str) -> None:
-    from booking.services.bookings import mark_conflict
-
-    booking = row.booking
-    if booking is None:
-        return
-    booking.refresh_from_db(fields=["status"])
-    if booking.status in (BookingStatus.PENDING_RIS, BookingStatus.CONFIRMED):
-        mark_conflict(booking, f"{row.trust} RIS refused the booking: {said}"[:500], actor_label=f"{row.trust.ods_code} RIS")

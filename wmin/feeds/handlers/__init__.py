@@ -65,14 +65,15 @@ class FeedWork:
     ) -> FeedWork:
         """Lock and read what these messages name, in one round trip per trust."""
         from booking.models.bookings import ACTIVE_BOOKING_STATUSES
+        from booking.services.ris import waiting_referrals
 
-        from .slots import ACTIVE_BOOKING_SQL, _waiting_referrals, lock_slots
+        from .slots import ACTIVE_BOOKING_SQL, lock_slots
 
         named = list(named)
         work = cls(SlotWork(claim_sql=ACTIVE_BOOKING_SQL, claim_params=tuple(ACTIVE_BOOKING_STATUSES)))
         patients = lock_slots(work.slots, named, lock_timeout_ms=lock_timeout_ms)
         if patients and len(named) > 1:  # alone, a message asks only if it has a booking to link
-            work.waiting = _waiting_referrals(sorted(patients))
+            work.waiting = waiting_referrals(sorted(patients))
         return work
 
     def forget(self) -> None:

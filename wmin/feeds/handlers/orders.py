@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 
 from booking.models import Booking, BookingStatus, CancelledBy, Patient, Priority, Referral, ReferralStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
+from booking.services.referrals import change_referral_status
 from booking.signals import referral_added
 from slots.models import ExamType
 from wmin.feeds.hl7.errors import ContentError
@@ -126,7 +127,6 @@ def _add(order: OrderEvent, placer: str, ctx: FeedContext, *, note: str = "", st
                 placer_order_number=placer,
                 filler_order_number=(order.filler_order_number or "")[:60],
                 priority=priority,
-                status=status,
                 clock_start=aware(order.clock_start_hint) or ctx.sent_at,
                 referrer=(order.referrer or "")[:120],
                 clinical_reason=order.reason or "",
@@ -135,6 +135,8 @@ def _add(order: OrderEvent, placer: str, ctx: FeedContext, *, note: str = "", st
         # The same order arrived on another connection a moment ago: treat this one as its update.
         referral = Referral.objects.select_for_update(of=("self",)).get(trust=ctx.trust, placer_order_number=placer)
         return _change(referral, order, ctx, note="order already on the list: clock kept")
+    if status != referral.status:
+        change_referral_status(referral, status, now=ctx.now, reason=note or "Order received", actor_label=ctx.actor_label)
     referral_added.send(sender=Referral, referral=referral, now=ctx.now)
     return Outcome(True, "; ".join(n for n in (note, priority_note, f"referral {referral.booking_reference}") if n))
 
@@ -144,19 +146,14 @@ def _change(referral: Referral, order: OrderEvent, ctx: FeedContext, *, note: st
         return Outcome(False, f"referral {referral.booking_reference} is {referral.get_status_display().lower()}: not changed")
     notes = [note] if note else []
     values: dict[str, object] = {}
+    conflict: tuple[Booking, str] | None = None
     if order.exam is not None:
         exam = _exam_for(order, ctx)
         if exam.pk != referral.exam_type_id:
             values["exam_type"] = exam
             booking = _active_booking(referral)
             if booking is not None and booking.slot.modality_id != exam.modality_id:
-                from booking.services.bookings import mark_conflict
-
-                mark_conflict(
-                    booking,
-                    f"{ctx.trust} changed the exam to {exam.name}: the booked slot is for another modality",
-                    actor_label=ctx.actor_label,
-                )
+                conflict = booking, f"{ctx.trust} changed the exam to {exam.name}: the booked slot is for another modality"
     if order.priority_raw:
         priority, priority_note = priority_of(order.priority_raw)
         if priority != referral.priority:
@@ -174,6 +171,10 @@ def _change(referral: Referral, order: OrderEvent, ctx: FeedContext, *, note: st
         setattr(referral, name, value)
     if values:
         referral.save(update_fields=[*values, "updated_at"])
+    if conflict is not None:  # after the new exam is saved: the patient is re-offered a slot for it
+        from booking.services.bookings import mark_conflict
+
+        mark_conflict(conflict[0], conflict[1], actor_label=ctx.actor_label, now=ctx.now)
     if not values and not changed_patient:
         notes.append(f"referral {referral.booking_reference}: no change")
     return Outcome(bool(values or changed_patient), "; ".join(notes))
@@ -199,7 +200,15 @@ def _remove(referral: Referral | None, order: OrderEvent, placer: str, ctx: Feed
             now=ctx.now,
             cancelled_by=CancelledBy.HOSPITAL,  # the order itself is withdrawn: never the patient's doing
         )
-    Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.REMOVED, updated_at=ctx.now)
+    change_referral_status(
+        referral,
+        ReferralStatus.REMOVED,
+        now=ctx.now,
+        reason=f"Order cancelled by {ctx.trust}",
+        actor_label=ctx.actor_label,
+        booking=booking,
+        from_statuses=ReferralStatus.values,
+    )
     return Outcome(True, f"referral {referral.booking_reference} removed")
 
 
@@ -209,7 +218,15 @@ def _complete(referral: Referral, ctx: FeedContext) -> Outcome:
         from booking.services.bookings import transition
 
         transition(booking, BookingStatus.ATTENDED, actor_label=ctx.actor_label, reason="Order completed in the RIS")
-    Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.COMPLETED, updated_at=ctx.now)
+    change_referral_status(
+        referral,
+        ReferralStatus.COMPLETED,
+        now=ctx.now,
+        reason="Order completed in the RIS",
+        actor_label=ctx.actor_label,
+        booking=booking,
+        from_statuses=ReferralStatus.values,
+    )
     return Outcome(True, f"referral {referral.booking_reference} scanned")
 
 

@@ -46,22 +46,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.db.models.signals import post_save
 
-from audit.models import AuditAction
-from audit.trail import record
-from booking.models import (
-    Booking,
-    BookingChannel,
-    BookingStatus,
-    BookingStatusChange,
-    Patient,
-    Referral,
-    ReferralStatus,
-)
+from booking.models import Booking, BookingChannel, BookingStatus
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
+from booking.services.bookings import cancel_booking, mark_conflict, transition
+from booking.services.ris import record_ris_booking
 from booking.signals import slot_freed
 from slots.models import ExamType, Modality, Scanner, Site, Slot
 from slots.services import Origin, ris_events
@@ -82,7 +73,7 @@ from wmin.feeds.hl7.errors import ContentError
 from wmin.feeds.models import SlotReleaseMode
 from wmin.feeds.outbox import placer_appointment_id
 
-from . import FeedContext, FeedWork, Outcome, aware, bodies
+from . import FeedContext, Outcome, aware, bodies
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -281,17 +272,13 @@ def _is_ours(booking: Booking, event: SlotEvent) -> bool:
 
 
 def _conflict(booking: Booking, reason: str, ctx: FeedContext) -> None:
-    from booking.services.bookings import mark_conflict
-
     if booking.status in (BookingStatus.PENDING_RIS, BookingStatus.CONFIRMED):
-        mark_conflict(booking, reason, actor_label=ctx.actor_label)
+        mark_conflict(booking, reason, actor_label=ctx.actor_label, now=ctx.now)
 
 
 def _cancel(booking: Booking, reason: str, ctx: FeedContext, *, reason_code: str = "") -> None:
     """Who cancelled is the profile's mapping of the SCH-6 reason (FeedProfile.cancelled_by):
     unmapped, or none given (S16/S17), is the hospital."""
-    from booking.services.bookings import cancel_booking
-
     cancel_booking(
         booking,
         actor_user=None,
@@ -305,88 +292,26 @@ def _cancel(booking: Booking, reason: str, ctx: FeedContext, *, reason_code: str
 
 
 def _transition(booking: Booking, to_status: str, reason: str, ctx: FeedContext) -> None:
-    from booking.services.bookings import transition
-
     transition(booking, to_status, actor_label=ctx.actor_label, reason=reason)
 
 
 def _link_local_booking(slot: Slot, event: SlotEvent, ctx: FeedContext) -> str:
-    """A patient on this trust's waiting list booked in its own RIS: their referral is booked too.
-
-    booking.services only books pool slots on the hub's own channels (and sends an SRM back), so the
-    RIS-originated booking is recorded here: the booking row, its status history, the referral's
-    status and the audit event, exactly as the services write them, with no signal (nothing to send
-    to the RIS, the trust has told its patient). Only an unambiguous match is linked.
-    """
+    """A patient on this trust's waiting list booked in its own RIS: booking.services links their
+    referral (`record_ris_booking`), with the referrals the unit of work read ahead, once the slot
+    rows it holds back are written."""
     nhs = _digits(event.patient.nhs_number if event.patient else None)
     if not nhs:
         return ""
-    candidates = _waiting_referral_ids(ctx.work, ctx.trust.pk, nhs, slot.modality_id)
-    if len(candidates) != 1:
-        return ""
-    referral = Referral.objects.select_related("patient").get(pk=candidates[0])
-    ctx.work.slots.write()  # the slot as this event leaves it, before a booking points at it
-    try:
-        with transaction.atomic():
-            booking = Booking.objects.create(
-                referral=referral, slot=slot, status=BookingStatus.CONFIRMED, channel=BookingChannel.RIS
-            )
-            BookingStatusChange.objects.create(
-                booking=booking,
-                from_status="",
-                to_status=BookingStatus.CONFIRMED,
-                actor_label=ctx.actor_label,
-                reason=f"Booked in {ctx.trust}'s RIS (slot {slot.ris_slot_id})",
-            )
-            Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.BOOKED, updated_at=ctx.now)
-            record(
-                AuditAction.CREATE,
-                booking,
-                summary=f"{ctx.trust}'s RIS booked {referral.booking_reference} into slot {slot.pk}",
-                patient_id=referral.patient_id,
-                detail={"slot_id": slot.pk, "channel": BookingChannel.RIS, "inbound_message_id": ctx.message_id},
-            )
-    except IntegrityError:
-        return f"referral {referral.booking_reference} could not be linked (already booked)"
-    _referral_booked(ctx.work, ctx.trust.pk, nhs, slot.modality_id, referral.pk)
-    return f"referral {referral.booking_reference} booked locally"
-
-
-def _waiting_referral_ids(group: FeedWork, trust_id: int, nhs_number: str, modality_id: int | None) -> list[int]:
-    """Up to two referrals of this patient waiting at this trust for this modality, locked: the
-    unit of work's, read with its slots, or one query."""
-    waiting = group.waiting if group.waiting is not None else _waiting_referrals([(trust_id, nhs_number)])
-    return waiting.get((trust_id, nhs_number, modality_id or 0), [])[:2]
-
-
-def _waiting_referrals(patients: list[tuple[int, str]]) -> dict[tuple[int, str, int], list[int]]:
-    """(trust, NHS number, modality) → the referrals waiting there, in id order, locked. Plain SQL:
-    every S12 asks this, most find nobody, and the ORM spent longer compiling the query than the
-    database did answering it."""
-    lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else ""
-    pairs = ", ".join(["(%s, %s)"] * len(patients))
-    sql = (
-        f"SELECT r.id, r.trust_id, p.nhs_number, e.modality_id FROM {Referral._meta.db_table} r "
-        f"JOIN {Patient._meta.db_table} p ON p.id = r.patient_id "
-        f"JOIN {ExamType._meta.db_table} e ON e.id = r.exam_type_id "
-        f"WHERE r.status IN (%s, %s) AND (r.trust_id, p.nhs_number) IN ({pairs}) ORDER BY r.id{lock}"
+    return record_ris_booking(
+        slot,
+        trust=ctx.trust,
+        nhs_number=nhs,
+        actor_label=ctx.actor_label,
+        now=ctx.now,
+        inbound_message_id=ctx.message_id,
+        waiting=ctx.work.waiting,
+        before_write=ctx.work.slots.write,
     )
-    params: list[object] = [ReferralStatus.WAITING, ReferralStatus.OFFERED]
-    for trust_id, nhs in patients:
-        params += [trust_id, nhs]
-    waiting: dict[tuple[int, str, int], list[int]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for referral_id, trust_id, nhs, modality_id in cursor.fetchall():
-            waiting.setdefault((trust_id, nhs, modality_id), []).append(referral_id)
-    return waiting
-
-
-def _referral_booked(group: FeedWork, trust_id: int, nhs_number: str, modality_id: int | None, referral_id: int) -> None:
-    if group.waiting is not None:
-        ids = group.waiting.get((trust_id, nhs_number, modality_id or 0), [])
-        if referral_id in ids:
-            ids.remove(referral_id)
 
 
 def _digits(value: str | None) -> str:
