@@ -33,15 +33,13 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from django.db import connection
 
 from slots.models import AppointmentState, Slot, SlotStatus
 
 from .ordering import OrderingKey, next_state, stale_reason
-
-Statement = tuple[str, Sequence[object]]
+from .statements import Statement, execute_together
 
 OPENED = "opened"
 BLOCKED = "blocked"
@@ -271,7 +269,7 @@ class SlotWork:
             statements = []
         if statements:  # no slot to read: the lock timeout alone
             with connection.cursor() as cursor:
-                _execute_together(cursor, statements)
+                execute_together(cursor, statements)
 
     def locked_slot(self, trust_id: int, slot_id: str) -> Slot | None:
         """The slot, locked for this transaction, with `active_booking_id` (no query when `lock`
@@ -337,7 +335,7 @@ class SlotWork:
         statements = [*(_key_locks([(trust_id, slot_id) for slot_id in slot_ids]) if before is None else before)]
         statements.append((sql, [*self.claim_params, trust_id, *slot_ids]))
         with connection.cursor() as cursor:
-            _execute_together(cursor, statements)
+            execute_together(cursor, statements)
             rows = cursor.fetchall()
         converters = _slot_converters()
         slots = []
@@ -365,13 +363,6 @@ _INSERTED = (
     "trust_id", "ris_slot_id", "site_id", "scanner_id", "modality_id", "starts_at", "ends_at", "status", "pooled",
     "last_event_at", "appointment_state", "last_message_id", "version", "status_changed_at", "created_at",
 )
-
-
-def _execute_together(cursor: Any, statements: Sequence[Statement]) -> None:
-    """The statements in one round trip, the cursor left on the last one's result."""
-    cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
-    for _ in statements[1:]:
-        cursor.nextset()
 
 
 def _key_locks(keys: Iterable[tuple[int, str]]) -> list[Statement]:

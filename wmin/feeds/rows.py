@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import connection
 
-Statement = tuple[str, Sequence[object]]
+from slots.services.statements import Statement, execute_together
 
+__all__ = ["Statement", "commit_without_waiting_for_disk", "execute_together", "insert_returning_id"]
 
-def execute_together(cursor: Any, statements: Sequence[Statement]) -> None:
-    """Send the statements in one round trip (PostgreSQL runs them in order, in one transaction
-    unless told otherwise) and leave the cursor on the last one's result. Only the last may
-    return rows the caller wants."""
-    cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
-    for _ in statements[1:]:
-        cursor.nextset()
 
 
 def insert_returning_id(sql: str, params: Sequence[object], *, before: Sequence[Statement] = ()) -> int:
