@@ -7,7 +7,18 @@ each message and answer to booking (`booking.services.ris`, RisDelivery). This r
 
 from __future__ import annotations
 
-from booking.models import Booking, BookingStatus, RisAnswer, RisDelivery, RisMessageKind
+from django.utils import timezone
+
+from booking.models import (
+    Booking,
+    BookingStatus,
+    Offer,
+    OfferSource,
+    OfferStatus,
+    RisAnswer,
+    RisDelivery,
+    RisMessageKind,
+)
 
 
 def ris_outcome(booking: Booking) -> str:
@@ -29,3 +40,22 @@ def ris_outcome(booking: Booking) -> str:
     if booking.status == BookingStatus.PENDING_RIS:
         return f"Booked, waiting for the hospital to confirm: {trust}'s RIS is being sent the booking."
     return f"{trust}'s RIS is being sent the booking."
+
+
+def conflict_story(booking: Booking) -> dict[str, str]:
+    """For the clerk resolving a conflict: what the RIS said, and the time the hub has already
+    offered the patient in its place (empty strings when there is none)."""
+    said = (
+        RisDelivery.objects.filter(booking_id=booking.pk, answer=RisAnswer.REFUSED)
+        .order_by("-created_at", "-pk")
+        .values_list("said", flat=True)
+        .first()
+    )
+    offer = (
+        Offer.objects.filter(referral_id=booking.referral_id, source=OfferSource.REFUSED, status=OfferStatus.SENT)
+        .select_related("slot__site")
+        .order_by("-pk")
+        .first()
+    )
+    offered = f"{offer.slot.site.name}, {timezone.localtime(offer.slot.starts_at):%-d %b %H:%M}" if offer else ""
+    return {"ris_said": said or "", "offered": offered}

@@ -25,7 +25,7 @@ from booking.models import Booking, BookingChannel, BookingStatus, Referral
 from booking.services.bookings import cancel_booking, confirm_booking, reschedule_booking
 from booking.services.errors import BookingError
 from booking.worklist.contacts import record_contact
-from booking.worklist.ris import ris_outcome
+from booking.worklist.ris import conflict_story, ris_outcome
 from booking.worklist.shortlist import shortlist_for
 
 from .navigation import go_to, page_or_partial
@@ -200,6 +200,7 @@ def resolve_conflict(request: HttpRequest, booking_id: int) -> HttpResponse:
         booking=booking,
         referral=referral,
         in_conflict=in_conflict,
+        story=conflict_story(booking),
         form=form,
         form_id=f"conflict-{booking.pk}",
         action=reverse("booking:clerk-conflict", args=[booking.pk]),
