@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 
 import numpy as np
@@ -524,9 +524,11 @@ def _chain_detail(chain: ChainPlan | None) -> dict[str, object] | None:
     }
 
 
-def _candidate_rules(slot: Slot, now: datetime) -> dict[str, object]:
+def _candidate_rules(slot: Slot, now: datetime) -> Q:
     """What SQL can rule out before the core looks: other modalities, preparation that cannot fit,
-    patients far away, and, inside a day's notice, those who did not opt in to short notice."""
+    patients far away, patients outside the ages the site scans, and, inside a day's notice, those
+    who did not opt in to short notice. (The core applies the eligibility rule exactly; this only
+    keeps a slot nobody on the list may take, at a children's hospital say, from reading it all.)"""
     hours_until = (slot.starts_at - now).total_seconds() / 3600.0
     rules: dict[str, object] = {
         "exam_type__modality_id": slot.modality_id,
@@ -535,13 +537,32 @@ def _candidate_rules(slot: Slot, now: datetime) -> dict[str, object]:
     }
     if hours_until < STANDARD_NOTICE_HOURS:
         rules["patient__short_notice_opt_in"] = True
-    return rules
+    return Q(**rules) & _ages_scanned(slot.site, timezone.localtime(slot.starts_at, NETWORK_TIMEZONE).date())
 
 
-def _movable_bookings(slot: Slot, rules: dict[str, object], now: datetime) -> LoadedCandidates:
+def _ages_scanned(site: Site, day: date) -> Q:
+    """Patients the site's ages may admit on `day`, a day wide on each side (leap-day birthdays); no
+    date of birth only where the site has no minimum age, as the rule says."""
+    ages = Q()
+    if site.min_age > 0:
+        ages &= Q(patient__date_of_birth__lte=_years_before(day, site.min_age) + timedelta(days=1))
+    if site.max_age is not None and site.max_age < NO_MAX_AGE:
+        ages &= Q(patient__date_of_birth__gt=_years_before(day, site.max_age + 1) - timedelta(days=1)) | Q(
+            patient__date_of_birth__isnull=True
+        )
+    return ages
+
+
+def _years_before(day: date, years: int) -> date:
+    return day.replace(year=day.year - years, day=28) if (day.month, day.day) == (2, 29) else day.replace(
+        year=day.year - years
+    )
+
+
+def _movable_bookings(slot: Slot, rules: Q, now: datetime) -> LoadedCandidates:
     """Booked patients who opted in to short notice (nobody is moved unasked) and would gain on their booking."""
     return load_candidates(
-        Referral.objects.filter(**(rules | {"patient__short_notice_opt_in": True}), status=ReferralStatus.BOOKED)
+        Referral.objects.filter(rules, patient__short_notice_opt_in=True, status=ReferralStatus.BOOKED)
         .annotate(current_start=_active_booking_start())
         .filter(current_start__gte=slot.starts_at + timedelta(days=MIN_GAIN_DAYS))
         .order_by(),
@@ -556,10 +577,10 @@ def _active_booking_start() -> Subquery:
     )
 
 
-def _waiting_chunk(rules: dict[str, object], priority: str, offset: int, now: datetime) -> LoadedCandidates:
+def _waiting_chunk(rules: Q, priority: str, offset: int, now: datetime) -> LoadedCandidates:
     return load_candidates(
         Referral.objects.filter(
-            **rules, priority=priority, status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED]
+            rules, priority=priority, status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED]
         ).order_by("clock_start", "pk")[offset : offset + BACKFILL_CHUNK],
         now=now,
     )
