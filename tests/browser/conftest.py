@@ -65,7 +65,7 @@ def browser_page(chromium_browser) -> Iterator[object]:
     # bypass_csp lets the test inject axe-core; the pages themselves are served under the real policy.
     context = chromium_browser.new_context(locale="en-GB", timezone_id="Europe/London", bypass_csp=True)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(60_000)  # a wait, not a budget: a loaded CI machine can be slow
     yield page
     context.close()
 
