@@ -135,8 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         if policy.allocator:
             line += f"; allocation by {policy.allocator}"
         print(line)
-        print(f"  weekly share >= 6 weeks, DM01 clock:      {' '.join(f'{w.share_over_6_weeks_dm01:.1%}' for w in policy.weeks)}")
-        print(f"  weekly share >= 6 weeks, since referral:  {' '.join(f'{w.share_over_6_weeks:.1%}' for w in policy.weeks)}")
+        print(
+            f"  weekly share >= 6 weeks, DM01 clock:      {' '.join(f'{w.share_over_6_weeks_dm01:.1%}' for w in policy.weeks)}"
+        )
+        print(
+            f"  weekly share >= 6 weeks, since referral:  {' '.join(f'{w.share_over_6_weeks:.1%}' for w in policy.weeks)}"
+        )
     _print_census(outcome)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     if args.json:
@@ -146,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_census(outcome: SimulationOutcome) -> None:
     """Why patients are waiting 6 weeks or more at the last census, and how few could be."""
-    print(f"\nwaiting 6 weeks or more since referral at the last census (week {outcome.weeks}), by first cause:")
+    print(
+        f"\nwaiting 6 weeks or more since referral at the last census (week {outcome.weeks}), by first cause:"
+    )
     for policy in outcome.policies:
         c = policy.census
         if c is None:
@@ -156,15 +162,29 @@ def _print_census(outcome: SimulationOutcome) -> None:
             f"at the start, {c.after_did_not_attend:,} booked again after a DNA, {c.after_cancelling:,} after "
             f"cancelling, {c.booked_for_6_weeks_or_more:,} booked for 6 weeks or more, {c.not_booked:,} not booked"
         )
-        print(f"    by the DM01 clock: {c.over_6_weeks_dm01:,} of the {c.dm01_waiting:,} waiting for a DM01 test")
+        print(
+            f"    of those booked again, {c.failed_too_late_to_rebook:,} missed or cancelled their first appointment "
+            "too late in their wait for any new booking, at the notice they need, to fall before 6 weeks"
+        )
+        print(
+            f"    by the DM01 clock: {c.over_6_weeks_dm01:,} of the {c.dm01_waiting:,} waiting for a DM01 test"
+        )
         print(f"    by modality {_counts(c.by_modality)}; by ICB {_counts(c.by_icb)}")
         print(f"    by travel tolerance (extra km) {_counts(c.by_travel_tolerance_km)}")
     bound = outcome.bound
     if bound is None:
         return
-    print(f"\nlower bound at today's capacity (census day {bound.census_day}, {bound.scans_per_slot:.3f} scans a slot):")
+    print(
+        f"\nlower bound at today's capacity (census day {bound.census_day}, {bound.scans_per_slot:.3f} scans a slot):"
+    )
     for name, clock in (("wait since referral", bound.referral), ("DM01 clock", bound.dm01)):
         _print_bound(name, clock)
+    needed = ", ".join(f"{code} {share:.1%}" for code, share in bound.slots_needed_share.items())
+    print(
+        f"  share of each modality's slots that new referrals need at best (every freed slot refilled): {needed}\n"
+        "    near 100% a list cannot shrink: patients are booked at the far end of its queue and one who misses\n"
+        "    that appointment has no room left before 6 weeks; the bound ignores that timing"
+    )
     if outcome.advice is not None:
         _print_advice(outcome.advice)
 
@@ -177,7 +197,9 @@ def _print_bound(name: str, clock: ClockBound) -> None:
         f"{clock.shortfall_anywhere:,} even travelling anywhere ({_counts(clock.shortfall_by_modality)})"
     )
     pairs = ", ".join(f"{site} {modality}" for site, modality in clock.saturated)
-    print(f"    saturated site-modalities (the max flow's min cut): {len(clock.saturated)}{': ' + pairs if pairs else ''}")
+    print(
+        f"    saturated site-modalities (the max flow's min cut): {len(clock.saturated)}{': ' + pairs if pairs else ''}"
+    )
 
 
 def _print_advice(advice: CapacityAdvice) -> None:

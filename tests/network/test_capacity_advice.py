@@ -100,3 +100,12 @@ def test_recent_urgent_referrals_need_not_be_scanned_by_the_census():
     geometry = build_geometry(state, ADVICE_ASSUMPTIONS, DAYS)
     bound = BoundProblem(state, population, geometry, ADVICE_ASSUMPTIONS, DAYS).census_bound().referral
     assert (bound.must_be_cleared, bound.shortfall_within_tolerance) == (40, 16)
+
+
+def test_the_bound_states_the_share_of_each_modalitys_slots_new_referrals_need():
+    state = dataclasses.replace(three_sites_for_advice(), weekly_arrivals=np.array([[7.0], [0.0], [0.0]]))
+    population = draw_population(state, days=DAYS, seed=1, assumptions=ADVICE_ASSUMPTIONS)
+    geometry = build_geometry(state, ADVICE_ASSUMPTIONS, DAYS)
+    bound = BoundProblem(state, population, geometry, ADVICE_ASSUMPTIONS, DAYS).census_bound()
+    # Nobody DNAs or cancels, so a referral needs one slot: 7 a week of 7 + 14 + 35.
+    assert bound.slots_needed_share == {"MR": 0.125}

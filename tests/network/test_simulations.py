@@ -11,6 +11,7 @@ from django.urls import reverse
 from audit.models import AuditAction, AuditEvent
 from wmin.network import simulations
 from wmin.network.models import SimulationRun, SimulationStatus
+from wmin.network.results import bound_lines
 
 pytestmark = pytest.mark.django_db
 SMALL_RUN = {"weeks": "2", "seed": "3", "scale": "0.01", "source": "synthetic"}
@@ -75,7 +76,9 @@ def test_invalid_parameters_are_shown_against_their_fields(frozen_clock, manager
     assert (response.status_code, response["Location"]) == (303, reverse("network:simulations"))
     body = manager_client.get(response["Location"]).content.decode()
     assert "There is a problem" in body
-    assert 'name="seed" type="text" value="x"' in body and 'name="weeks" type="text" value="0"' in body  # kept
+    assert (
+        'name="seed" type="text" value="x"' in body and 'name="weeks" type="text" value="0"' in body
+    )  # kept
     assert "Enter a number of weeks from 1 to 26" in body and 'href="#weeks"' in body
     assert "Enter a size between 0.01 and 1" in body
     assert not SimulationRun.objects.exists()
@@ -162,3 +165,11 @@ def test_a_run_from_the_database_counts_in_dm01_the_exams_it_counts(frozen_clock
     run.refresh_from_db()
     start = run.results["policies"][0]["weeks"][0]
     assert (start["waiting"], start["dm01_waiting"]) == (10, 4)
+
+
+def test_the_bound_names_the_modalities_whose_referrals_need_nearly_all_their_slots():
+    clock = {"shortfall_within_tolerance": 3, "share_within_tolerance": 0.001, "counted_at_start": 3000}
+    lines = bound_lines({"referral": clock, "dm01": clock, "slots_needed_share": {"MR": 0.99, "CT": 0.9}})
+    assert len(lines) == 3
+    assert "MR 99.0%" in lines[2] and "CT" not in lines[2]
+    assert len(bound_lines({"referral": clock, "dm01": clock, "slots_needed_share": {"CT": 0.9}})) == 2

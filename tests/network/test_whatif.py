@@ -120,7 +120,9 @@ def _one_booking(assumptions: Assumptions, **state_changes) -> whatif_engine.Pol
     state = dataclasses.replace(two_trusts(), **state_changes)
     population = whatif.population.draw_population(state, days=28, seed=1, assumptions=assumptions)
     geometry = whatif_engine.build_geometry(state, assumptions, 28)
-    run = whatif_engine.PolicyRun(Policy.STATUS_QUO, state, population, geometry, assumptions, weeks=4, seed=1)
+    run = whatif_engine.PolicyRun(
+        Policy.STATUS_QUO, state, population, geometry, assumptions, weeks=4, seed=1
+    )
     run._admit(0, 1)
     run._book(0, 0, 10, day=0)
     return run
@@ -128,10 +130,16 @@ def _one_booking(assumptions: Assumptions, **state_changes) -> whatif_engine.Pol
 
 @pytest.mark.parametrize(
     ("state_changes", "restarts"),
-    [({}, True), ({"dm01_clock_restarts": (False, False)}, False), ({"modality_dm01_share": np.array([0.0])}, False)],
+    [
+        ({}, True),
+        ({"dm01_clock_restarts": (False, False)}, False),
+        ({"modality_dm01_share": np.array([0.0])}, False),
+    ],
 )
 def test_a_missed_appointment_restarts_the_dm01_clock_from_its_day_by_the_rule(state_changes, restarts):
-    run = _one_booking(dataclasses.replace(Assumptions(), dna_rate=1.0, cancellation_rate=0.0), **state_changes)
+    run = _one_booking(
+        dataclasses.replace(Assumptions(), dna_rate=1.0, cancellation_rate=0.0), **state_changes
+    )
     before = int(run.dm01_clock[0])
     run._appointments(10)
     assert run.state_of[0] == whatif_engine.WAITING
@@ -160,9 +168,9 @@ def test_the_core_imports_no_django():
         assert not any(name.split(".")[0] == "django" for name in imported), path.name
         product = {name for name in imported if name.split(".")[0] in ("booking", "slots", "wmin")}
         # Only the product's pure parts: the rules and the allocation's min-cost flow.
-        assert all(name.startswith("booking.rules.") or name == "booking.optimiser.allocate" for name in product), (
-            path.name
-        )
+        assert all(
+            name.startswith("booking.rules.") or name == "booking.optimiser.allocate" for name in product
+        ), path.name
 
 
 def test_the_ring_fence_belongs_to_the_allocation_policy_only_and_wastes_no_slots():
@@ -269,6 +277,31 @@ def test_the_dm01_bound_is_the_referral_bound_without_restarts_and_lower_with_th
 def test_every_simulation_reports_both_bounds_and_the_capacity_advice():
     outcome = simulate(two_trusts(), weeks=4, seed=1)
     assert outcome.bound.referral.clock == "referral" and outcome.bound.dm01.clock == "dm01"
-    assert outcome.advice is not None and outcome.advice.share_now == outcome.bound.referral.share_within_tolerance
+    assert (
+        outcome.advice is not None
+        and outcome.advice.share_now == outcome.bound.referral.share_within_tolerance
+    )
     as_dict = outcome.as_dict()
     assert as_dict["advice"]["plan"] == [dataclasses.asdict(extra) for extra in outcome.advice.plan]
+
+
+def test_a_dna_too_late_in_the_wait_to_be_booked_again_before_6_weeks_is_counted_as_such():
+    run = _policy_run(Policy.PATIENT_CHOICE, weeks=8)
+    run.uniform = lambda: 0.0  # every appointment is a DNA
+    census = run.days - 1
+    late, early = run.population.starting_list_size, run.population.starting_list_size + 1
+    for p in (late, early):
+        run.priority[p] = 3  # routine: needs min_notice_days to be booked again
+    # Both referred 50 days before the census; `late` misses an appointment at 40 days' wait (a new
+    # booking 1 + 3 days later falls at 44), `early` at 20 days' wait (room to spare).
+    run.population.clock_start[[late, early]] = census - 50
+    for p, wait in ((late, 40), (early, 20)):
+        day = census - 50 + wait
+        run.state_of[p], run.booked_day[p] = whatif_engine.BOOKED, day
+        run.calendar[day] = [(whatif_engine.APPOINTMENT, p, run.booking_number[p])]
+        run._appointments(day)
+    assert run.first_rebookable_day[late] - (census - 50) == 44
+    assert run.first_rebookable_day[early] - (census - 50) == 24
+    census_breakdown = run._census_breakdown(census)
+    assert census_breakdown.after_did_not_attend == 2
+    assert census_breakdown.failed_too_late_to_rebook == 1

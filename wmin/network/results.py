@@ -32,7 +32,11 @@ def _num(value: float | None, unit: str = "") -> str:
 
 
 SUMMARY_COLUMNS = [
-    ("share_over_6_weeks_dm01", "Waiting 6 weeks or more at the end, by the DM01 clock (DM01 tests only)", _pct),
+    (
+        "share_over_6_weeks_dm01",
+        "Waiting 6 weeks or more at the end, by the DM01 clock (DM01 tests only)",
+        _pct,
+    ),
     ("share_over_6_weeks", "Waiting 6 weeks or more at the end, by the wait since referral", _pct),
     ("share_over_13_weeks", "Waiting 13 weeks or more at the end", _pct),
     ("median_wait_weeks", "Median wait at the end (weeks)", _num),
@@ -161,16 +165,33 @@ def results_view(results: dict[str, Any]) -> SimulationResultsView:
     )
 
 
+TIGHT_SHARE = 0.97  # a modality whose referrals need this share of its slots has no slack
+
+
 def bound_lines(bound: dict[str, Any] | None) -> list[str]:
     """The capacity lower bound by each clock, as sentences (none for runs from before it existed)."""
     if not bound or "referral" not in bound:
         return []
     lines = []
-    for key, clock in (("dm01", "by the DM01 clock (DM01 tests only)"), ("referral", "by the wait since referral")):
+    for key, clock in (
+        ("dm01", "by the DM01 clock (DM01 tests only)"),
+        ("referral", "by the wait since referral"),
+    ):
         b = bound[key]
         lines.append(
             f"At least {b['shortfall_within_tolerance']:,} patients ({_pct(b['share_within_tolerance'])} of the "
             f"{b['counted_at_start']:,} on the list at the start) would still be waiting 6 weeks or more {clock} at "
             "the end under any policy, at today's capacity and within each patient's travel tolerance."
+        )
+    tight = {
+        code: share for code, share in bound.get("slots_needed_share", {}).items() if share >= TIGHT_SHARE
+    }
+    if tight:
+        named = ", ".join(f"{code} {_pct(share)}" for code, share in tight.items())
+        lines.append(
+            f"New referrals need, at best, this share of the slots of: {named}. So near 100% the list cannot "
+            "shrink: patients are booked at the far end of a queue several weeks long, and one who misses that "
+            "appointment has no room left before 6 weeks. The bound ignores that timing, so no policy comes "
+            "close to it there."
         )
     return lines

@@ -27,7 +27,12 @@ A lower bound, in expectation, is those patients' need beyond what the slots of 
   the saturated site-modalities: every slot there goes, and more would clear more patients
   (advice.py ranks extra lists by it).
 It ignores timing within the run (a patient referred late may use any of its slots; a DNA's
-restart may fall before the last 6 weeks), so the true minimum is higher still. Shares are of the
+restart may fall before the last 6 weeks; and it may hold back the referrals the census does not
+count, keeping slots free for a late DNA's new booking, which no policy that books patients as they
+are referred can), so the true minimum is higher still. Where a modality's new referrals need nearly
+all its slots (`slots_needed_share`), its list cannot shrink and the gap is widest: patients are
+booked at the far end of a queue several weeks long, and one who misses that appointment has no
+room left before 6 weeks. Shares are of the
 starting list (the calibrated list stays level), counted by the same clock.
 """
 
@@ -186,6 +191,13 @@ class BoundProblem:
                 **common, patients=must_dm01, slots_each=np.where(restarts, by_any_booking, by_scan)
             ),
         }
+        weekly_need = state.weekly_arrivals.sum(axis=0) * by_scan
+        weekly_slots = state.weekly_capacity.sum(axis=0)
+        self.slots_needed_share = {
+            code: round(float(need / slots), 4)
+            for code, need, slots in zip(state.modalities, weekly_need, weekly_slots, strict=True)
+            if slots > 0
+        }
         starting = population.starting_list_size
         self.counted_at_start = {
             Clock.REFERRAL: starting,
@@ -223,6 +235,7 @@ class BoundProblem:
             scans_per_slot=round(self.scans_per_slot, 4),
             referral=self.clock_bound(Clock.REFERRAL),
             dm01=self.clock_bound(Clock.DM01),
+            slots_needed_share=dict(self.slots_needed_share),
         )
 
 

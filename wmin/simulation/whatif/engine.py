@@ -213,6 +213,8 @@ class PolicyRun:
         self.booked_day = [-1] * n
         self.booking_number = [0] * n
         self.rebooked_after = [0] * n  # bits: REBOOKED_AFTER_DNA, REBOOKED_AFTER_CANCELLING
+        # the first day a patient could be booked again after their first DNA or cancellation
+        self.first_rebookable_day = [-1] * n
         self.added_km = [0.0] * n  # of the patient's current booking
         self.free = [list(row) for row in geometry.daily_capacity]
         share = assumptions.ring_fence_share if policy == Policy.CHOICE_ALLOCATION_BACKFILL else 0.0
@@ -364,6 +366,7 @@ class PolicyRun:
             else:
                 self._dm01_event(p, ClockEvent.PATIENT_CANCELLED, day)
                 self.rebooked_after[p] |= REBOOKED_AFTER_CANCELLING
+                self._note_rebookable(p, day)  # booked again in today's round
                 self._join_list(p)
             notice = slot_day - day
             if notice <= 0:
@@ -726,11 +729,18 @@ class PolicyRun:
                 self.week_dna += 1
                 self._dm01_event(p, ClockEvent.DID_NOT_ATTEND, day)
                 self.rebooked_after[p] |= REBOOKED_AFTER_DNA
+                self._note_rebookable(p, day + 1)  # today's round has run: booked again tomorrow
                 self._join_list(p)
             else:
                 self.week_scans += 1
                 self.state_of[p] = SCANNED
         self.calendar[day] = []
+
+    def _note_rebookable(self, p: int, round_day: int) -> None:
+        if self.first_rebookable_day[p] < 0:
+            fast = self.priority[p] < FAST_PRIORITIES
+            notice = self.a.fast_min_notice_days if fast else self.a.min_notice_days
+            self.first_rebookable_day[p] = round_day + notice
 
     # ----------------------------------------------------------------------------------------
     def _census_breakdown(self, day: int) -> CensusBreakdown:
@@ -745,6 +755,7 @@ class PolicyRun:
         cancelled = ~at_start & ~dna & (rebooked & REBOOKED_AFTER_CANCELLING > 0)
         rest = ~at_start & ~dna & ~cancelled
         booked = rest & (state_of[over] == BOOKED)
+        first_slot = np.asarray(self.first_rebookable_day)[over]
         names = self.state
         icb_of_trust = np.asarray(names.trust_icb)
 
@@ -762,6 +773,9 @@ class PolicyRun:
             after_cancelling=int(cancelled.sum()),
             booked_for_6_weeks_or_more=int(booked.sum()),
             not_booked=int((rest & ~booked).sum()),
+            failed_too_late_to_rebook=int(
+                ((dna | cancelled) & (first_slot - population.clock_start[over] >= SIX_WEEKS_DAYS)).sum()
+            ),
             by_modality=counts(names.modalities, population.modality[over]),
             by_icb=counts(names.icbs, icb_of_trust[population.trust[over]]),
             by_travel_tolerance_km=counts(
@@ -792,7 +806,9 @@ class PolicyRun:
             unbooked=int((state_of == WAITING).sum()),
             share_over_6_weeks=round(float((waits >= SIX_WEEKS_DAYS).mean()), 4) if waits.size else 0.0,
             dm01_waiting=int(dm01_waits.size),
-            share_over_6_weeks_dm01=round(float((dm01_waits >= SIX_WEEKS_DAYS).mean()), 4) if dm01_waits.size else 0.0,
+            share_over_6_weeks_dm01=round(float((dm01_waits >= SIX_WEEKS_DAYS).mean()), 4)
+            if dm01_waits.size
+            else 0.0,
             share_over_13_weeks=round(float((waits >= 91).mean()), 4) if waits.size else 0.0,
             median_wait_weeks=round(float(np.median(waits)) / 7, 2) if waits.size else 0.0,
             icb_median_wait_weeks=medians,

@@ -74,6 +74,9 @@ class CensusBreakdown:
     by_modality: dict[str, int]
     by_icb: dict[str, int]
     by_travel_tolerance_km: dict[str, int]  # extra km beyond their nearest site they will go
+    # Of those booked again after a DNA or cancelling: their first one came so late in their wait
+    # that no new booking, at the notice their priority needs, could fall before 6 weeks.
+    failed_too_late_to_rebook: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,10 @@ class CensusBound:
     scans_per_slot: float  # at best, after DNAs and cancellations on the day
     referral: ClockBound
     dm01: ClockBound
+    # Per modality, the share of its weekly slots that new referrals need at best (every freed slot
+    # refilled). Near 100 % the waiting list cannot shrink: its queue, not the booking order, sets
+    # how long patients wait, and a late DNA or cancellation has no room to be booked again.
+    slots_needed_share: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
