@@ -167,6 +167,33 @@ def test_a_run_from_the_database_counts_in_dm01_the_exams_it_counts(frozen_clock
     assert (start["waiting"], start["dm01_waiting"]) == (10, 4)
 
 
+def test_a_run_from_the_database_starts_each_dm01_clock_where_it_stands_today(frozen_clock, network):
+    import datetime as dt
+
+    from booking.models import Referral
+    from slots.models import ExamType, Trust
+    from tests.network.factories import new_patient, new_referral
+
+    now = dt.datetime.now(dt.UTC)
+    trust = Trust.objects.get(ods_code="RWP")
+    mri = ExamType.objects.filter(modality__code="MR").exclude(dm01_test="").first()
+    referrals = [
+        new_referral(trust=trust, exam_type=mri, patient=new_patient(postcode="WR5 1DD", outcode="WR5"))
+        for _ in range(10)
+    ]
+    ids = [r.pk for r in referrals]
+    Referral.objects.filter(pk__in=ids).update(
+        clock_start=now - dt.timedelta(days=60), dm01_clock_start=now - dt.timedelta(days=60)
+    )
+    # Four missed an appointment 10 days ago: their DM01 clocks restarted then.
+    Referral.objects.filter(pk__in=ids[:4]).update(dm01_clock_start=now - dt.timedelta(days=10))
+    run = SimulationRun.objects.create(params={"weeks": 1, "seed": 1, "scale": 0.05, "source": "database"})
+    assert simulations.run_simulation(run.pk)
+    run.refresh_from_db()
+    start = run.results["policies"][0]["weeks"][0]
+    assert (start["share_over_6_weeks"], start["dm01_waiting"], start["share_over_6_weeks_dm01"]) == (1.0, 10, 0.6)
+
+
 def test_the_bound_names_the_modalities_whose_referrals_need_nearly_all_their_slots():
     clock = {"shortfall_within_tolerance": 3, "share_within_tolerance": 0.001, "counted_at_start": 3000}
     lines = bound_lines({"referral": clock, "dm01": clock, "slots_needed_share": {"MR": 0.99, "CT": 0.9}})

@@ -15,8 +15,8 @@ quarter of them were still waiting at the census):
   *any* booking: a scan, a DNA or their own cancellation (the clock restarts). Only the on-the-day
   cancellations' slots are lost with it, the others are booked again: such a patient needs
   1 - cancellation_rate x (1 - on-the-day share) slots. A trust that does not restart counts as by
-  the wait since referral. Only referrals for a DM01 test count, and only those whose wait since
-  referral is 6 weeks or more can be 6 weeks or more by the DM01 clock, which never starts earlier.
+  the wait since referral. Only referrals for a DM01 test count, and only those whose DM01 clock
+  (today's, from the database, may have restarted already) will be 6 weeks or more by the census.
 
 A lower bound, in expectation, is those patients' need beyond what the slots of the simulated days
 (day 0 included: the starting list is booked into it) can give, computed twice per clock:
@@ -181,7 +181,9 @@ class BoundProblem:
 
         old = population.clock_start <= self.census - SIX_WEEKS_DAYS
         must = np.flatnonzero(old)
-        must_dm01 = np.flatnonzero(old & population.dm01_test)
+        must_dm01 = np.flatnonzero(
+            (population.dm01_clock_start <= self.census - SIX_WEEKS_DAYS) & population.dm01_test
+        )
         restarts = np.asarray(state.dm01_clock_restarts, dtype=bool)[population.trust[must_dm01]]
         slots = np.array([sum(row[: self.census + 1]) for row in g.daily_capacity], dtype=np.float64)
         common = {"state": state, "population": population, "geometry": g, "assumptions": a, "slots": slots}

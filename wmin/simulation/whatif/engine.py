@@ -197,7 +197,7 @@ class PolicyRun:
         self.priority = population.priority.tolist()
         self.clock = population.clock_start.tolist()  # the wait since referral: never moves
         self.referral_clock = population.clock_start
-        self.dm01_clock = population.clock_start.copy()  # restarts by the DM01 rule
+        self.dm01_clock = population.dm01_clock_start.copy()  # restarts by the DM01 rule
         self.counts_for_dm01 = population.dm01_test.tolist()
         self.counted_in_dm01 = population.dm01_test
         self.trust_restarts = state.dm01_clock_restarts

@@ -1,7 +1,8 @@
 """A starting state from today's database (the only module of the simulator that uses Django).
 
 The waiting list is the database's: every referral not yet scanned or removed, booked or not, with
-its trust, modality, priority, clock start and the patient's postcode district (no identifiers).
+its trust, modality, priority, both clocks (the wait since referral and today's DM01 clock) and the
+patient's postcode district (no identifiers).
 Whether each trust restarts the DM01 clock is the trust's own setting (`Trust.dm01_restart_on_patient_cancel`).
 Everything the database does not hold (how many referrals arrive each week, today's capacity) is
 calibrated as in `synthetic`, scaled to the size of that list so the two stay in proportion.
@@ -37,6 +38,7 @@ def state_from_database(now: datetime, *, seed: int, assumptions: Assumptions | 
             "exam_type__modality__code",
             "priority",
             "clock_start",
+            "dm01_clock_start",
             "patient__outcode",
             "exam_type__dm01_test",
         )
@@ -54,10 +56,11 @@ def state_from_database(now: datetime, *, seed: int, assumptions: Assumptions | 
         "outcode": [],
         "priority": [],
         "days": [],
+        "dm01_days": [],
         "dm01": [],
     }
     skipped = 0
-    for trust, modality, priority, clock_start, outcode, dm01_test in rows:
+    for trust, modality, priority, clock_start, dm01_clock_start, outcode, dm01_test in rows:
         if trust not in trust_index or modality not in modality_index or outcode not in outcode_index:
             skipped += 1  # an unknown trust, a modality not booked from the list, or a far-away home
             continue
@@ -67,7 +70,9 @@ def state_from_database(now: datetime, *, seed: int, assumptions: Assumptions | 
         columns["priority"].append(
             PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES) - 1
         )
-        columns["days"].append(max((now - clock_start).days, 0))
+        days = max((now - clock_start).days, 0)
+        columns["days"].append(days)
+        columns["dm01_days"].append(min(max((now - (dm01_clock_start or clock_start)).days, 0), days))
         columns["dm01"].append(is_dm01_test(dm01_test))
     arrays = {k: np.asarray(v, dtype=np.int64) for k, v in columns.items()}
     waiting = WaitingList(
@@ -77,6 +82,7 @@ def state_from_database(now: datetime, *, seed: int, assumptions: Assumptions | 
         arrays["priority"],
         arrays["days"],
         dm01_test=arrays["dm01"].astype(bool),
+        dm01_days_waited=arrays["dm01_days"],
     )
     calibration = dict(base.calibration)
     calibration.update(

@@ -22,6 +22,7 @@ class Population:
     outcode: IntArray
     priority: IntArray
     clock_start: IntArray  # simulation day the waiting-list clock started (negative: before day 0)
+    dm01_clock_start: IntArray  # day the DM01 clock last started: clock_start or a later restart
     arrival_day: IntArray  # day the patient joins the simulation (0 for the starting list)
     tolerance: IntArray  # index into Assumptions.tolerance_extra_km
     opted_in: npt.NDArray[np.bool_]  # will take a slot at short notice
@@ -74,6 +75,11 @@ def draw_population(state: NetworkState, *, days: int, seed: int, assumptions: A
     dm01_test = np.random.default_rng([seed, 22]).random(size) < state.modality_dm01_share[arrays["modality"]]
     if waiting.dm01_test is not None:  # known for the starting list
         dm01_test[: len(waiting)] = waiting.dm01_test[order]
+    dm01_clock_start = arrays["clock_start"].copy()
+    if waiting.dm01_days_waited is not None:  # today's DM01 clocks, never earlier than the referral
+        dm01_clock_start[: len(waiting)] = np.maximum(
+            -waiting.dm01_days_waited[order], dm01_clock_start[: len(waiting)]
+        )
     day_start = np.searchsorted(arrays["arrival_day"], np.arange(days + 1), side="left")
     return Population(
         trust=arrays["trust"],
@@ -81,6 +87,7 @@ def draw_population(state: NetworkState, *, days: int, seed: int, assumptions: A
         outcode=arrays["outcode"],
         priority=arrays["priority"],
         clock_start=arrays["clock_start"],
+        dm01_clock_start=dm01_clock_start,
         arrival_day=arrays["arrival_day"],
         tolerance=tolerance.astype(np.int64),
         opted_in=opted_in,

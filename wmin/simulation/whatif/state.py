@@ -41,6 +41,9 @@ class WaitingList:
     days_waited: IntArray
     # whether DM01 counts each one's exam, when known (from the database); else drawn by modality
     dm01_test: npt.NDArray[np.bool_] | None = None
+    # days on the DM01 clock, which may have restarted (booking.rules.dm01), when known (from the
+    # database); else the wait since referral
+    dm01_days_waited: IntArray | None = None
 
     def __len__(self) -> int:
         return len(self.trust)
