@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from booking.models import Booking, BookingChannel, BookingStatus, ReferralStatus
-from booking.services.bookings import confirm_booking
+from booking.services.bookings import cancel_booking, confirm_booking
 from booking.signals import slot_freed
 from slots.models import Slot, SlotStatus
 from tests.factories import ExamTypeFactory, ModalityFactory, PatientFactory, ReferralFactory, SiteFactory
@@ -123,6 +123,25 @@ def test_s15_cancels_the_hub_booking_and_frees_the_slot_once(feed, rrk):
     assert [c["slot_id"] for c in freed.calls] == [slot.pk]
     assert booking.referral.__class__.objects.get(pk=booking.referral_id).status == ReferralStatus.WAITING
     assert OutboundMessage.objects.count() == outbox_before  # the RIS told us: no SRM^S04 back to it
+
+
+def test_a_late_s15_for_a_replaced_hub_booking_leaves_the_booking_now_in_the_slot(feed, rrk):
+    apply(feed.siu("S24", "D3"))
+    first = hub_booking(rrk, "D3")
+    cancel_booking(first, actor_user=None, reason="Patient rang to change", now=timezone.now(), notify=False)
+    second = hub_booking(rrk, "D3")
+    # The RIS's cancellation of the first booking arrives after the hub gave the slot to the second.
+    ack = apply(feed.siu("S15", "D3", placer_id=f"WMIN{first.pk}"))
+    second.refresh_from_db()
+    slot = Slot.objects.get(ris_slot_id="D3")
+    assert ack.code == "AA" and second.status == BookingStatus.CONFIRMED
+    assert (slot.status, slot.pooled) == (SlotStatus.BOOKED, True)  # pooled: the hub's own booking
+    stored = InboundMessage.objects.get(pk=ack.message_id)
+    assert stored.status == InboundStatus.IGNORED and f"names hub booking WMIN{first.pk}" in stored.error
+    # The RIS cancelling the booking now in the slot still cancels it.
+    assert apply(feed.siu("S15", "D3", placer_id=f"WMIN{second.pk}")).code == "AA"
+    second.refresh_from_db()
+    assert second.status == BookingStatus.CANCELLED
 
 
 def test_s15_of_a_locally_booked_slot_returns_it_to_the_pool(feed):

@@ -49,9 +49,21 @@ REPLY_TIMEOUT_SECONDS = 30.0
 MAX_REPLY_BYTES = 1_000_000
 ACCEPTED_CODES = frozenset({"AA", "CA"})
 
+PLACER_PREFIX = "WMIN"
+
+
 def placer_appointment_id(booking: Booking) -> str:
     """ARQ-1: how the RIS refers back to the hub's booking (echoed in SCH-1 of its SIU)."""
-    return f"WMIN{booking.pk}"
+    return f"{PLACER_PREFIX}{booking.pk}"
+
+
+def booking_id_from_placer(value: str | None) -> int | None:
+    """The hub booking an SCH-1 names, if it is one of ours (`placer_appointment_id`); else None."""
+    text = (value or "").strip()
+    digits = text[len(PLACER_PREFIX) :]
+    if not text.upper().startswith(PLACER_PREFIX) or not digits.isdigit():
+        return None
+    return int(digits)
 
 
 # Writing -------------------------------------------------------------------------------------

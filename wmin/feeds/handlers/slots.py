@@ -71,7 +71,7 @@ from slots.services.ris_events import (
 )
 from wmin.feeds.hl7.errors import ContentError
 from wmin.feeds.models import SlotReleaseMode
-from wmin.feeds.outbox import placer_appointment_id
+from wmin.feeds.outbox import booking_id_from_placer, placer_appointment_id
 
 from . import FeedContext, Outcome, aware, bodies
 
@@ -132,6 +132,9 @@ def apply_event(event: SlotEvent, ctx: FeedContext, *, action: str | None = None
         if ris_events.stale(slot, change) and action not in ris_events.SAYS_BOOKED:
             return _outcome(ris_events.apply_event(work, slot, change))  # stale whoever's booking it is
         booking = Booking.objects.select_related("referral__patient").get(pk=slot.active_booking_id)
+        earlier = _about_an_earlier_hub_booking(booking, event, action, slot_id)
+        if earlier:
+            return Outcome(False, earlier)
         # The echo of the hub's own booking may start a new appointment in a slot whose last is over.
         change = dataclasses.replace(change, ours=action in ris_events.SAYS_BOOKED and _is_ours(booking, event))
     if ris_events.stale(slot, change):
@@ -261,6 +264,23 @@ def lock_slots(work: SlotWork, named: Iterable[tuple[ParsedMessage, FeedProfile]
 
 
 # Bookings ------------------------------------------------------------------------------------
+
+
+# Events about one appointment that must not touch a later one in the same slot.
+_APPOINTMENT_EVENTS = (CANCELLED, NO_SHOW, RESCHEDULED, MODIFIED)
+
+
+def _about_an_earlier_hub_booking(booking: Booking, event: SlotEvent, action: str, slot_id: str) -> str:
+    """Why the event is not applied when its SCH-1 names another hub booking than the one now in
+    the slot: a late S15 for a booking the hub cancelled and replaced must not cancel its successor.
+    Slot-level events (S16, S17) still take the slot out; an S12 for another booking is a conflict."""
+    named = booking_id_from_placer(event.placer_appointment_id)
+    if action not in _APPOINTMENT_EVENTS or named is None or named == booking.pk:
+        return ""
+    return (
+        f"Slot {slot_id}: {action} event not applied: SCH-1 names hub booking {event.placer_appointment_id}, "
+        f"not {placer_appointment_id(booking)} now in the slot (an earlier appointment's event); recorded"
+    )
 
 
 def _is_ours(booking: Booking, event: SlotEvent) -> bool:
