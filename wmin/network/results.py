@@ -189,9 +189,9 @@ def bound_lines(bound: dict[str, Any] | None) -> list[str]:
     if tight:
         named = ", ".join(f"{code} {_pct(share)}" for code, share in tight.items())
         lines.append(
-            f"New referrals need, at best, this share of the slots of: {named}. So near 100% the list cannot "
-            "shrink: patients are booked at the far end of a queue several weeks long, and one who misses that "
-            "appointment has no room left before 6 weeks. The bound ignores that timing, so no policy comes "
-            "close to it there."
+            f"New referrals need, at best (every freed slot filled again), nearly all the slots of: {named}. With "
+            "so little slack a waiting list cannot shrink: patients are booked at the far end of a queue several "
+            "weeks long, and one who misses that appointment has no room left before 6 weeks. The bound ignores "
+            "that timing, so it is lower than any policy that books patients as they are referred can reach."
         )
     return lines
