@@ -15,11 +15,12 @@ from django.db import IntegrityError, transaction
 
 from audit.models import AuditAction
 from audit.trail import record
-from booking.models import Hold, Referral, ReferralStatus
+from booking.models import BookingChannel, Hold, Referral, ReferralStatus
 from slots.models import Slot, SlotStatus
 from slots.services import changes as slot_changes
 
-from .errors import AlreadyBooked, SlotUnavailable
+from .eligibility import slot_refusal
+from .errors import AlreadyBooked, NotEligible, SlotUnavailable
 
 BOOKABLE_REFERRAL_STATUSES = (ReferralStatus.WAITING, ReferralStatus.OFFERED)
 # A booked patient may hold another slot: that is how they reschedule.
@@ -34,8 +35,10 @@ def hold_slot(referral: Referral, slot_id: int, *, now: datetime) -> Hold:
     """Keep `slot_id` for this referral for HOLD_MINUTES, replacing any hold it had.
 
     Raises SlotUnavailable if the slot is held by someone else, booked, not open, in the past or
-    not for this exam; AlreadyBooked if the referral is scanned or off the list. A booked referral
-    may hold a slot, to reschedule into it.
+    not for this exam; NotEligible if the eligibility rule refuses it (the patient's saved needs,
+    dates, travel limit, age, notice), so nobody holds a time that confirming would refuse;
+    AlreadyBooked if the referral is scanned or off the list. A booked referral may hold a slot, to
+    reschedule into it.
     """
     try:
         return _hold(referral, slot_id, now=now)
@@ -57,6 +60,8 @@ def _hold(referral: Referral, slot_id: int, *, now: datetime) -> Hold:
                 "Sorry, someone else is booking that appointment right now. Choose another time."
             )
         ensure_slot_bookable(slot, referral, now=now, held_by_us=True)
+        if why := slot_refusal(referral, slot, channel=BookingChannel.PATIENT, now=now):
+            raise NotEligible(f"{why} Choose another time.")
         _release_holds_of(referral, keep_slot_id=slot.pk, now=now)
         expires_at = now + timedelta(minutes=hold_minutes())
         if existing is not None and existing.referral_id == referral.pk:

@@ -16,12 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Role
-from booking.models import Booking, BookingChannel, Offer, Referral, ReferralStatus
+from booking.models import Booking, BookingChannel, Hold, Offer, Referral, ReferralStatus
 from booking.optimiser import services
 from booking.optimiser.services import backfill_freed_slot, run_network_allocation
 from booking.services.bookings import confirm_booking
 from booking.services.choices import ChoiceFilters, choices_for
 from booking.services.errors import NotEligible
+from booking.services.holds import hold_slot
 from booking.worklist.candidates import candidates_for_slots
 from booking.worklist.shortlist import shortlist_for
 from slots.geography import locate
@@ -145,6 +146,21 @@ def test_confirm_refuses_a_slot_on_a_saved_unavailable_date_with_a_clear_message
         f"The patient cannot do {day:%-d %B %Y} (a saved date they cannot do). Nothing has been booked: choose another time."
     )
     assert not Booking.objects.exists()
+    Slot.objects.get(pk=slot.pk, status="open")
+
+
+def test_a_hold_on_a_slot_the_rule_refuses_is_refused_before_anything_is_held(ct, ct_exam):
+    slot = slot_at(site_with_scanner(ct), ct, hours=50)
+    day = _local(slot.starts_at)
+    referral = waiting_referral(ct_exam, unavailable_dates=[day.isoformat()])
+
+    with pytest.raises(NotEligible) as refused:
+        hold_slot(referral, slot.pk, now=NOW)
+
+    assert refused.value.message == (
+        f"The patient cannot do {day:%-d %B %Y} (a saved date they cannot do). Choose another time."
+    )
+    assert not Hold.objects.exists()
     Slot.objects.get(pk=slot.pk, status="open")
 
 
