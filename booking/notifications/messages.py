@@ -33,6 +33,10 @@ MESSAGES = frozenset({
     "attendance_check",
     "sign_in_code",
 })
+# Values a message carries that must not outlive its sending: once sent (or never to be), the row
+# keeps a placeholder, so the admin's list of notifications holds no working sign-in code.
+SECRETS: dict[str, tuple[str, ...]] = {"sign_in_code": ("code",)}
+NOT_KEPT = "(sent, not kept)"
 TEMPLATE_DIR = "notifications"
 
 

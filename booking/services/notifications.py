@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from booking.models import Notification, NotificationStatus, Patient
-from booking.notifications.messages import MESSAGES
+from booking.notifications.messages import MESSAGES, NOT_KEPT, SECRETS
 
 logger = logging.getLogger("booking.notifications")
 
@@ -85,17 +85,19 @@ def send_notification(notification_id: int) -> str:
     try:
         reference = get_backend().send(notification)
     except PermanentDeliveryError as exc:
-        _fail(notification_id, str(exc))
+        _fail(notification, str(exc))
         return NotificationStatus.FAILED
     except TemporaryDeliveryError as exc:
         if notification.attempts >= MAX_ATTEMPTS:
-            _fail(notification_id, str(exc))
+            _fail(notification, str(exc))
             return NotificationStatus.FAILED
         Notification.objects.filter(pk=notification_id).update(
             status=NotificationStatus.QUEUED, sent_at=None, error=str(exc)[:2000]
         )
         raise
-    Notification.objects.filter(pk=notification_id).update(provider_reference=reference[:80], error="")
+    Notification.objects.filter(pk=notification_id).update(
+        provider_reference=reference[:80], error="", personalisation=_without_secrets(notification)
+    )
     # Which message, how, and the provider's reference: enough to trace it, nothing about the patient.
     logger.info(
         "Sent notification %s (%s by %s)",
@@ -107,8 +109,13 @@ def send_notification(notification_id: int) -> str:
     return NotificationStatus.SENT
 
 
-def _fail(notification_id: int, error: str) -> None:
-    logger.warning("Notification %s failed: %s", notification_id, error)
-    Notification.objects.filter(pk=notification_id).update(
-        status=NotificationStatus.FAILED, sent_at=None, error=error[:2000]
+def _fail(notification: Notification, error: str) -> None:
+    logger.warning("Notification %s failed: %s", notification.pk, error)
+    Notification.objects.filter(pk=notification.pk).update(
+        status=NotificationStatus.FAILED, sent_at=None, error=error[:2000], personalisation=_without_secrets(notification)
     )
+
+
+def _without_secrets(notification: Notification) -> dict[str, object]:
+    secrets = SECRETS.get(notification.template, ())
+    return {key: NOT_KEPT if key in secrets else value for key, value in notification.personalisation.items()}

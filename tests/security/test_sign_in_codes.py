@@ -8,6 +8,9 @@ import pytest
 
 from accounts import sign_in_codes
 from booking.models import Notification
+from booking.notifications import locmem
+from booking.notifications.messages import NOT_KEPT
+from booking.services.notifications import send_notification
 from tests.factories import PatientFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,6 +18,13 @@ pytestmark = pytest.mark.django_db
 URL = "/accounts/patient/sign-in/"
 RIGHT_DOB = {"dob_day": "27", "dob_month": "3", "dob_year": "1958"}
 WRONG_DOB = {"dob_day": "1", "dob_month": "1", "dob_year": "1990"}
+
+
+@pytest.fixture(autouse=True)
+def empty_outbox():
+    locmem.outbox.clear()
+    yield
+    locmem.outbox.clear()
 
 
 @pytest.fixture
@@ -40,8 +50,11 @@ def _with_code(client, reference, code, dob=RIGHT_DOB):
 
 
 def _code_sent_to(patient) -> str:
+    """The code in the newest message sent to the patient (the test backend keeps what it sent)."""
     notification = Notification.objects.filter(patient=patient, template="sign_in_code").latest("pk")
-    return notification.personalisation["code"]
+    send_notification(notification.pk)  # as the worker does once the sign-in's transaction commits
+    (sent,) = [m for m in locmem.outbox if m.notification_id == notification.pk]
+    return sent.personalisation["code"]
 
 
 def test_after_a_failure_the_page_offers_a_code_instead_of_the_postcode(client, homeless_referral):
@@ -113,3 +126,13 @@ def test_a_code_must_be_six_numbers(client, homeless_referral):
     page = _with_code(client, homeless_referral.booking_reference, "12ab")
     assert "The code must be 6 numbers" in page.content.decode()
     assert "Enter the 6-digit code" in _with_code(client, homeless_referral.booking_reference, "").content.decode()
+
+
+def test_the_notification_row_keeps_no_working_code_once_the_message_is_sent(client, homeless_referral):
+    _fail_once(client, homeless_referral)
+    _ask_for_code(client, homeless_referral.booking_reference)
+    code = _code_sent_to(homeless_referral.patient)
+    notification = Notification.objects.get(patient=homeless_referral.patient, template="sign_in_code")
+    assert notification.status == "sent" and notification.personalisation["code"] == NOT_KEPT
+    assert code.isdigit() and len(code) == 6
+    assert _with_code(client, homeless_referral.booking_reference, code).status_code == 302
