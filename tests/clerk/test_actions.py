@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from booking.models import Booking, BookingStatus, ReferralStatus
+from booking.models import (
+    Booking,
+    BookingStatus,
+    OfferSource,
+    OfferStatus,
+    ReferralStatus,
+    RisAnswer,
+    RisDelivery,
+    RisMessageKind,
+)
 from booking.signals import booking_confirmed, booking_rescheduled
 from slots.models import SlotStatus
 from tests.clerk.conftest import make_booking
-from tests.factories import ReferralFactory, SlotFactory
+from tests.factories import (
+    OfferFactory,
+    ReferralFactory,
+    ScannerFactory,
+    SiteFactory,
+    SlotFactory,
+    TrustFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -218,6 +236,38 @@ def test_a_resolved_conflict_cannot_be_rebooked_twice(clerk_client, waiting, ope
     ).content.decode()
     assert "no longer in conflict" in body
     assert Booking.objects.get(referral=waiting).slot == other_open_slot
+
+
+def test_the_conflict_pages_queries_are_the_same_for_few_slots_as_for_many(
+    clerk_client, waiting, other_open_slot, open_slot, ct, at
+):
+    """Structural: what the RIS said, the slot already offered and each shortlisted slot's site and
+    trust come with the page's fixed queries, never one a row."""
+    conflict = make_booking(waiting, other_open_slot, status=BookingStatus.CONFLICT)
+    RisDelivery.objects.create(trust=other_open_slot.trust, booking=conflict, kind=RisMessageKind.BOOK,
+                               message_ref="CONFLICT01", answer=RisAnswer.REFUSED, said="Slot already booked locally",
+                               created_at=at())
+    OfferFactory(referral=waiting, slot=open_slot, source=OfferSource.REFUSED, status=OfferStatus.SENT)
+
+    def another_trusts_site(slots: int) -> None:
+        site = SiteFactory(trust=TrustFactory())
+        ScannerFactory(site=site, modality=ct)
+        for hour in range(slots):
+            SlotFactory(site=site, modality=ct, starts_at=at(days=4, hours=hour))
+
+    def measure() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            body = clerk_client.get(reverse("booking:clerk-conflict", args=[conflict.pk])).content.decode()
+        assert "Slot already booked locally" in body and "waiting for their answer" in body
+        return body.count('name="slot_id"'), len(queries)
+
+    another_trusts_site(1)
+    few_rows, few_queries = measure()
+    another_trusts_site(2)
+    another_trusts_site(2)
+    many_rows, many_queries = measure()
+    assert (few_rows, many_rows) == (2, 6)
+    assert many_queries == few_queries, f"{few_queries} queries for {few_rows} slots, {many_queries} for {many_rows}"
 
 
 def test_rebook_a_dna_at_another_trust(clerk_client, waiting, home_site, ct, at, other_open_slot):

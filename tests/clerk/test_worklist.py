@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from markupsafe import escape
 
@@ -14,6 +16,7 @@ from booking.models import (
     BookingStatus,
     Invitation,
     InvitationChannel,
+    OfferSource,
     OfferStatus,
     RisAnswer,
     RisDelivery,
@@ -223,3 +226,72 @@ def test_an_unanswered_attendance_check_is_on_its_own_trusts_worklist_only(clerk
     assert item.booking_id == every_kind["unconfirmed"].pk
     other = UserFactory(username="elsewhere", role=Role.CLERK, trust=other_trust)
     assert not [i for i in build_worklist(other, now=at()) if i.kind == ItemKind.UNCONFIRMED]
+
+
+def more_of_each_kind(n, *, trust, other_trust, exam, home_site, other_site, ct, at):
+    """`n` more items of every kind, each with its own patient, slot and related rows (so a per-row
+    query would show), conflicts with what the RIS said and the slot the hub offered instead."""
+    for i in range(n):
+        conflicted = ReferralFactory(trust=trust, exam_type=exam, status="booked", clock_start=at(weeks=-2))
+        booking = make_booking(conflicted, SlotFactory(site=other_site, modality=ct, status="booked"),
+                               status=BookingStatus.CONFLICT)
+        outbound(booking, RisAnswer.REFUSED, error=f"Slot taken locally ({i})")
+        OfferFactory(referral=conflicted, slot=SlotFactory(site=home_site, modality=ct), source=OfferSource.REFUSED,
+                     status=OfferStatus.SENT)
+        task = make_booking(ReferralFactory(trust=other_trust, exam_type=exam, status="booked"),
+                            SlotFactory(site=home_site, modality=ct, status="booked", starts_at=at(days=5, hours=i)))
+        outbound(task, RisAnswer.CLERK_TASK)
+        incoming = make_booking(ReferralFactory(trust=other_trust, exam_type=exam, status="booked"),
+                                SlotFactory(site=home_site, modality=ct, status="booked", starts_at=at(days=6, hours=i)))
+        outbound(incoming, RisAnswer.ACCEPTED)
+        offered = ReferralFactory(trust=trust, exam_type=exam, clock_start=at(weeks=-3))
+        OfferFactory(referral=offered, slot=SlotFactory(site=home_site, modality=ct), status=OfferStatus.EXPIRED,
+                     expires_at=at(hours=-2))
+        ReferralFactory(trust=trust, exam_type=exam, clock_start=at(weeks=-7, days=-i))
+        missed = ReferralFactory(trust=trust, exam_type=exam, clock_start=at(weeks=-3))
+        make_booking(missed, SlotFactory(site=home_site, modality=ct, status="booked", starts_at=at(days=-1)),
+                     status=BookingStatus.DID_NOT_ATTEND)
+        unsure = make_booking(ReferralFactory(trust=trust, exam_type=exam, status="booked"),
+                              SlotFactory(site=home_site, modality=ct, status="booked", starts_at=at(days=3)))
+        Booking.objects.filter(pk=unsure.pk).update(attendance_check_sent_at=at(hours=-1))
+        by_letter = ReferralFactory(trust=trust, exam_type=exam, clock_start=at(days=-1),
+                                    patient=PatientFactory(email="", mobile=""))
+        Invitation.objects.create(referral=by_letter, channel=InvitationChannel.LETTER, sent_at=at(days=-1))
+        silent = ReferralFactory(trust=trust, exam_type=exam, clock_start=at(days=-8))
+        Invitation.objects.create(referral=silent, channel=InvitationChannel.EMAIL, sent_at=at(days=-8),
+                                  reminded_at=at(days=-1))
+        freed = SlotFactory(site=home_site, modality=ct, starts_at=at(days=1, hours=i))
+        make_booking(ReferralFactory(trust=trust, exam_type=exam), freed, status=BookingStatus.CANCELLED)
+
+
+def test_each_kinds_queries_are_the_same_for_few_rows_as_for_many(
+    clerk, clerk_client, every_kind, trust, other_trust, exam, home_site, other_site, ct, at
+):
+    """Structural, not a bound: no query per row anywhere on the worklist's path (each kind's
+    builder, the freed slots' candidates, and the page listing each kind)."""
+    network = {"trust": trust, "other_trust": other_trust, "exam": exam, "home_site": home_site,
+               "other_site": other_site, "ct": ct, "at": at}
+
+    def measure() -> dict[str, tuple[int, int]]:
+        counts = {}
+        for kind in ItemKind:
+            with CaptureQueriesContext(connection) as queries:
+                rows = len(build_worklist(clerk, now=at(), kinds=[kind]))
+            counts[kind.value] = (rows, len(queries))
+        items = build_worklist(clerk, now=at())
+        with CaptureQueriesContext(connection) as queries:
+            with_candidates(clerk, items, now=at())
+        counts["candidates"] = (len(items), len(queries))
+        for kind in ItemKind:  # one kind a page, so every row is on it (a page holds 20)
+            with CaptureQueriesContext(connection) as queries:
+                page = clerk_client.get(reverse("booking:clerk-home"), {"kind": kind.value}, HTTP_HX_REQUEST="true")
+            counts[f"page of {kind.value}"] = (page.content.decode().count('id="item-'), len(queries))
+        return counts
+
+    more_of_each_kind(1, **network)
+    few = measure()
+    more_of_each_kind(4, **network)
+    many = measure()
+    for what in few:
+        assert many[what][0] > few[what][0], f"{what}: the rows did not grow"
+        assert many[what][1] == few[what][1], f"{what}: {few[what][1]} queries for {few[what][0]} rows, {many[what][1]} for {many[what][0]}"
