@@ -102,3 +102,36 @@ def test_a_listeners_messages_refusals_and_latency_reach_metrics(admin_client):
 )
 def test_the_message_type_label_is_one_the_hub_knows_or_other(payload, kind):
     assert metrics.message_type(payload) == kind
+
+
+@pytest.mark.django_db
+def test_stopped_processes_fold_into_one_row_and_the_sums_stay_the_same():
+    now = timezone.now()
+    day_ago = now - dt.timedelta(days=2)
+    for process, count in (("a:1", 5), ("a:2", 3)):
+        ListenerProcessStats.objects.create(
+            process=process, started_at=day_ago, updated_at=day_ago,
+            snapshot=snapshot([["messages_total", {"type": "SIU", "code": "AA"}, count]],
+                              buckets=[count] + [0] * len(metrics.LATENCY_BUCKETS), total=0.001 * count,
+                              gauges={"connections_open": 9}),
+        )
+    ListenerProcessStats.objects.create(
+        process="a:3", started_at=now, updated_at=now,
+        snapshot=snapshot([["messages_total", {"type": "ORM", "code": "AE"}, 1]],
+                          buckets=[0, 1] + [0] * (len(metrics.LATENCY_BUCKETS) - 1), total=0.006,
+                          gauges={"connections_open": 2}),
+    )
+    before = samples(metrics.exposition(interval=5, now=now))
+
+    assert metrics.fold_retired(now=now) == 2
+    assert metrics.fold_retired(now=now) == 0
+    assert sorted(ListenerProcessStats.objects.values_list("process", flat=True)) == ["a:3", metrics.RETIRED]
+    after = samples(metrics.exposition(interval=5, now=now))
+    assert after == before
+    assert after['wmin_mllp_messages_total{code="AA",type="SIU"}'] == 8
+    assert (after["wmin_mllp_processes"], after["wmin_mllp_connections_open"]) == (1, 2)
+
+    ListenerProcessStats.objects.filter(process="a:3").update(updated_at=day_ago)
+    assert metrics.fold_retired(now=now) == 1
+    assert samples(metrics.exposition(interval=5, now=now))['wmin_mllp_messages_total{code="AE",type="ORM"}'] == 1
+    assert ListenerProcessStats.objects.count() == 1

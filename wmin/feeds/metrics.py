@@ -5,7 +5,8 @@ and every few seconds writes its running totals and its gauges to its own row of
 `ListenerProcessStats` (one UPDATE per process, whatever the traffic). The web app's `/metrics`
 sums the rows: counters and the ACK latency histogram over every process that ever ran (a stopped
 process keeps its final totals, so the sums never go down), gauges over the processes that reported
-in the last few intervals. The listener runs in its own processes (pre-forked children too), and
+in the last few intervals. Once a day `fold_retired` adds the rows of processes silent for a day
+into one `retired` row, so the table holds one row per live process and one for all the past. The listener runs in its own processes (pre-forked children too), and
 the database is the one store every deployment has (Redis is optional here), so that is where they
 meet.
 """
@@ -17,8 +18,9 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from .models import ListenerProcessStats
@@ -99,6 +101,53 @@ def record(process: str, started_at: datetime, snapshot: dict[str, object]) -> N
     )
 
 
+RETIRED = "retired"  # the one row that holds the final totals of every stopped process
+RETIRED_STARTED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+RETIRE_AFTER = timedelta(days=1)
+
+
+def fold_retired(*, now: datetime | None = None) -> int:
+    """Add every process silent for RETIRE_AFTER into the `retired` row and delete its own row;
+    the counters and the latency histogram sum the same before and after. Returns how many."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        retired, _ = ListenerProcessStats.objects.select_for_update().get_or_create(
+            process=RETIRED, started_at=RETIRED_STARTED_AT, defaults={"updated_at": now, "snapshot": {}}
+        )
+        stopped = list(
+            ListenerProcessStats.objects.select_for_update()
+            .filter(updated_at__lt=now - RETIRE_AFTER)
+            .exclude(pk=retired.pk)
+        )
+        if not stopped:
+            return 0
+        retired.snapshot = _summed([retired.snapshot, *(row.snapshot for row in stopped)])
+        retired.updated_at = now - RETIRE_AFTER  # never live: its gauges are not counted
+        retired.save(update_fields=["snapshot", "updated_at"])
+        ListenerProcessStats.objects.filter(pk__in=[row.pk for row in stopped]).delete()
+        return len(stopped)
+
+
+def _summed(snapshots: Iterable[dict[str, object]]) -> dict[str, object]:
+    """Counters and the latency histogram of several snapshots added up (gauges dropped)."""
+    counters: dict[tuple[str, Labels], float] = {}
+    buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+    latency_sum = 0.0
+    for snapshot in snapshots:
+        for name, labels, value in snapshot.get("counters", []):  # type: ignore[union-attr]
+            key = (name, tuple(sorted(labels.items())))
+            counters[key] = counters.get(key, 0) + value
+        for index, value in enumerate(snapshot.get("latency_buckets", [])[: len(buckets)]):  # type: ignore[index]
+            buckets[index] += value
+        latency_sum += float(snapshot.get("latency_sum", 0.0))  # type: ignore[arg-type]
+    return {
+        "counters": [[name, dict(labels), value] for (name, labels), value in counters.items()],
+        "latency_buckets": buckets,
+        "latency_sum": latency_sum,
+        "gauges": {},
+    }
+
+
 # Reading them all ---------------------------------------------------------------------------------
 
 
@@ -107,18 +156,13 @@ def exposition(*, interval: float, now: datetime | None = None) -> str:
     now = now or timezone.now()
     rows = list(ListenerProcessStats.objects.values_list("snapshot", "updated_at"))
     live_since = now - timedelta(seconds=interval * LIVE_INTERVALS)
-    counters: dict[tuple[str, Labels], float] = {}
+    total = _summed(snapshot for snapshot, _ in rows)
+    counters = {(name, tuple(sorted(labels.items()))): value for name, labels, value in total["counters"]}  # type: ignore[union-attr]
+    buckets: list[int] = total["latency_buckets"]  # type: ignore[assignment]
+    latency_sum: float = total["latency_sum"]  # type: ignore[assignment]
     gauges: dict[str, float] = {}
-    buckets = [0] * (len(LATENCY_BUCKETS) + 1)
-    latency_sum = 0.0
     live = 0
     for snapshot, updated_at in rows:
-        for name, labels, value in snapshot.get("counters", []):
-            key = (name, tuple(sorted(labels.items())))
-            counters[key] = counters.get(key, 0) + value
-        for index, value in enumerate(snapshot.get("latency_buckets", [])[: len(buckets)]):
-            buckets[index] += value
-        latency_sum += snapshot.get("latency_sum", 0.0)
         if updated_at >= live_since:
             live += 1
             for name, value in snapshot.get("gauges", {}).items():

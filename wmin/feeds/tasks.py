@@ -1,14 +1,14 @@
 """Celery tasks for the HL7 feeds (queue `hl7`): thin wrappers taking primary keys only.
 
-Celery beat (settings.CELERY_BEAT_SCHEDULE) runs `send_due_outbound` every minute and
-`poll_ris_slots` every 15 minutes.
+Celery beat (settings.CELERY_BEAT_SCHEDULE) runs `send_due_outbound` every minute,
+`poll_ris_slots` every 15 minutes and `fold_retired_listener_stats` once a day.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import outbox
+from . import metrics, outbox
 from .handlers import queries
 from .models import FeedProfile, SlotReleaseMode
 
@@ -32,6 +32,12 @@ def send_due_outbound() -> int:
     for outbound_id in due:
         send_outbound.delay(outbound_id)
     return len(due)
+
+
+@shared_task(name="wmin.feeds.tasks.fold_retired_listener_stats")
+def fold_retired_listener_stats() -> int:
+    """One row for every listener process that has stopped, not one each (wmin/feeds/metrics.py)."""
+    return metrics.fold_retired()
 
 
 @shared_task(name="wmin.feeds.tasks.poll_ris_slots")

@@ -228,6 +228,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "network-allocation": {"task": "booking.tasks.optimiser_allocate", "schedule": crontab(hour=2, minute=15)},
     "feeds-send-due-outbound": {"task": "wmin.feeds.tasks.send_due_outbound", "schedule": 60.0},
     "feeds-poll-ris-slots": {"task": "wmin.feeds.tasks.poll_ris_slots", "schedule": 900.0},
+    "feeds-fold-retired-listener-stats": {
+        "task": "wmin.feeds.tasks.fold_retired_listener_stats",
+        "schedule": crontab(hour=3, minute=40),
+    },
     # Hourly, so the dashboards read figures at most an hour old; each run replaces today's rows.
     "wait-snapshot": {"task": "wmin.network.tasks.take_wait_snapshot", "schedule": crontab(minute=30)},
 }
