@@ -182,3 +182,19 @@ def test_a_profile_without_a_ris_address_means_no_waiting(rrk, referral, slots, 
     profile.save()
     rrk.refresh_from_db()
     assert rrk.takes_srm
+
+
+def test_a_bulk_update_of_profiles_keeps_each_trusts_srm_connection_in_step(rrk, referral, slots, now):
+    FeedProfile.objects.filter(trust=rrk).update(active=False)
+    rrk.refresh_from_db()
+    assert not rrk.takes_srm
+    assert book(referral, slots[0], now).status == BookingStatus.CONFIRMED  # nothing to wait for
+    FeedProfile.objects.filter(trust=rrk).update(active=True)
+    rrk.refresh_from_db()
+    assert rrk.takes_srm
+    FeedProfile.objects.filter(trust=rrk).update(ris_port=None)
+    rrk.refresh_from_db()
+    assert not rrk.takes_srm
+    FeedProfile.objects.filter(trust=rrk).update(allowed_hosts=["10.0.0.0/8"], ris_port=2575)
+    rrk.refresh_from_db()
+    assert rrk.takes_srm

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from booking.models import CancelledBy
+from slots.models import Trust
 
 PATIENT, HOSPITAL = CancelledBy.PATIENT.value, CancelledBy.HOSPITAL.value
 
@@ -36,6 +37,31 @@ class SlotReleaseMode(models.TextChoices):
     SIU_S23_S24 = "siu_s23_s24", "SIU^S24 opens and SIU^S23 blocks slots"
     SIU_STATUS = "siu_status", "SIU messages whose SCH-25 status maps to open/blocked"
     SQM_POLL = "sqm_poll", "Polling with SQM^S25, reading SQR^S25"
+
+
+SRM_FIELDS = frozenset({"active", "ris_host", "ris_port", "trust", "trust_id"})
+
+
+class FeedProfileQuerySet(models.QuerySet["FeedProfile"]):
+    def update(self, **kwargs: object) -> int:
+        """As QuerySet.update, and the trusts whose SRM connection it changes are told
+        (`Trust.srm_connected`): a bulk update sends no post_save."""
+        if not SRM_FIELDS & kwargs.keys():
+            return super().update(**kwargs)
+        pks = list(self.values_list("pk", flat=True))
+        before = set(self.model.objects.filter(pk__in=pks).values_list("trust_id", flat=True))
+        updated = super().update(**kwargs)
+        after = set(self.model.objects.filter(pk__in=pks).values_list("trust_id", flat=True))
+        sync_srm_connected(before | after)
+        return updated
+
+
+def sync_srm_connected(trust_ids: set[int]) -> None:
+    """Each trust's `srm_connected` as its profile now says (no profile: not connected)."""
+    profiles = {p.trust_id: p for p in FeedProfile.objects.filter(trust_id__in=trust_ids)}
+    for trust_id in trust_ids:
+        profile = profiles.get(trust_id)
+        Trust.objects.set_srm_connected(trust_id, profile is not None and profile.sends_srm)
 
 
 class FeedProfile(models.Model):
@@ -73,8 +99,15 @@ class FeedProfile(models.Model):
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = FeedProfileQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"Feed profile for {self.trust}"
+
+    @property
+    def sends_srm(self) -> bool:
+        """The outbox sends this trust's RIS an SRM (else a clerk task): the profile is on and has an address."""
+        return bool(self.active and self.ris_host and self.ris_port)
 
     def cancelled_by(self, reason_code: str) -> str:
         """Who cancelled, by the RIS's reason code (SCH-6 identifier or text; case and spaces ignored):

@@ -5,7 +5,8 @@ transaction that changes the booking, so the SRM row commits or rolls back with 
 also sends the cancel and the confirm it is made of; `outbox.write_for` writes each message once.
 
 A saved feed profile tells the trust whether the hub sends its RIS SRM now (`Trust.srm_connected`),
-which is how booking decides, without asking the feed, that a hub booking there waits for the RIS.
+which is how booking decides, without asking the feed, that a hub booking there waits for the RIS
+(a bulk update does too: `FeedProfileQuerySet.update`).
 """
 
 from __future__ import annotations
@@ -38,13 +39,8 @@ def on_booking_rescheduled(sender: Any, booking: Booking, previous: Booking, **k
     outbox.write_for(booking, OutboundKind.BOOK)
 
 
-def sends_srm(profile: FeedProfile) -> bool:
-    """The outbox sends this trust's RIS an SRM (else a clerk task): the profile is on and has an address."""
-    return bool(profile.active and profile.ris_host and profile.ris_port)
-
-
 def on_profile_saved(sender: Any, instance: FeedProfile, **kwargs: Any) -> None:
-    Trust.objects.set_srm_connected(instance.trust_id, sends_srm(instance))
+    Trust.objects.set_srm_connected(instance.trust_id, instance.sends_srm)
 
 
 def on_profile_deleted(sender: Any, instance: FeedProfile, **kwargs: Any) -> None:
