@@ -192,6 +192,6 @@ def bound_lines(bound: dict[str, Any] | None) -> list[str]:
             f"New referrals need, at best (every freed slot filled again), nearly all the slots of: {named}. With "
             "so little slack a waiting list cannot shrink: patients are booked at the far end of a queue several "
             "weeks long, and one who misses that appointment has no room left before 6 weeks. The bound ignores "
-            "that timing, so it is lower than any policy that books patients as they are referred can reach."
+            "that timing, so policies that book patients as they are referred stay well above it there."
         )
     return lines
