@@ -6,9 +6,9 @@ and every few seconds writes its running totals and its gauges to its own row of
 sums the rows: counters and the ACK latency histogram over every process that ever ran (a stopped
 process keeps its final totals, so the sums never go down), gauges over the processes that reported
 in the last few intervals. Once a day `fold_retired` adds the rows of processes silent for a day
-into one `retired` row, so the table holds one row per live process and one for all the past. The listener runs in its own processes (pre-forked children too), and
-the database is the one store every deployment has (Redis is optional here), so that is where they
-meet.
+into one `retired` row, so the table holds one row per live process and one for all the past. The
+listener runs in its own processes (pre-forked children too), and the database is the one store
+every deployment has (Redis is optional here), so that is where they meet.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -121,31 +123,39 @@ def fold_retired(*, now: datetime | None = None) -> int:
         )
         if not stopped:
             return 0
-        retired.snapshot = _summed([retired.snapshot, *(row.snapshot for row in stopped)])
+        retired.snapshot = _summed([retired.snapshot, *(row.snapshot for row in stopped)]).snapshot()
         retired.updated_at = now - RETIRE_AFTER  # never live: its gauges are not counted
         retired.save(update_fields=["snapshot", "updated_at"])
         ListenerProcessStats.objects.filter(pk__in=[row.pk for row in stopped]).delete()
         return len(stopped)
 
 
-def _summed(snapshots: Iterable[dict[str, object]]) -> dict[str, object]:
-    """Counters and the latency histogram of several snapshots added up (gauges dropped)."""
-    counters: dict[tuple[str, Labels], float] = {}
-    buckets = [0] * (len(LATENCY_BUCKETS) + 1)
-    latency_sum = 0.0
-    for snapshot in snapshots:
-        for name, labels, value in snapshot.get("counters", []):  # type: ignore[union-attr]
+@dataclass
+class _Totals:
+    """Counters and the ACK latency histogram of several snapshots, added up."""
+
+    counters: dict[tuple[str, Labels], float] = field(default_factory=dict)
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    latency_sum: float = 0.0
+
+    def add(self, snapshot: dict[str, Any]) -> None:
+        for name, labels, value in snapshot.get("counters", []):
             key = (name, tuple(sorted(labels.items())))
-            counters[key] = counters.get(key, 0) + value
-        for index, value in enumerate(snapshot.get("latency_buckets", [])[: len(buckets)]):  # type: ignore[index]
-            buckets[index] += value
-        latency_sum += float(snapshot.get("latency_sum", 0.0))  # type: ignore[arg-type]
-    return {
-        "counters": [[name, dict(labels), value] for (name, labels), value in counters.items()],
-        "latency_buckets": buckets,
-        "latency_sum": latency_sum,
-        "gauges": {},
-    }
+            self.counters[key] = self.counters.get(key, 0) + value
+        for index, value in enumerate(snapshot.get("latency_buckets", [])[: len(self.buckets)]):
+            self.buckets[index] += value
+        self.latency_sum += float(snapshot.get("latency_sum", 0.0))
+
+    def snapshot(self) -> dict[str, object]:
+        counters = [[name, dict(labels), value] for (name, labels), value in self.counters.items()]
+        return {"counters": counters, "latency_buckets": self.buckets, "latency_sum": self.latency_sum, "gauges": {}}
+
+
+def _summed(snapshots: Iterable[dict[str, Any]]) -> _Totals:
+    totals = _Totals()
+    for snapshot in snapshots:
+        totals.add(snapshot)
+    return totals
 
 
 # Reading them all ---------------------------------------------------------------------------------
@@ -156,10 +166,8 @@ def exposition(*, interval: float, now: datetime | None = None) -> str:
     now = now or timezone.now()
     rows = list(ListenerProcessStats.objects.values_list("snapshot", "updated_at"))
     live_since = now - timedelta(seconds=interval * LIVE_INTERVALS)
-    total = _summed(snapshot for snapshot, _ in rows)
-    counters = {(name, tuple(sorted(labels.items()))): value for name, labels, value in total["counters"]}  # type: ignore[union-attr]
-    buckets: list[int] = total["latency_buckets"]  # type: ignore[assignment]
-    latency_sum: float = total["latency_sum"]  # type: ignore[assignment]
+    totals = _summed(snapshot for snapshot, _ in rows)
+    counters, buckets, latency_sum = totals.counters, totals.buckets, totals.latency_sum
     gauges: dict[str, float] = {}
     live = 0
     for snapshot, updated_at in rows:
