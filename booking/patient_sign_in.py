@@ -82,4 +82,4 @@ class PatientReferenceBackend(BaseBackend):
         return user if user.is_active else None
 
     def get_user(self, user_id: int) -> User | None:
-        return User.objects.filter(pk=user_id, role=Role.PATIENT).first()
+        return User.objects.filter(pk=user_id, role=Role.PATIENT).select_related("patient").first()

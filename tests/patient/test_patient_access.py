@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from booking.patient_sign_in import PatientReferenceBackend
 from tests.factories import BookingFactory, PatientFactory, ReferralFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +102,10 @@ def test_a_postcode_that_does_not_match_is_refused(client, referral):
                                  "dob_year": "1958", "postcode": "CV1 1AA"})
     assert page.status_code == 200
     assert "We could not find a referral" in page.content.decode()
+
+
+def test_a_signed_in_patient_comes_with_their_patient_record_in_one_query(patient_user, django_assert_num_queries):
+    backend = PatientReferenceBackend()
+    with django_assert_num_queries(1):
+        user = backend.get_user(patient_user.pk)
+        assert str(user.patient) == str(patient_user.patient)  # the page header names them: no second query
