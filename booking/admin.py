@@ -37,11 +37,12 @@ class ReferralAdmin(AuditedAdmin):
         "booking_reference", "patient", "trust", "exam_type", "priority", "status", "clock_start", "dm01_clock_start"
     ]
     list_filter = ["status", "priority", "trust", "exam_type__modality"]
-    readonly_fields = ["dm01_clock_start"]  # moves only by the rule (booking.services.clocks)
     search_fields = ["booking_reference", "placer_order_number", "patient__nhs_number", "patient__family_name"]
     raw_id_fields = ["patient"]
     list_select_related = ["patient", "trust", "exam_type"]
-    readonly_fields = ["status"]  # changed only by booking.services, with a history row
+    # Changed only by booking.services, each with its history row: the status by referrals, the
+    # DM01 clock by the rule (clocks).
+    readonly_fields = ["status", "dm01_clock_start"]
 
 
 @admin.register(ReferralStatusChange)

@@ -114,6 +114,7 @@ def restart_for_missed_history(referral_ids: Iterable[int]) -> int:
             )
             moved[referral.pk] = restarted
     Dm01ClockRestart.objects.bulk_create(restarts, batch_size=2000)
-    for pk, clock in moved.items():
-        Referral.objects.filter(pk=pk).update(dm01_clock_start=clock)
+    Referral.objects.bulk_update(
+        [Referral(pk=pk, dm01_clock_start=clock) for pk, clock in moved.items()], ["dm01_clock_start"], batch_size=500
+    )
     return len(moved)

@@ -57,6 +57,7 @@ from .items import (
     SlotRef,
     WorkItem,
 )
+from .ris import refusal_reoffers
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -175,9 +176,7 @@ def freed_slots(user: User, *, now: datetime) -> list[WorkItem]:
 
 
 def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
-    _reoffer = Offer.objects.filter(
-        referral_id=OuterRef("referral_id"), source=OfferSource.REFUSED, status=OfferStatus.SENT
-    ).order_by("-pk")
+    _reoffer = refusal_reoffers(OuterRef("referral_id"))
     bookings = list(
         Booking.objects.visible_to(user)
         .filter(

@@ -7,6 +7,7 @@ each message and answer to booking (`booking.services.ris`, RisDelivery). This r
 
 from __future__ import annotations
 
+from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 
 from booking.models import (
@@ -42,6 +43,13 @@ def ris_outcome(booking: Booking) -> str:
     return f"{trust}'s RIS is being sent the booking."
 
 
+def refusal_reoffers(referral_id: int | OuterRef) -> QuerySet[Offer]:
+    """The slots the hub offered a patient in place of a booking the RIS refused, newest first."""
+    return Offer.objects.filter(
+        referral_id=referral_id, source=OfferSource.REFUSED, status=OfferStatus.SENT
+    ).order_by("-pk")
+
+
 def conflict_story(booking: Booking) -> dict[str, str]:
     """For the clerk resolving a conflict: what the RIS said, and the time the hub has already
     offered the patient in its place (empty strings when there is none)."""
@@ -51,11 +59,6 @@ def conflict_story(booking: Booking) -> dict[str, str]:
         .values_list("said", flat=True)
         .first()
     )
-    offer = (
-        Offer.objects.filter(referral_id=booking.referral_id, source=OfferSource.REFUSED, status=OfferStatus.SENT)
-        .select_related("slot__site")
-        .order_by("-pk")
-        .first()
-    )
+    offer = refusal_reoffers(booking.referral_id).select_related("slot__site").first()
     offered = f"{offer.slot.site.name}, {timezone.localtime(offer.slot.starts_at):%-d %b %H:%M}" if offer else ""
     return {"ris_said": said or "", "offered": offered}

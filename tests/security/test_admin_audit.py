@@ -80,3 +80,8 @@ def test_changing_a_patient_in_the_admin_is_audited(admin_client, booking):
     assert patient.given_name == "Renamed"
     event = AuditEvent.objects.get(action=AuditAction.UPDATE, object_type="booking.Patient")
     assert event.patient_id == patient.pk and "given_name" in event.detail["fields"]
+
+
+def test_a_referrals_status_and_dm01_clock_cannot_be_edited_in_the_admin(admin_client, booking):
+    page = admin_client.get(reverse("admin:booking_referral_change", args=[booking.referral.pk])).content.decode()
+    assert 'name="status"' not in page and 'name="dm01_clock_start' not in page

@@ -129,8 +129,9 @@ def dm01_return(level: str, period: Period) -> list[ReturnRow]:
         row = rows.get((code, test)) if counts_for_dm01(test) else None
         if row is None:
             continue
-        row.bands[completed_weeks_band(_days(period.census, restarted.get(pk, clock_start)))] += 1
-        row.six_weeks_or_more += _days(period.census, restarted.get(pk, clock_start)) >= SIX_WEEKS_DAYS
+        dm01_days = _days(period.census, restarted.get(pk, clock_start))
+        row.bands[completed_weeks_band(dm01_days)] += 1
+        row.six_weeks_or_more += dm01_days >= SIX_WEEKS_DAYS
         row.since_referral_six_weeks_or_more += _days(period.census, clock_start) >= SIX_WEEKS_DAYS
     done = Booking.objects.filter(
         status=BookingStatus.ATTENDED,
