@@ -39,7 +39,7 @@ from django.db import connection
 from slots.models import AppointmentState, Slot, SlotStatus
 
 from .ordering import OrderingKey, next_state, stale_reason
-from .statements import Statement, execute_together
+from .statements import Statement, execute_together, insert_returning_id
 
 OPENED = "opened"
 BLOCKED = "blocked"
@@ -129,10 +129,6 @@ class RisResult:
     overtook: bool = False  # the event presupposes a booking the slot did not have (its S12 is late)
 
 
-def action_state(action: str) -> str | None:
-    return _APPOINTMENT[action]
-
-
 _SLOT_LEVEL = frozenset({OPENED, BLOCKED, DISCONTINUED, DELETED})
 
 
@@ -143,17 +139,23 @@ def stale(slot: Slot | None, event: RisEvent) -> str:
     return stale_reason(slot, appointment, event.key, new_appointment=new_appointment)
 
 
-def apply_event(work: SlotWork, slot: Slot | None, event: RisEvent) -> RisResult:
-    """Apply one RIS event to its slot (`slot`: as `work.locked_slot` read it), unless it is stale."""
-    reason = stale(slot, event)
+def apply_event(work: SlotWork, slot: Slot | None, event: RisEvent, *, stale_reason: str | None = None) -> RisResult:
+    """Apply one RIS event to its slot (`slot`: as `work.locked_slot` read it), unless it is stale.
+    `stale_reason`: `stale(slot, event)` when the caller has already worked it out."""
+    reason = stale(slot, event) if stale_reason is None else stale_reason
     if reason:
-        return RisResult(
-            False, slot, event.action, booking_id=getattr(slot, "active_booking_id", None),
-            note=f"Slot {event.appointment_id}: {event.action} event not applied: {reason}; recorded",
-        )
+        return not_applied(slot, event, reason)
     if slot is None:
         return _create(work, event)
     return _update(work, slot, event)
+
+
+def not_applied(slot: Slot | None, event: RisEvent, reason: str) -> RisResult:
+    """The result of a stale event (`reason`: why), recorded and acknowledged, changing nothing."""
+    return RisResult(
+        False, slot, event.action, booking_id=getattr(slot, "active_booking_id", None),
+        note=f"Slot {event.appointment_id}: {event.action} event not applied: {reason}; recorded",
+    )
 
 
 def _create(work: SlotWork, event: RisEvent) -> RisResult:
@@ -221,8 +223,6 @@ def _update(work: SlotWork, slot: Slot, event: RisEvent) -> RisResult:
     work.update(slot, event.key.event_time, values)
     starts_at = values.get("starts_at", slot.starts_at)
     freed = action == CANCELLED and not was_free and isinstance(starts_at, datetime) and starts_at > event.now
-    if booking_id is not None or freed:
-        work.forget()  # the caller now calls booking services, which read and change slots
     return RisResult(True, slot, action, freed=freed, booking_id=booking_id, note=note, overtook=overtook)
 
 
@@ -236,29 +236,27 @@ class SlotWork:
     New slots whose id nothing needs at once are held back (`held`; a later event in the group for
     the same slot changes the row to insert), and changes to slots without a hub booking wait in
     `changed`; each kind goes to the database as one statement. `write()` sends them: before any
-    read of slots here, before anyone outside is told of a slot, and at the end (`finish`).
+    read of slots here, before anyone outside is told of a slot, and at the end.
 
     `claim_sql` is a correlated SQL expression over the slot row `s` naming the active hub booking
     in it (the caller's: slots knows no bookings); every slot read carries it as `active_booking_id`.
     """
 
-    claim_sql: str = "NULL"
-    claim_params: Sequence[object] = ()
+    claim_sql: str
+    claim_params: Sequence[object]
     read: dict[tuple[int, str], Slot | None] = field(default_factory=dict)
     held: dict[tuple[int, str], Slot] = field(default_factory=dict)
     changed: list[tuple[int, datetime, dict[str, object]]] = field(default_factory=list)
 
-    def lock(
-        self, keys: Iterable[tuple[int, str]], *, lock_timeout_ms: int | None = None, before: Sequence[Statement] = ()
-    ) -> None:
+    def lock(self, keys: Iterable[tuple[int, str]], *, lock_timeout_ms: int | None = None) -> None:
         """Lock every slot key named (new slots too) and read the slots, one query per trust, in
         id order (so two transactions never deadlock); each event's first look at its slot then
         costs nothing. With `lock_timeout_ms` (PostgreSQL), no lock this transaction asks for is
-        waited on for longer. `before` goes ahead in the first round trip."""
+        waited on for longer."""
         wanted: dict[int, set[str]] = {}
         for trust_id, slot_id in keys:
             wanted.setdefault(trust_id, set()).add(slot_id)
-        statements: list[Statement] = list(before)
+        statements: list[Statement] = []
         if lock_timeout_ms is not None and connection.vendor == "postgresql":
             statements.append((f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'", []))
         statements += _key_locks((trust_id, slot_id) for trust_id, slot_ids in wanted.items() for slot_id in slot_ids)
@@ -295,15 +293,13 @@ class SlotWork:
         unknown = set(values) - _WRITABLE
         if unknown:
             raise ValueError(f"not slot columns a RIS event writes: {sorted(unknown)}")
-        if slot.pk is None:  # held back for the INSERT: the row to insert changes instead
-            for column, value in values.items():
-                setattr(slot, column, value)
-            slot.version += 1
-            slot.last_event_at = event_time
-            return
         for column, value in values.items():
             setattr(slot, column, value)
-        self.changed.append((slot.pk, event_time, values))
+        if slot.pk is None:  # held back for the INSERT: the row to insert changes instead
+            slot.version += 1
+            slot.last_event_at = event_time
+        else:
+            self.changed.append((slot.pk, event_time, values))
 
     def write(self) -> None:
         if self.held:
@@ -320,8 +316,6 @@ class SlotWork:
         """Write what is held back and forget what was read (someone else may change it now)."""
         self.write()
         self.read.clear()
-
-    finish = write
 
     def _locked_slots(self, trust_id: int, slot_ids: list[str], *, before: Sequence[Statement] | None = None) -> list[Slot]:
         """The trust's slots with these ids, locked in id order, each with `active_booking_id`.
@@ -409,11 +403,10 @@ def _insert_slots(slots: list[Slot]) -> None:
     one = f"({', '.join(['%s'] * len(_INSERTED))})"
     sql = f"INSERT INTO {Slot._meta.db_table} ({', '.join(_INSERTED)}) VALUES "
     params = [_adapt(c, getattr(slot, c)) for slot in slots for c in _INSERTED]
-    with connection.cursor() as cursor:
-        if len(slots) == 1 and not connection.features.can_return_columns_from_insert:
-            cursor.execute(sql + one, params)
-            ids = [cursor.lastrowid]
-        else:
+    if len(slots) == 1:
+        ids = [insert_returning_id(sql + one, params)]
+    else:  # only where bulk inserts return rows (`SlotWork.hold_back`)
+        with connection.cursor() as cursor:
             cursor.execute(sql + ", ".join([one] * len(slots)) + " RETURNING id", params)
             ids = [found[0] for found in cursor.fetchall()]
     for pk, slot in zip(ids, slots, strict=True):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import connection
+
 Statement = tuple[str, Sequence[object]]
 
 
@@ -16,3 +18,14 @@ def execute_together(cursor: Any, statements: Sequence[Statement]) -> None:
     cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
     for _ in statements[1:]:
         cursor.nextset()
+
+
+def insert_returning_id(sql: str, params: Sequence[object], *, before: Sequence[Statement] = ()) -> int:
+    """Run one `INSERT ... VALUES (...)` and return the new row's id; `before` goes ahead of it in
+    the same round trip (`execute_together`)."""
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:
+            execute_together(cursor, [*before, (f"{sql} RETURNING id", params)])
+            return cursor.fetchone()[0]
+        execute_together(cursor, [*before, (sql, params)])
+        return cursor.lastrowid

@@ -48,8 +48,8 @@ class FeedProfileQuerySet(models.QuerySet["FeedProfile"]):
         (`Trust.srm_connected`): a bulk update sends no post_save."""
         if not SRM_FIELDS & kwargs.keys():
             return super().update(**kwargs)
-        pks = list(self.values_list("pk", flat=True))
-        before = set(self.model.objects.filter(pk__in=pks).values_list("trust_id", flat=True))
+        rows = list(self.values_list("pk", "trust_id"))
+        pks, before = [pk for pk, _ in rows], {trust_id for _, trust_id in rows}
         updated = super().update(**kwargs)
         after = set(self.model.objects.filter(pk__in=pks).values_list("trust_id", flat=True))
         sync_srm_connected(before | after)

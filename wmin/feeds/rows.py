@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.db import connection
 
-from slots.services.statements import Statement, execute_together
+from slots.services.statements import Statement, execute_together, insert_returning_id
 
 __all__ = ["Statement", "commit_without_waiting_for_disk", "execute_together", "insert_returning_id"]
-
-
-
-def insert_returning_id(sql: str, params: Sequence[object], *, before: Sequence[Statement] = ()) -> int:
-    """Run one `INSERT ... VALUES (...)` and return the new row's id; `before` goes ahead of it in
-    the same round trip (`execute_together`)."""
-    with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            execute_together(cursor, [*before, (f"{sql} RETURNING id", params)])
-            return cursor.fetchone()[0]
-        execute_together(cursor, [*before, (sql, params)])
-        return cursor.lastrowid
 
 
 def commit_without_waiting_for_disk() -> list[Statement]:

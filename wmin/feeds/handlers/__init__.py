@@ -16,7 +16,7 @@ trust's ADT feed sends every event and a reject would stall its queue.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +56,7 @@ class FeedWork:
     back), and the referrals its patients wait on (`waiting`, read with them). A handler about to
     call something that may change other slots or referrals calls `forget` first."""
 
-    slots: SlotWork = field(default_factory=SlotWork)
+    slots: SlotWork
     waiting: dict[tuple[int, str, int], list[int]] | None = None
 
     @classmethod
@@ -82,7 +82,7 @@ class FeedWork:
         self.waiting = None
 
     def finish(self) -> None:
-        self.slots.finish()
+        self.slots.write()
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class FeedContext:
     header: MessageHeader
     message_id: int
     now: datetime
-    work: FeedWork = field(default_factory=FeedWork)
+    work: FeedWork
 
     @property
     def trust(self) -> Trust:

@@ -127,18 +127,21 @@ def apply_event(event: SlotEvent, ctx: FeedContext, *, action: str | None = None
     work = ctx.work.slots
     slot = work.locked_slot(ctx.trust.pk, slot_id)
     change = ris_events.RisEvent(ctx.trust.pk, slot_id, action, key, ctx.now)
+    reason = ris_events.stale(slot, change)
     booking = None
     if slot is not None and slot.active_booking_id is not None:
-        if ris_events.stale(slot, change) and action not in ris_events.SAYS_BOOKED:
-            return _outcome(ris_events.apply_event(work, slot, change))  # stale whoever's booking it is
+        if reason and action not in ris_events.SAYS_BOOKED:
+            return _outcome(ris_events.not_applied(slot, change, reason))  # stale whoever's booking it is
         booking = Booking.objects.select_related("referral__patient").get(pk=slot.active_booking_id)
         earlier = _about_an_earlier_hub_booking(booking, event, action, slot_id)
         if earlier:
             return Outcome(False, earlier)
-        # The echo of the hub's own booking may start a new appointment in a slot whose last is over.
-        change = dataclasses.replace(change, ours=action in ris_events.SAYS_BOOKED and _is_ours(booking, event))
-    if ris_events.stale(slot, change):
-        return _outcome(ris_events.apply_event(work, slot, change))
+        if action in ris_events.SAYS_BOOKED and _is_ours(booking, event):
+            # The echo of the hub's own booking may start a new appointment in a slot whose last is over.
+            change = dataclasses.replace(change, ours=True)
+            reason = ris_events.stale(slot, change)
+    if reason:
+        return _outcome(ris_events.not_applied(slot, change, reason))
     if slot is None:
         place = resolve_place(event, ctx, need_modality=True)
         starts_at, ends_at = _times(event, place, required=True)
@@ -147,7 +150,7 @@ def apply_event(event: SlotEvent, ctx: FeedContext, *, action: str | None = None
         change = dataclasses.replace(change, new_slot=new)
     else:
         change = dataclasses.replace(change, changes=_moves(slot, event, ctx))
-    result = ris_events.apply_event(work, slot, change)
+    result = ris_events.apply_event(work, slot, change, stale_reason="")
     return _booking_side(result, booking, event, ctx)
 
 
@@ -196,7 +199,7 @@ def _booking_side(
         if note:
             notes.append(note)
     if result.freed:
-        ctx.work.slots.write()
+        ctx.work.forget()  # backfill, told next, reads and changes slots
         slot_freed.send(sender=Slot, slot_id=slot.pk)
     return _outcome(result, *notes)
 
