@@ -375,6 +375,7 @@ def _apply_once(messages: Sequence[_Checked], *, lock_timeout_ms: int | None) ->
 
     answers: list[Ack] = []
     outcomes: list[list[Any]] = []
+    applied_ats: list[datetime | None] = []
     with transaction.atomic():
         named = ((v.parsed, v.profile) for _, v, _ in messages if v.parsed is not None and v.profile is not None)
         # A lock waited on for longer than `lock_timeout_ms` fails the whole unit of work.
@@ -391,18 +392,14 @@ def _apply_once(messages: Sequence[_Checked], *, lock_timeout_ms: int | None) ->
                 code, error_code = "AA", ""
                 applied_at = timezone.now() if applied else None
             outcomes.append(_outcome_params(row, status, text, error_code, note, applied_at=applied_at))
+            applied_ats.append(applied_at)
             answers.append(Ack(text, _codec(encoding), code, row.pk))
         work.finish()
         if _write_outcomes(outcomes) != len(outcomes):
             # Someone answered one meanwhile: undo; alone, the row's ACK stands, else one by one.
-            current = ""
-            if len(messages) == 1:
-                current = InboundMessage.objects.filter(pk=messages[0][0].pk).values_list("ack", flat=True).first()
-            raise _AlreadyAcknowledged(current or "")
-    for (row, _, _), params in zip(messages, outcomes, strict=True):
-        row.status, row.ack, row.error_code, row.error = params[:4]
-        if params[5] is not None:
-            row.applied_at = params[5]
+            raise _AlreadyAcknowledged(_current_ack(messages[0][0].pk) if len(messages) == 1 else "")
+    for (row, _, _), params, applied_at in zip(messages, outcomes, applied_ats, strict=True):
+        _took(row, params, applied_at)
     return answers
 
 
@@ -503,12 +500,18 @@ def _write_outcome(row: InboundMessage, status: str, ack: str, error_code: str, 
     """Record the outcome once: only the first worker to answer this row writes its ACK."""
     applied_at = timezone.now() if applied else None
     params = _outcome_params(row, status, ack, error_code, error, applied_at=applied_at)
-    with connection.cursor() as cursor:
-        cursor.execute(_outcome_sql(), params)
-        updated = cursor.rowcount
-    if not updated:
-        current = InboundMessage.objects.filter(pk=row.pk).values_list("ack", flat=True).first() or ""
-        raise _AlreadyAcknowledged(current)
+    if not _write_outcomes([params]):
+        raise _AlreadyAcknowledged(_current_ack(row.pk))
+    _took(row, params, applied_at)
+
+
+def _current_ack(row_id: int) -> str:
+    """The ACK another worker already wrote for this row."""
+    return InboundMessage.objects.filter(pk=row_id).values_list("ack", flat=True).first() or ""
+
+
+def _took(row: InboundMessage, params: list[Any], applied_at: datetime | None) -> None:
+    """The in-memory row follows the outcome written (`_outcome_params`)."""
     row.status, row.ack, row.error_code, row.error = params[:4]
     if applied_at is not None:
         row.applied_at = applied_at
