@@ -208,7 +208,7 @@ def choices_for(
             notes[-1] = "We could not find your postcode on our map, so we cannot show distances. Sites are in date order."
     origin = home or work
     mode = OptimiserTravelMode(filters.travel_mode)
-    travel = _travel_to(offering, origin, work if home else None, mode)
+    travel = travel_to(offering, origin, work if home else None, mode)
 
     birth_date = referral.patient.date_of_birth
     age_today = age_on(birth_date, now.astimezone(NETWORK_TIMEZONE).date())
@@ -369,9 +369,12 @@ def _earliest_rows_union(suitable: QuerySet[Slot], site_ids: list[int], depth: i
     return list(chosen.order_by().values_list("pk", "site_id", "starts_at"))
 
 
-def _travel_to(
+def travel_to(
     sites: list[Site], origin: LatLon | None, alt_origin: LatLon | None, mode: OptimiserTravelMode
 ) -> dict[int, tuple[float, float, bool]]:
+    """Each site's (road km, minutes, from the other origin) from the nearer of `origin` and
+    `alt_origin` (the work postcode); zeros when `origin` is unknown. The choice page and the
+    booking service's last check (`booking.services.eligibility.travel_km`) both measure with it."""
     if origin is None:
         return {site.pk: (0.0, 0.0, False) for site in sites}
     lats = [site.latitude for site in sites]
