@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from booking.models import Referral
+from booking.models import Booking, Referral
+from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.rules.eligibility import parse_dates
 from booking.rules.notice import minimum_notice_hours
 from booking.rules.priority import PRIORITY_WEIGHT
@@ -60,6 +61,16 @@ class LoadedCandidates:
     @property
     def candidates(self) -> list[BackfillCandidate]:
         return [row.candidate for row in self.rows]
+
+
+def active_booking_start() -> Subquery:
+    """The start of the referral's active booking (None when it has none), to annotate a referral
+    queryset with for `load_candidates(current_start=...)`."""
+    return Subquery(
+        Booking.objects.filter(referral=OuterRef("pk"), status__in=ACTIVE_BOOKING_STATUSES).values(
+            "slot__starts_at"
+        )[:1]
+    )
 
 
 def load_candidates(

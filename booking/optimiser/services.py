@@ -17,7 +17,7 @@ from functools import cache
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
 from booking.models import (
@@ -65,7 +65,7 @@ from .backfill import (
     too_close_to_fill,
     unbooked_score_bound,
 )
-from .candidates import LoadedCandidates, load_candidates
+from .candidates import LoadedCandidates, active_booking_start, load_candidates
 from .chains import ChainPlan, best_chain, chain_patients
 from .shortlist import NETWORK_TIMEZONE, SlotOption
 from .travel import great_circle_km, great_circle_limit
@@ -563,17 +563,11 @@ def _movable_bookings(slot: Slot, rules: Q, now: datetime) -> LoadedCandidates:
     """Booked patients who opted in to short notice (nobody is moved unasked) and would gain on their booking."""
     return load_candidates(
         Referral.objects.filter(rules, patient__short_notice_opt_in=True, status=ReferralStatus.BOOKED)
-        .annotate(current_start=_active_booking_start())
+        .annotate(current_start=active_booking_start())
         .filter(current_start__gte=slot.starts_at + timedelta(days=MIN_GAIN_DAYS))
         .order_by(),
         now=now,
         current_start="current_start",
-    )
-
-
-def _active_booking_start() -> Subquery:
-    return Subquery(
-        Booking.objects.filter(referral=OuterRef("pk"), status__in=ACTIVE_BOOKING_STATUSES).values("slot__starts_at")[:1]
     )
 
 
