@@ -33,7 +33,7 @@ from booking.models import (
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.offers import OPEN_OFFER_STATUSES, Offer
 from booking.presenters import waited_text
-from booking.rules.eligibility import NO_MAX_AGE, access_bits, date_key, travel_limit
+from booking.rules.eligibility import NO_MAX_AGE, access_bits, birth_date_bounds, date_key, travel_limit
 from booking.rules.notice import (
     SHORT_NOTICE_HOURS,
     STANDARD_NOTICE_HOURS,
@@ -541,22 +541,15 @@ def _candidate_rules(slot: Slot, now: datetime) -> Q:
 
 
 def _ages_scanned(site: Site, day: date) -> Q:
-    """Patients the site's ages may admit on `day`, a day wide on each side (leap-day birthdays); no
+    """Patients the site's ages may admit on `day` (`birth_date_bounds`: a day wide on each side); no
     date of birth only where the site has no minimum age, as the rule says."""
+    born_by, born_after = birth_date_bounds(site.min_age, site.max_age, day)
     ages = Q()
-    if site.min_age > 0:
-        ages &= Q(patient__date_of_birth__lte=_years_before(day, site.min_age) + timedelta(days=1))
-    if site.max_age is not None and site.max_age < NO_MAX_AGE:
-        ages &= Q(patient__date_of_birth__gt=_years_before(day, site.max_age + 1) - timedelta(days=1)) | Q(
-            patient__date_of_birth__isnull=True
-        )
+    if born_by is not None:
+        ages &= Q(patient__date_of_birth__lte=born_by)
+    if born_after is not None:
+        ages &= Q(patient__date_of_birth__gt=born_after) | Q(patient__date_of_birth__isnull=True)
     return ages
-
-
-def _years_before(day: date, years: int) -> date:
-    return day.replace(year=day.year - years, day=28) if (day.month, day.day) == (2, 29) else day.replace(
-        year=day.year - years
-    )
 
 
 def _movable_bookings(slot: Slot, rules: Q, now: datetime) -> LoadedCandidates:
