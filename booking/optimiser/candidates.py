@@ -48,7 +48,6 @@ CANDIDATE_COLUMNS = (
 @dataclass(frozen=True)
 class LoadedCandidate:
     candidate: BackfillCandidate
-    priority: str
     extra: tuple  # the caller's extra columns, in the order asked for
 
 
@@ -120,5 +119,5 @@ def load_candidates(
             modality_id=modality_id,
             preparation_lead_days=lead_days,
         )
-        rows.append(LoadedCandidate(candidate, priority, tuple(rest[1:] if current_start else rest)))
+        rows.append(LoadedCandidate(candidate, tuple(rest[1:] if current_start else rest)))
     return LoadedCandidates(rows, read, unlocated)
