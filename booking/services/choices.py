@@ -45,7 +45,6 @@ from booking.rules.eligibility import (
     ACCESS_HEARING_LOOP,
     ACCESS_STEP_FREE,
     access_bits,
-    access_met,
     age_allowed,
     age_on,
     ages_text,
@@ -396,9 +395,10 @@ def _site_unsuitable_because(site: Site, km: float | None, filters: ChoiceFilter
         step_free=filters.needs_step_free, hearing_loop=filters.needs_hearing_loop, bariatric=filters.needs_bariatric
     )
     features = access_bits(step_free=site.step_free, hearing_loop=site.hearing_loop, bariatric=site.bariatric_scanner)
-    for bit, text in _SITE_LACKS.items():
-        if not access_met(needs & bit, features):
-            return text
+    missing = needs & ~features
+    lacks = next((text for bit, text in _SITE_LACKS.items() if missing & bit), "")
+    if lacks:
+        return lacks
     if filters.max_travel_km is not None and km is not None and km > filters.max_travel_km:
         return f"Further than {filters.max_travel_km} km"
     if not age_allowed(age, site.min_age, site.max_age):
