@@ -16,12 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from booking.optimiser.allocate import (
-    ACCESS_BARIATRIC,
-    ACCESS_HEARING_LOOP,
-    ACCESS_STEP_FREE,
-    AllocationProblem,
-)
+from booking.optimiser.allocate import AllocationProblem
+from booking.rules.eligibility import ACCESS_BARIATRIC, ACCESS_HEARING_LOOP, ACCESS_STEP_FREE
 from booking.rules.priority import PRIORITY_WEIGHT
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"

@@ -156,10 +156,6 @@ class RelaxNeedForm(ContactForm):
         self.fields["need"].choices = needs
 
 
-WHO_CANCELS = [
-    (CancelledBy.PATIENT.value, "The patient"),
-    (CancelledBy.HOSPITAL.value, "The hospital"),
-]
 WHO_CANCELS_REQUIRED = "Select who asked to cancel: the patient or the hospital"
 
 
@@ -167,7 +163,7 @@ class CancelBookingForm(ContactForm):
     """Who asked to cancel is required: only the patient's own cancellation restarts their DM01 clock."""
 
     cancelled_by = forms.ChoiceField(
-        choices=WHO_CANCELS,
+        choices=CancelledBy.choices,
         error_messages={"required": WHO_CANCELS_REQUIRED, "invalid_choice": WHO_CANCELS_REQUIRED},
     )
     reason_required = True

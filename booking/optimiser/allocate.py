@@ -51,9 +51,6 @@ from scipy.spatial import cKDTree
 
 from booking.rules.distance import EARTH_RADIUS_KM, great_circle_km, great_circle_limit, road_km
 from booking.rules.eligibility import (
-    ACCESS_BARIATRIC,
-    ACCESS_HEARING_LOOP,
-    ACCESS_STEP_FREE,
     ALL_ACCESS_FEATURES,
     NO_MAX_AGE,
     access_met,
@@ -64,7 +61,6 @@ from booking.rules.waits import SIX_WEEKS_DAYS, THIRTEEN_WEEKS_DAYS
 
 COST_SCALE = 100  # integer cost units per unit of weighted cost (0.01 km of travel)
 WAIT_CAP_DAYS = 91  # waits beyond 13 weeks count as 13 weeks when scaling urgency
-__all__ = ["ACCESS_BARIATRIC", "ACCESS_HEARING_LOOP", "ACCESS_STEP_FREE", "ALL_ACCESS_FEATURES"]  # re-exported
 NO_LATEST_DAY = 10**6  # patient_latest_day when any day of the horizon will do
 
 IntArray = npt.NDArray[np.int64]

@@ -104,12 +104,12 @@ class CandidateTable:
     days_waited: npt.NDArray[np.int64]
     priority_weight: npt.NDArray[np.float64]
     current_booking_epoch: npt.NDArray[np.float64]
-    needs_step_free: npt.NDArray[np.bool_]
-    needs_hearing_loop: npt.NDArray[np.bool_]
-    needs_bariatric: npt.NDArray[np.bool_]
+    access_needs: npt.NDArray[np.int64]  # ACCESS_* bits
     min_notice_hours: npt.NDArray[np.float64]
     birth_key: npt.NDArray[np.int64]  # yyyymmdd; 0 when unknown
-    unavailable_dates: tuple[frozenset[date], ...]
+    # every (candidate row, date ordinal) they cannot do, flattened once so a slot's mask is one numpy step
+    unavailable_row: npt.NDArray[np.intp]
+    unavailable_ordinal: npt.NDArray[np.int64]
 
     def __len__(self) -> int:
         return len(self.referral_id)
@@ -120,6 +120,9 @@ class CandidateTable:
             return np.fromiter((get(c) for c in candidates), dtype=dtype, count=len(candidates))
 
         mode_index = {mode: i for i, mode in enumerate(_MODES)}
+        unavailable = [
+            (row, day.toordinal()) for row, c in enumerate(candidates) for day in c.unavailable_dates
+        ]
         return cls(
             referral_id=column(lambda c: c.referral_id, np.int64),
             opted_in_short_notice=column(lambda c: c.opted_in_short_notice, bool),
@@ -135,23 +138,29 @@ class CandidateTable:
                 ),
                 np.float64,
             ),
-            needs_step_free=column(lambda c: c.needs_step_free, bool),
-            needs_hearing_loop=column(lambda c: c.needs_hearing_loop, bool),
-            needs_bariatric=column(lambda c: c.needs_bariatric, bool),
+            access_needs=np.asarray(
+                access_bits(
+                    step_free=column(lambda c: c.needs_step_free, bool),
+                    hearing_loop=column(lambda c: c.needs_hearing_loop, bool),
+                    bariatric=column(lambda c: c.needs_bariatric, bool),
+                ),
+                dtype=np.int64,
+            ),
             min_notice_hours=column(lambda c: c.min_notice_hours, np.float64),
             birth_key=column(lambda c: date_key(c.birth_date) if c.birth_date else 0, np.int64),
-            unavailable_dates=tuple(c.unavailable_dates for c in candidates),
+            unavailable_row=np.array([row for row, _ in unavailable], dtype=np.intp),
+            unavailable_ordinal=np.array([ordinal for _, ordinal in unavailable], dtype=np.int64),
         )
 
     def needs(self) -> npt.NDArray[np.int64]:
         """Each candidate's access needs as ACCESS_* bits."""
-        return access_bits(
-            step_free=self.needs_step_free, hearing_loop=self.needs_hearing_loop, bariatric=self.needs_bariatric
-        )
+        return self.access_needs
 
     def can_do_date(self, day: date) -> npt.NDArray[np.bool_]:
         """Candidates who did not say they cannot do `day`."""
-        return np.fromiter((day not in days for days in self.unavailable_dates), dtype=bool, count=len(self))
+        ok = np.ones(len(self), dtype=bool)
+        ok[self.unavailable_row[self.unavailable_ordinal == day.toordinal()]] = False
+        return ok
 
 
 @dataclass(frozen=True)

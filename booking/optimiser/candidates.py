@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from booking.models import Referral
+from booking.models import Booking, Referral
+from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.rules.eligibility import parse_dates
 from booking.rules.notice import minimum_notice_hours
 from booking.rules.priority import PRIORITY_WEIGHT
@@ -47,7 +48,6 @@ CANDIDATE_COLUMNS = (
 @dataclass(frozen=True)
 class LoadedCandidate:
     candidate: BackfillCandidate
-    priority: str
     extra: tuple  # the caller's extra columns, in the order asked for
 
 
@@ -60,6 +60,16 @@ class LoadedCandidates:
     @property
     def candidates(self) -> list[BackfillCandidate]:
         return [row.candidate for row in self.rows]
+
+
+def active_booking_start() -> Subquery:
+    """The start of the referral's active booking (None when it has none), to annotate a referral
+    queryset with for `load_candidates(current_start=...)`."""
+    return Subquery(
+        Booking.objects.filter(referral=OuterRef("pk"), status__in=ACTIVE_BOOKING_STATUSES).values(
+            "slot__starts_at"
+        )[:1]
+    )
 
 
 def load_candidates(
@@ -109,5 +119,5 @@ def load_candidates(
             modality_id=modality_id,
             preparation_lead_days=lead_days,
         )
-        rows.append(LoadedCandidate(candidate, priority, tuple(rest[1:] if current_start else rest)))
+        rows.append(LoadedCandidate(candidate, tuple(rest[1:] if current_start else rest)))
     return LoadedCandidates(rows, read, unlocated)

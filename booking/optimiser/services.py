@@ -17,7 +17,7 @@ from functools import cache
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
 from booking.models import (
@@ -33,7 +33,7 @@ from booking.models import (
 from booking.models.bookings import ACTIVE_BOOKING_STATUSES
 from booking.models.offers import OPEN_OFFER_STATUSES, Offer
 from booking.presenters import waited_text
-from booking.rules.eligibility import NO_MAX_AGE, access_bits, date_key, travel_limit
+from booking.rules.eligibility import NO_MAX_AGE, access_bits, birth_date_bounds, date_key, travel_limit
 from booking.rules.notice import (
     SHORT_NOTICE_HOURS,
     STANDARD_NOTICE_HOURS,
@@ -65,7 +65,7 @@ from .backfill import (
     too_close_to_fill,
     unbooked_score_bound,
 )
-from .candidates import LoadedCandidates, load_candidates
+from .candidates import LoadedCandidates, active_booking_start, load_candidates
 from .chains import ChainPlan, best_chain, chain_patients
 from .shortlist import NETWORK_TIMEZONE, SlotOption
 from .travel import great_circle_km, great_circle_limit
@@ -541,39 +541,26 @@ def _candidate_rules(slot: Slot, now: datetime) -> Q:
 
 
 def _ages_scanned(site: Site, day: date) -> Q:
-    """Patients the site's ages may admit on `day`, a day wide on each side (leap-day birthdays); no
+    """Patients the site's ages may admit on `day` (`birth_date_bounds`: a day wide on each side); no
     date of birth only where the site has no minimum age, as the rule says."""
+    born_by, born_after = birth_date_bounds(site.min_age, site.max_age, day)
     ages = Q()
-    if site.min_age > 0:
-        ages &= Q(patient__date_of_birth__lte=_years_before(day, site.min_age) + timedelta(days=1))
-    if site.max_age is not None and site.max_age < NO_MAX_AGE:
-        ages &= Q(patient__date_of_birth__gt=_years_before(day, site.max_age + 1) - timedelta(days=1)) | Q(
-            patient__date_of_birth__isnull=True
-        )
+    if born_by is not None:
+        ages &= Q(patient__date_of_birth__lte=born_by)
+    if born_after is not None:
+        ages &= Q(patient__date_of_birth__gt=born_after) | Q(patient__date_of_birth__isnull=True)
     return ages
-
-
-def _years_before(day: date, years: int) -> date:
-    return day.replace(year=day.year - years, day=28) if (day.month, day.day) == (2, 29) else day.replace(
-        year=day.year - years
-    )
 
 
 def _movable_bookings(slot: Slot, rules: Q, now: datetime) -> LoadedCandidates:
     """Booked patients who opted in to short notice (nobody is moved unasked) and would gain on their booking."""
     return load_candidates(
         Referral.objects.filter(rules, patient__short_notice_opt_in=True, status=ReferralStatus.BOOKED)
-        .annotate(current_start=_active_booking_start())
+        .annotate(current_start=active_booking_start())
         .filter(current_start__gte=slot.starts_at + timedelta(days=MIN_GAIN_DAYS))
         .order_by(),
         now=now,
         current_start="current_start",
-    )
-
-
-def _active_booking_start() -> Subquery:
-    return Subquery(
-        Booking.objects.filter(referral=OuterRef("pk"), status__in=ACTIVE_BOOKING_STATUSES).values("slot__starts_at")[:1]
     )
 
 

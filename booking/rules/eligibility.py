@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -97,6 +97,25 @@ def ages_on(birth_keys: npt.ArrayLike, day_keys: npt.ArrayLike) -> IntArray:
     """`age_on` over arrays of yyyymmdd keys (a birth key of 0: unknown)."""
     birth_keys, day_keys = np.asarray(birth_keys, dtype=np.int64), np.asarray(day_keys, dtype=np.int64)
     return np.where(birth_keys > 0, (day_keys - birth_keys) // 10_000, AGE_UNKNOWN)
+
+
+def birth_date_bounds(min_age: int, max_age: int | None, day: date) -> tuple[date | None, date | None]:
+    """Birth dates a site scanning ages min_age..max_age may admit on `day`, as (born on or before,
+    born after), None where that side has no limit: a day wide on each side (leap-day birthdays), for
+    a database prefilter that `age_allowed` then checks exactly."""
+    born_by = _years_before(day, min_age) + timedelta(days=1) if min_age > 0 else None
+    born_after = (
+        _years_before(day, max_age + 1) - timedelta(days=1)
+        if max_age is not None and max_age < NO_MAX_AGE
+        else None
+    )
+    return born_by, born_after
+
+
+def _years_before(day: date, years: int) -> date:
+    if (day.month, day.day) == (2, 29):
+        return day.replace(year=day.year - years, day=28)
+    return day.replace(year=day.year - years)
 
 
 def date_keys_from_ordinals(ordinals: npt.ArrayLike) -> IntArray:

@@ -45,7 +45,6 @@ from booking.rules.eligibility import (
     ACCESS_HEARING_LOOP,
     ACCESS_STEP_FREE,
     access_bits,
-    access_met,
     age_allowed,
     age_on,
     ages_text,
@@ -208,7 +207,7 @@ def choices_for(
             notes[-1] = "We could not find your postcode on our map, so we cannot show distances. Sites are in date order."
     origin = home or work
     mode = OptimiserTravelMode(filters.travel_mode)
-    travel = _travel_to(offering, origin, work if home else None, mode)
+    travel = travel_to(offering, origin, work if home else None, mode)
 
     birth_date = referral.patient.date_of_birth
     age_today = age_on(birth_date, now.astimezone(NETWORK_TIMEZONE).date())
@@ -369,9 +368,12 @@ def _earliest_rows_union(suitable: QuerySet[Slot], site_ids: list[int], depth: i
     return list(chosen.order_by().values_list("pk", "site_id", "starts_at"))
 
 
-def _travel_to(
+def travel_to(
     sites: list[Site], origin: LatLon | None, alt_origin: LatLon | None, mode: OptimiserTravelMode
 ) -> dict[int, tuple[float, float, bool]]:
+    """Each site's (road km, minutes, from the other origin) from the nearer of `origin` and
+    `alt_origin` (the work postcode); zeros when `origin` is unknown. The choice page and the
+    booking service's last check (`booking.services.eligibility.travel_km`) both measure with it."""
     if origin is None:
         return {site.pk: (0.0, 0.0, False) for site in sites}
     lats = [site.latitude for site in sites]
@@ -393,9 +395,10 @@ def _site_unsuitable_because(site: Site, km: float | None, filters: ChoiceFilter
         step_free=filters.needs_step_free, hearing_loop=filters.needs_hearing_loop, bariatric=filters.needs_bariatric
     )
     features = access_bits(step_free=site.step_free, hearing_loop=site.hearing_loop, bariatric=site.bariatric_scanner)
-    for bit, text in _SITE_LACKS.items():
-        if not access_met(needs & bit, features):
-            return text
+    missing = needs & ~features
+    lacks = next((text for bit, text in _SITE_LACKS.items() if missing & bit), "")
+    if lacks:
+        return lacks
     if filters.max_travel_km is not None and km is not None and km > filters.max_travel_km:
         return f"Further than {filters.max_travel_km} km"
     if not age_allowed(age, site.min_age, site.max_age):

@@ -13,13 +13,13 @@ from datetime import datetime
 
 from booking.models import BookingChannel, Referral
 from booking.optimiser.shortlist import NETWORK_TIMEZONE
-from booking.optimiser.travel import TravelMode, estimate_many
+from booking.optimiser.travel import TravelMode
 from booking.rules.eligibility import PatientConstraints, SlotFacts, access_bits, parse_dates, refusal
 from booking.rules.notice import minimum_notice_hours
 from slots.geography import UnknownPostcode, locate
 from slots.models import Slot
 
-from .choices import patient_origin
+from .choices import patient_origin, travel_to
 
 
 def patient_constraints(referral: Referral, *, short_notice: bool) -> PatientConstraints:
@@ -59,17 +59,16 @@ def slot_facts(slot: Slot) -> SlotFacts:
 def travel_km(referral: Referral, slot: Slot) -> float | None:
     """Estimated road km to the slot's site from the nearer of home and the other postcode; None
     when neither can be placed on the map."""
-    origins = [patient_origin(referral)]
+    home = patient_origin(referral)
+    work = None
     if referral.work_postcode:
         with contextlib.suppress(UnknownPostcode):
-            origins.append(locate(referral.work_postcode))
+            work = locate(referral.work_postcode)
+    origin = home or work
+    if origin is None:
+        return None
     mode = TravelMode(referral.travel_mode or TravelMode.CAR)
-    distances = [
-        float(estimate_many(origin, [slot.site.latitude], [slot.site.longitude], mode).km[0])
-        for origin in origins
-        if origin is not None
-    ]
-    return min(distances) if distances else None
+    return travel_to([slot.site], origin, work if home else None, mode)[slot.site.pk][0]
 
 
 def slot_refusal(referral: Referral, slot: Slot, *, channel: str, now: datetime) -> str:

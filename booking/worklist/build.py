@@ -57,7 +57,7 @@ from .items import (
     SlotRef,
     WorkItem,
 )
-from .ris import refusal_reoffers
+from .ris import refusal_reoffers, ris_refusals
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -195,7 +195,7 @@ def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
         .select_related("referral__exam_type", "slot__site__trust", "slot__modality")
         .order_by("-updated_at")[:MAX_PER_KIND]
     )
-    said = _rejections([b.pk for b in bookings])
+    said = ris_refusals([b.pk for b in bookings])
     return [
         ConflictItem(
             kind=ItemKind.CONFLICT,
@@ -221,18 +221,6 @@ def conflicts(user: User, *, now: datetime) -> list[WorkItem]:
         )
         for b in bookings
     ]
-
-
-def _rejections(booking_ids: list[int]) -> dict[int, str]:
-    said: dict[int, str] = {}
-    rows = (
-        RisDelivery.objects.filter(booking_id__in=booking_ids, answer=RisAnswer.REFUSED)
-        .order_by("created_at", "pk")
-        .values_list("booking_id", "said")
-    )
-    for booking_id, error in rows:
-        said[booking_id] = error
-    return said
 
 
 # Bookings at this trust's sites ---------------------------------------------------------------

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db.models import Case, DateTimeField, F, OuterRef, Q, Subquery, When
+from django.db.models import Case, DateTimeField, F, Q, When
 
-from booking.models import Booking, Referral, ReferralStatus
-from booking.models.bookings import ACTIVE_BOOKING_STATUSES
+from booking.models import Referral, ReferralStatus
 from booking.optimiser.backfill import BackfillCandidate, CandidateTable, rank_backfill
-from booking.optimiser.candidates import load_candidates
+from booking.optimiser.candidates import active_booking_start, load_candidates
 from booking.optimiser.services import slot_option
 from slots.models import Slot
 
@@ -76,13 +75,10 @@ def candidates_for_slots(user: User, slots: Iterable[Slot], *, now: datetime, li
 
 
 def _load(user: User, modality_ids: set[int], now: datetime) -> dict[int, tuple[dict[int, _Row], CandidateTable | None]]:
-    current_start = Booking.objects.filter(referral=OuterRef("pk"), status__in=ACTIVE_BOOKING_STATUSES).values(
-        "slot__starts_at"
-    )[:1]
     referrals = (
         Referral.objects.visible_to(user)
         .filter(exam_type__modality_id__in=modality_ids)
-        .annotate(current_start=Subquery(current_start))
+        .annotate(current_start=active_booking_start())
         .filter(
             Q(status__in=[ReferralStatus.WAITING, ReferralStatus.OFFERED])
             | Q(status=ReferralStatus.BOOKED, patient__short_notice_opt_in=True, current_start__isnull=False)

@@ -53,12 +53,13 @@ def refusal_reoffers(referral_id: int | OuterRef) -> QuerySet[Offer]:
 def conflict_story(booking: Booking) -> dict[str, str]:
     """For the clerk resolving a conflict: what the RIS said, and the time the hub has already
     offered the patient in its place (empty strings when there is none)."""
-    said = (
-        RisDelivery.objects.filter(booking_id=booking.pk, answer=RisAnswer.REFUSED)
-        .order_by("-created_at", "-pk")
-        .values_list("said", flat=True)
-        .first()
-    )
+    said = ris_refusals([booking.pk]).get(booking.pk, "")
     offer = refusal_reoffers(booking.referral_id).select_related("slot__site").first()
     offered = f"{offer.slot.site.name}, {timezone.localtime(offer.slot.starts_at):%-d %b %H:%M}" if offer else ""
     return {"ris_said": said or "", "offered": offered}
+
+
+def ris_refusals(booking_ids: list[int]) -> dict[int, str]:
+    """What the RIS said when it last refused each of these bookings (bookings it never refused: absent)."""
+    rows = RisDelivery.objects.filter(booking_id__in=booking_ids, answer=RisAnswer.REFUSED)
+    return dict(rows.order_by("created_at", "pk").values_list("booking_id", "said"))  # the latest wins

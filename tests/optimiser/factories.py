@@ -6,10 +6,11 @@ from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 
-from booking.optimiser.allocate import ALL_ACCESS_FEATURES, NO_LATEST_DAY, AllocationProblem
+from booking.optimiser.allocate import NO_LATEST_DAY, AllocationProblem
 from booking.optimiser.backfill import BackfillCandidate
 from booking.optimiser.shortlist import PatientNeeds, SlotOption
 from booking.optimiser.travel import TravelMode
+from booking.rules.eligibility import ALL_ACCESS_FEATURES
 from booking.rules.priority import PRIORITY_WEIGHT
 
 # A patch of the West Midlands about 45 km x 40 km, small enough that travel limits bite.

@@ -6,8 +6,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booking.optimiser.allocate import (
-    ACCESS_BARIATRIC,
-    ACCESS_STEP_FREE,
     COST_SCALE,
     NO_LATEST_DAY,
     AllocationProblem,
@@ -21,6 +19,7 @@ from booking.optimiser.allocate import (
     waits_before_after,
 )
 from booking.optimiser.travel import great_circle_km, road_km
+from booking.rules.eligibility import ACCESS_BARIATRIC, ACCESS_STEP_FREE
 from booking.rules.priority import PRIORITY_WEIGHT
 
 from .factories import random_allocation_problem

@@ -8,7 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from booking.models import Booking, Offer, Referral
+from booking.models import Booking, CancelledBy, Offer, Referral
 from slots.models import ExamType, Scanner, Site, Slot, Trust
 
 MAX_ID = 2**63 - 1
@@ -218,7 +218,7 @@ class CancellationSerializer(serializers.Serializer):
         help_text="How the patient asked or was told",
     )
     cancelled_by = serializers.ChoiceField(
-        choices=["patient", "hospital"],
+        choices=CancelledBy.values,
         required=False,
         help_text=(
             "Who asked to cancel. A patient's own cancellation restarts their DM01 waiting-time clock for "
