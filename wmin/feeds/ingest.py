@@ -767,7 +767,7 @@ def _apply_together(arrivals: list[_Arrival], stored: dict[int, InboundMessage])
 def _write_outcomes(outcomes: list[list[Any]]) -> int:
     """Every row's outcome (the `_outcome_params` of each); how many rows took theirs."""
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
+        if connection.vendor != "postgresql" or len(outcomes) == 1:
             cursor.executemany(_outcome_sql(), outcomes)
             return cursor.rowcount
         # One statement for the group: PostgreSQL plans it once rather than once per message.
